@@ -1,0 +1,41 @@
+"""Fixtures: one database per test run, emptied between tests; the app wired as in production."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.support.databases import fresh_database
+from zalodesk.adapters.schema import prepare
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with fresh_database() as url:
+        prepare(url)
+        yield url
+
+
+@pytest.fixture
+def db(database_url: str) -> str:
+    """The run's database, with every table emptied."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+        ]
+        if tables:
+            conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+    return database_url
+
+
+def pytest_collection_modifyitems(items: list[Any]) -> None:
+    for item in items:
+        tier = item.path.parent.name
+        if tier in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, tier))

@@ -1,0 +1,87 @@
+"""The app wired as in production, on the run's database, driven through Falcon's TestClient."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from falcon import testing
+
+from tests.support import zalo
+from zalodesk.adapters.projector import Projector
+from zalodesk.adapters.settings import Settings
+from zalodesk.api.app import create_app
+from zalodesk.api.services import Services, build_services
+from zalodesk.domain.clock import FrozenClock
+
+ADMIN = {"Authorization": "Bearer admin-token"}
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def settings(db: str) -> Settings:
+    return Settings(database_url=db, admin_token="admin-token", public_url="https://desk.example")
+
+
+@pytest.fixture
+def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
+    built = build_services(settings, clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> testing.TestClient:
+    return testing.TestClient(create_app(settings, services), headers=ADMIN)
+
+
+@pytest.fixture
+def project(services: Services) -> Any:
+    """Bring every view up to date with the log, as the projection worker would."""
+    projector = Projector(services.app, services.pool, services.views)
+    return projector.catch_up
+
+
+class ZaloPlatform:
+    """Sends webhooks the way Zalo does: compact JSON, signed with the OA secret key."""
+
+    def __init__(self, client: testing.TestClient, account: dict[str, Any], key: str) -> None:
+        self.client = client
+        self.account = account
+        self.key = key
+        self.path = f"/webhooks/zalo/{account['id']}"
+
+    def send(self, body: dict[str, Any], **headers: str) -> testing.Result:
+        raw, signed_headers = zalo.signed(body, self.key)
+        return self.client.simulate_post(self.path, body=raw, headers={**signed_headers, **headers})
+
+    def text(self, user_id: str, text: str, **extra: Any) -> testing.Result:
+        return self.send(zalo.user_text(user_id, text, **extra))
+
+
+ACCOUNT_FORM = {
+    "name": "Shop Hoa Mai",
+    "app_id": zalo.APP_ID,
+    "oa_id": zalo.OA_ID,
+    "app_secret": "app-secret-value",
+    "oa_secret_key": "oa-secret-key-value",
+    "access_token": "access-token-value",
+    "refresh_token": "refresh-token-value",
+}
+
+
+@pytest.fixture
+def account(client: testing.TestClient) -> dict[str, Any]:
+    result = client.simulate_post("/api/accounts", json=ACCOUNT_FORM)
+    assert result.status_code == 201, result.text
+    return dict(result.json)
+
+
+@pytest.fixture
+def platform(client: testing.TestClient, account: dict[str, Any]) -> ZaloPlatform:
+    return ZaloPlatform(client, account, ACCOUNT_FORM["oa_secret_key"])

@@ -1,0 +1,1 @@
+"""zalodesk: the back end of a helpdesk's Zalo channel."""

@@ -1,0 +1,3 @@
+from zalodesk.api.cli import main
+
+raise SystemExit(main())

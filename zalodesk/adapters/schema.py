@@ -1,0 +1,23 @@
+"""Every table zalodesk needs, created once before the workers start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+from zalodesk.adapters.projector import create_tables
+from zalodesk.adapters.store import create_event_store_tables
+from zalodesk.adapters.tokens import TOKENS_DDL
+from zalodesk.adapters.views.registry import all_views
+
+
+def prepare(url: str) -> None:
+    create_event_store_tables(url)
+    pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=1, open=True)
+    try:
+        with pool.connection() as conn:
+            conn.execute(TOKENS_DDL)
+        create_tables(pool, all_views())
+    finally:
+        pool.close()

@@ -1,0 +1,63 @@
+"""Settings from the environment (API.md's table), read once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from attrs import frozen
+
+
+class SettingsError(ValueError):
+    """A setting has a value zalodesk cannot use."""
+
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+DEFAULT_ZALO_API_BASE = "https://openapi.zalo.me"
+DEFAULT_ZALO_OAUTH_BASE = "https://oauth.zaloapp.com"
+
+
+@frozen
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = Path(".zalodesk")
+    admin_token: str | None = None
+    public_url: str = DEFAULT_PUBLIC_URL
+    zalo_api_base: str = DEFAULT_ZALO_API_BASE
+    zalo_oauth_base: str = DEFAULT_ZALO_OAUTH_BASE
+    chat_inactivity_seconds: int = 600
+    cipher_key: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(f"ZALODESK_{name}", "").strip()
+            return value or None
+
+        return cls(
+            database_url=get("DATABASE_URL"),
+            data_dir=Path(get("DATA_DIR") or ".zalodesk"),
+            admin_token=get("ADMIN_TOKEN"),
+            public_url=(get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
+            zalo_api_base=(get("ZALO_API_BASE") or DEFAULT_ZALO_API_BASE).rstrip("/"),
+            zalo_oauth_base=(get("ZALO_OAUTH_BASE") or DEFAULT_ZALO_OAUTH_BASE).rstrip("/"),
+            chat_inactivity_seconds=_positive_int(
+                "ZALODESK_CHAT_INACTIVITY_SECONDS", get("CHAT_INACTIVITY_SECONDS"), 600
+            ),
+            cipher_key=get("CIPHER_KEY"),
+        )
+
+
+def _positive_int(name: str, raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, not {value}")
+    return value

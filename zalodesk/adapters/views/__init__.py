@@ -1,0 +1,1 @@
+"""Read models: each module is one view, its tables and the events it handles."""

@@ -1,0 +1,93 @@
+"""The chat transcript: every message of every chat, in the platform's time order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import Cursor
+from psycopg.types.json import Jsonb
+
+from zalodesk.adapters.views.base import View, handles
+
+
+class TranscriptView(View):
+    name = "transcript"
+    tables = ("chat_sessions", "chat_messages")
+
+    def ddl(self) -> Sequence[str]:
+        messages = self.t("chat_messages")
+        return [
+            f"""CREATE TABLE IF NOT EXISTS {self.t("chat_sessions")} (
+                chat_id uuid PRIMARY KEY,
+                ticket_id uuid NOT NULL,
+                account_id uuid NOT NULL,
+                contact_id uuid NOT NULL,
+                reactivation boolean NOT NULL,
+                started_at timestamptz NOT NULL,
+                ended_at timestamptz,
+                end_reason text,
+                ended_by text
+            )""",
+            f"""CREATE INDEX IF NOT EXISTS {self.t("chat_sessions")}_by_ticket
+                ON {self.t("chat_sessions")} (ticket_id, started_at)""",
+            f"""CREATE TABLE IF NOT EXISTS {messages} (
+                message_id uuid PRIMARY KEY,
+                chat_id uuid NOT NULL,
+                ticket_id uuid,
+                zalo_msg_id text,
+                direction text NOT NULL,
+                author text NOT NULL,
+                kind text NOT NULL,
+                text text NOT NULL,
+                attachments jsonb NOT NULL,
+                quote_msg_id text,
+                sent_at timestamptz NOT NULL,
+                recorded_at timestamptz NOT NULL,
+                status text NOT NULL,
+                error text,
+                position bigint NOT NULL
+            )""",
+            f"""CREATE INDEX IF NOT EXISTS {messages}_by_chat
+                ON {messages} (chat_id, sent_at, position)""",
+            f"CREATE INDEX IF NOT EXISTS {messages}_by_ticket ON {messages} (ticket_id)",
+        ]
+
+    @handles("Chat.Started")
+    def started(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_sessions")} VALUES (%s, %s, %s, %s, %s, %s)
+                ON CONFLICT (chat_id) DO NOTHING""",
+            (e.originator_id, e.ticket_id, e.account_id, e.contact_id, e.reactivation, e.at),
+        )
+
+    @handles("Chat.Ended")
+    def ended(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("chat_sessions")} SET ended_at = %s, end_reason = %s, ended_by = %s
+                WHERE chat_id = %s""",
+            (e.at, e.reason, e.actor, e.originator_id),
+        )
+
+    @handles("Chat.CustomerMessageReceived")
+    def customer_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_messages")}
+                SELECT %s, %s, ticket_id, %s, 'in', %s, %s, %s, %s, %s, %s, %s, 'received', NULL, %s
+                FROM {self.t("chat_sessions")} WHERE chat_id = %s
+                ON CONFLICT (message_id) DO NOTHING""",
+            (
+                e.message_id,
+                e.originator_id,
+                e.zalo_msg_id,
+                e.actor,
+                e.kind,
+                e.text,
+                Jsonb(e.attachments),
+                e.quote_msg_id,
+                e.platform_at or e.at,
+                e.at,
+                position,
+                e.originator_id,
+            ),
+        )

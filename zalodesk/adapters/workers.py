@@ -1,0 +1,59 @@
+"""The background processors, each in exactly one process at a time (an advisory lock)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from zalodesk.adapters.projector import Projector
+from zalodesk.adapters.store import open_application
+from zalodesk.adapters.views.registry import all_views
+
+log = logging.getLogger("zalodesk.worker")
+
+PROCESSORS_LOCK = "zalodesk:processors"
+
+
+def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[Any] | None:
+    """Wait until this process may run the processors; the lock lives as long as the connection."""
+    conn = psycopg.connect(url, autocommit=True)
+    waiting_logged = False
+    while not stop.is_set():
+        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (PROCESSORS_LOCK,)).fetchone()
+        if row and row[0]:
+            return conn
+        if not waiting_logged:
+            log.info("another process runs the processors; standing by")
+            waiting_logged = True
+        stop.wait(2.0)
+    conn.close()
+    return None
+
+
+def run_processors(url: str, cipher_key: str | None, stop: threading.Event) -> None:
+    lock = hold_processor_lock(url, stop)
+    if lock is None:
+        return
+    app = open_application(url, cipher_key)
+    pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=2, open=True)
+    try:
+        log.info("processors started", extra={"processors": ["projector"]})
+        threads = [_thread("projector", Projector(app, pool, all_views()).run, stop)]
+        for thread in threads:
+            thread.join()
+    finally:
+        pool.close()
+        app.close()
+        lock.close()
+        log.info("processors stopped")
+
+
+def _thread(name: str, target: Callable[[threading.Event], None], stop: threading.Event) -> Any:
+    thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,71 @@
+"""The composition root: ``create_app`` chooses and wires every part."""
+
+from __future__ import annotations
+
+import falcon
+
+from zalodesk.adapters.settings import Settings
+from zalodesk.api import errors
+from zalodesk.api.auth import BearerAuth
+from zalodesk.api.openapi import OpenAPI, Route, spec
+from zalodesk.api.requestlog import RequestLog
+from zalodesk.api.resources import accounts, chats, health, webhooks
+from zalodesk.api.services import Services, build_services
+from zalodesk.domain.clock import Clock, system_clock
+
+
+def routes(services: Services) -> list[Route]:
+    app, settings = services.app, services.settings
+    presenter = accounts.AccountPresenter(settings)
+    return [
+        Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
+        Route("/readyz", health.Ready(services), {"GET": "Store reachable, views caught up"}, False),
+        Route("/metrics", health.Metrics(services), {"GET": "Prometheus metrics"}, secured=False),
+        Route(
+            "/api/accounts",
+            accounts.Accounts(app, services.accounts, presenter, settings),
+            {"GET": "List accounts (admin)", "POST": "Connect an Official Account (admin)"},
+        ),
+        Route(
+            "/api/accounts/{account_id:uuid}",
+            accounts.Account(app, presenter),
+            {"GET": "One account", "PATCH": "Change an account", "DELETE": "Remove an account"},
+        ),
+        Route(
+            "/webhooks/zalo/{account_id:uuid}",
+            webhooks.ZaloWebhook(app),
+            {"POST": "Zalo webhook", "GET": "Domain verification page"},
+            secured=False,
+        ),
+        Route(
+            "/webhooks/zalo/{account_id:uuid}/",
+            webhooks.ZaloWebhook(app),
+            {"POST": "Zalo webhook", "GET": "Domain verification page"},
+            secured=False,
+        ),
+        Route(
+            "/webhooks/zalo/{account_id:uuid}/zalo_verifier{code}.html",
+            webhooks.ZaloVerifierFile(app),
+            {"GET": "Domain verification file"},
+            secured=False,
+        ),
+        Route("/api/chats", chats.Chats(services.inbox, services.clock), {"GET": "The chat inbox"}),
+        Route(
+            "/api/chats/{chat_id:uuid}",
+            chats.Chat(services.inbox, services.clock),
+            {"GET": "One chat with its messages"},
+        ),
+    ]
+
+
+def create_app(
+    settings: Settings, services: Services | None = None, clock: Clock = system_clock
+) -> falcon.App:
+    services = services or build_services(settings, clock)
+    app = falcon.App(middleware=[RequestLog(), BearerAuth(services.tokens)])
+    table = routes(services)
+    for route in table:
+        app.add_route(route.template, route.resource)
+    app.add_route("/openapi.json", OpenAPI(spec(table)))
+    errors.register(app)
+    return app

@@ -1,0 +1,1 @@
+"""Thin, stateless Falcon resources: parse the request, call one service, shape the answer."""

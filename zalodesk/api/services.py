@@ -1,0 +1,59 @@
+"""Everything the resources need, built in one place from the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import define
+from psycopg_pool import ConnectionPool
+
+from zalodesk.adapters.database import EmbeddedPostgres
+from zalodesk.adapters.queries import AccountQueries, InboxQueries
+from zalodesk.adapters.settings import Settings
+from zalodesk.adapters.store import open_application
+from zalodesk.adapters.tokens import TokenStore
+from zalodesk.adapters.views.base import View
+from zalodesk.adapters.views.registry import all_views
+from zalodesk.domain.application import Zalodesk
+from zalodesk.domain.clock import Clock, system_clock
+
+
+@define
+class Services:
+    settings: Settings
+    app: Zalodesk
+    pool: ConnectionPool[Any]
+    tokens: TokenStore
+    inbox: InboxQueries
+    accounts: AccountQueries
+    views: list[View]
+    clock: Clock
+
+    def close(self) -> None:
+        self.pool.close()
+        self.app.close()
+
+
+def database_url(settings: Settings) -> str:
+    """The configured server, or the embedded one (started here if it is not running)."""
+    if settings.database_url:
+        return settings.database_url
+    return EmbeddedPostgres(settings.data_dir).url
+
+
+def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
+    """Opens connection pools: call it in the process that serves (after fork)."""
+    url = database_url(settings)
+    pool: ConnectionPool[Any] = ConnectionPool(
+        url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
+    )
+    return Services(
+        settings=settings,
+        app=open_application(url, settings.cipher_key, clock),
+        pool=pool,
+        tokens=TokenStore(pool, settings.admin_token),
+        inbox=InboxQueries(pool, settings.chat_inactivity_seconds),
+        accounts=AccountQueries(pool),
+        views=all_views(),
+        clock=clock,
+    )

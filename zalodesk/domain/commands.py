@@ -1,0 +1,115 @@
+"""Commands: what someone asks the domain to do, as frozen attrs classes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from attrs import field, frozen
+
+
+@frozen
+class Delivery:
+    """One webhook delivery as it arrived: the envelope every inbound command carries."""
+
+    account_id: UUID
+    event_name: str
+    raw_body: str
+    msg_id: str | None
+    platform_at: datetime | None
+    num_retry: int = 0
+
+
+@frozen
+class Customer:
+    zalo_user_id: str
+    anonymous: bool = False
+    conversation_id: str | None = None
+
+
+@frozen
+class InboundMessage:
+    msg_id: str
+    kind: str
+    text: str = ""
+    attachments: tuple[dict[str, Any], ...] = ()
+    quote_msg_id: str | None = None
+
+
+@frozen
+class ReceiveCustomerMessage:
+    delivery: Delivery
+    customer: Customer
+    message: InboundMessage
+
+
+@frozen
+class ReceiveFollow:
+    delivery: Delivery
+    zalo_user_id: str
+    followed: bool
+    source: str | None = None
+
+
+@frozen
+class ReceiveOAMessage:
+    """An ``oa_send_*`` event: an echo of our own send, or a message typed in the OA manager."""
+
+    delivery: Delivery
+    customer: Customer
+    message: InboundMessage
+    admin_id: str | None = None
+
+
+@frozen
+class ReceiveMessageStatus:
+    """A delivery or read receipt for messages the OA sent."""
+
+    delivery: Delivery
+    msg_ids: tuple[str, ...]
+    status: str
+
+
+@frozen
+class KeepDelivery:
+    """An event we do not act on (yet): kept in the log all the same."""
+
+    delivery: Delivery
+
+
+InboundCommand = (
+    ReceiveCustomerMessage | ReceiveFollow | ReceiveOAMessage | ReceiveMessageStatus | KeepDelivery
+)
+
+
+@frozen
+class ConnectAccount:
+    name: str
+    app_id: str
+    oa_id: str
+    app_secret: str
+    oa_secret_key: str
+    access_token: str
+    refresh_token: str
+    access_token_expires_in: int
+    chat_inactivity_seconds: int
+    allow_postpone: bool
+    verification_code: str | None
+    actor: str
+
+
+@frozen
+class UpdateAccount:
+    account_id: UUID
+    actor: str
+    changes: dict[str, Any] = field(factory=dict)
+    access_token: str | None = None
+    refresh_token: str | None = None
+    access_token_expires_in: int | None = None
+
+
+@frozen
+class DeleteAccount:
+    account_id: UUID
+    actor: str

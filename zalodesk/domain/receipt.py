@@ -1,0 +1,34 @@
+"""One webhook delivery, stored once with its raw body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from zalodesk.domain import identity
+
+
+class InboundReceipt(Aggregate):
+    """Saving a second receipt with the same id is a conflict: that is how retries are seen."""
+
+    @staticmethod
+    def create_id(account_id: UUID, event_name: str, msg_id: str | None, raw_body: str) -> UUID:
+        return identity.receipt_id(account_id, event_name, msg_id, raw_body.encode())
+
+    @event("Received")
+    def __init__(
+        self,
+        account_id: UUID,
+        event_name: str,
+        msg_id: str | None,
+        raw_body: str,
+        platform_at: datetime | None,
+        num_retry: int,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self.account_id = account_id
+        self.event_name = event_name
+        self.msg_id = msg_id

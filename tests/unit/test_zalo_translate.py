@@ -96,7 +96,9 @@ def test_a_numeric_timestamp_is_accepted_too() -> None:
     assert command.delivery.platform_at == datetime(2020, 7, 13, 10, 39, 39, 1000, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("timestamp", [b'"soon"', b'""', b"null", b'"-5"', b"1.5e3", b'"' + b"9" * 30 + b'"'])
+@pytest.mark.parametrize(
+    "timestamp", [b'"soon"', b'""', b"null", b'"-5"', b"1.5e3", b'"' + b"9" * 30 + b'"']
+)
 def test_an_unreadable_timestamp_leaves_the_platform_time_unknown(timestamp: bytes) -> None:
     raw = payload("user_send_image").replace(b'"1594636779001"', timestamp)
 
@@ -117,6 +119,8 @@ def test_platform_time_reads_strings_and_integers_alike() -> None:
     assert platform_time(1594636778967) == platform_time("1594636778967")
     assert platform_time(True) is None
     assert platform_time(1594636778967.0) is None
+    assert platform_time("9" * 5000) is None
+    assert platform_time("١٢٣") is None  # digits, but not ASCII ones
 
 
 def test_the_retry_count_is_carried_on_the_delivery() -> None:
@@ -559,12 +563,35 @@ def test_a_message_event_missing_its_ids_is_a_bad_payload_naming_the_field(
         translated(raw)
 
 
+def test_empty_optional_ids_count_as_absent() -> None:
+    raw = (
+        payload("oa_send_text_manager")
+        .replace(b'"admin_id":"4417935261208371166"', b'"admin_id":""')
+        .replace(
+            b'"msg_id":"74fd0540e1a8ecb9a3f7"',
+            b'"msg_id":"74fd0540e1a8ecb9a3f7","conversation_id":""',
+        )
+    )
+
+    command = translated(raw)
+
+    assert command.admin_id is None
+    assert command.customer == Customer(zalo_user_id=CUSTOMER)
+
+
+def test_an_empty_msg_id_is_a_missing_msg_id() -> None:
+    raw = payload("user_send_text").replace(b'"96d3cdf3af150460909"', b'""')
+
+    with pytest.raises(BadPayload, match=r"user_send_text: message\.msg_id is missing"):
+        translated(raw)
+
+
 def test_a_message_event_whose_sender_is_not_an_object_is_a_bad_payload() -> None:
     raw = payload("user_send_text").replace(
         b'"sender":{"id":"246845883529197922"}', b'"sender":"246845883529197922"'
     )
 
-    with pytest.raises(BadPayload, match="sender.id is missing"):
+    with pytest.raises(BadPayload, match=r"sender\.id is missing"):
         translated(raw)
 
 

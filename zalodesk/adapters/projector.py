@@ -114,7 +114,6 @@ def _ms_since(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 2)
 
 
-
 def lag(pool: ConnectionPool[Any], app: Application[Any], views: Sequence[View]) -> dict[str, int]:
     """How many events each view is behind the log."""
     head = app.recorder.max_notification_id() or 0

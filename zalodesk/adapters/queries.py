@@ -83,7 +83,9 @@ class InboxQueries:
         }
 
     def _chat(self, row: dict[str, Any], now: datetime) -> dict[str, Any]:
-        end_at = inactivity.auto_end_at(row["last_activity_at"], row["timeout"], row["extra_seconds"])
+        end_at = inactivity.auto_end_at(
+            row["last_activity_at"], row["timeout"], row["extra_seconds"]
+        )
         return {
             "id": str(row["chat_id"]),
             "ticket_id": str(row["ticket_id"]),

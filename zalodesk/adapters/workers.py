@@ -24,7 +24,9 @@ def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[A
     conn = psycopg.connect(url, autocommit=True)
     waiting_logged = False
     while not stop.is_set():
-        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (PROCESSORS_LOCK,)).fetchone()
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s))", (PROCESSORS_LOCK,)
+        ).fetchone()
         if row and row[0]:
             return conn
         if not waiting_logged:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 
 from zalodesk.adapters.settings import Settings
@@ -19,7 +21,9 @@ def routes(services: Services) -> list[Route]:
     presenter = accounts.AccountPresenter(settings)
     return [
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
-        Route("/readyz", health.Ready(services), {"GET": "Store reachable, views caught up"}, False),
+        Route(
+            "/readyz", health.Ready(services), {"GET": "Store reachable, views caught up"}, False
+        ),
         Route("/metrics", health.Metrics(services), {"GET": "Prometheus metrics"}, secured=False),
         Route(
             "/api/accounts",
@@ -60,9 +64,10 @@ def routes(services: Services) -> list[Route]:
 
 def create_app(
     settings: Settings, services: Services | None = None, clock: Clock = system_clock
-) -> falcon.App:
+) -> falcon.App[Any, Any]:
     services = services or build_services(settings, clock)
-    app = falcon.App(middleware=[RequestLog(), BearerAuth(services.tokens)])
+    middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens)]
+    app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
     table = routes(services)
     for route in table:
         app.add_route(route.template, route.resource)

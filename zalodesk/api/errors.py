@@ -17,7 +17,7 @@ log = logging.getLogger("zalodesk.api")
 UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, PoolTimeout)
 
 
-def register(app: falcon.App) -> None:
+def register(app: falcon.App[Any, Any]) -> None:
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(NotFound, _status(falcon.HTTP_404, "Not found"))
     app.add_error_handler(InvalidInput, _status(falcon.HTTP_422, "Invalid input"))

@@ -20,7 +20,8 @@ class RequestLog:
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
     ) -> None:
-        seconds = time.perf_counter() - req.context.get("started", time.perf_counter())
+        started: float = req.context.get("started") or time.perf_counter()
+        seconds = time.perf_counter() - started
         event = req.context.get("event_name")
         fields: dict[str, Any] = {
             "method": req.method,
@@ -30,7 +31,9 @@ class RequestLog:
         }
         if event is not None:
             outcome = req.context.get("outcome") or f"http_{resp.status_code}"
-            fields.update(event_name=event, account_id=req.context.get("account_id"), outcome=outcome)
+            fields.update(
+                event_name=event, account_id=req.context.get("account_id"), outcome=outcome
+            )
             metrics.WEBHOOKS.labels(event=event, outcome=outcome).inc()
             metrics.WEBHOOK_ACK_SECONDS.observe(seconds)
         log.info("request", extra=fields)

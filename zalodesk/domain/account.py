@@ -116,4 +116,3 @@ class ZaloAccount(Aggregate):
     def _require_live(self) -> None:
         if self.deleted:
             raise Conflict(f"account {self.id} has been deleted")
-

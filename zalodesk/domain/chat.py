@@ -82,6 +82,36 @@ class Chat(Aggregate):
     ) -> None:
         self._active_at(at)
 
+    def agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
+        self._require_active()
+        self._agent_replied(message_id=message_id, actor=actor, at=at)
+
+    @event("AgentReplied")
+    def _agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
+        self._active_at(at)
+
+    def postpone(self, allowed: bool, timeout_seconds: int, actor: str, at: datetime) -> datetime:
+        """Move the automatic end five minutes later than it was; returns the new time."""
+        self._require_active()
+        if not allowed:
+            raise Conflict("this account does not allow postponing the end of a chat")
+        self._postponed(seconds=inactivity.POSTPONE_SECONDS, actor=actor, at=at)
+        return self.auto_end_at(timeout_seconds)
+
+    @event("Postponed")
+    def _postponed(self, seconds: int, actor: str, at: datetime) -> None:
+        self.extra_seconds += seconds
+
+    def mark_read(self, actor: str, at: datetime) -> None:
+        self._read_marked(actor=actor, at=at)
+
+    @event("ReadMarked")
+    def _read_marked(self, actor: str, at: datetime) -> None:
+        pass
+
+    def is_quiet(self, timeout_seconds: int, now: datetime) -> bool:
+        return not self.ended and self.auto_end_at(timeout_seconds) <= now
+
     def end(self, reason: EndReason, status: str | None, actor: str, at: datetime) -> None:
         self._require_active()
         self._ended(reason=reason.value, status=status, actor=actor, at=at)

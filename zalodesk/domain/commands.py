@@ -113,3 +113,64 @@ class UpdateAccount:
 class DeleteAccount:
     account_id: UUID
     actor: str
+
+
+@frozen
+class EndChat:
+    chat_id: UUID
+    actor: str
+    reason: str
+    status: str | None = None
+
+
+@frozen
+class PostponeChat:
+    chat_id: UUID
+    actor: str
+
+
+@frozen
+class MarkChatRead:
+    chat_id: UUID
+    actor: str
+
+
+@frozen
+class EndInactiveChat:
+    """The timer's command: end the chat only if it is still quiet now."""
+
+    chat_id: UUID
+
+
+@frozen
+class PostReply:
+    """An agent (or a rule) writes to the customer, on a chat or on its ticket."""
+
+    actor: str
+    text: str
+    chat_id: UUID | None = None
+    ticket_id: UUID | None = None
+    client_message_id: str | None = None
+
+
+@frozen
+class ChangeTicket:
+    ticket_id: UUID
+    actor: str
+    status: str | None = None
+    assignee: str | None = None
+    change_assignee: bool = False
+    tags: tuple[str, ...] | None = None
+    reason: str = ""
+
+
+@frozen
+class OpenTicket:
+    """An asynchronous ticket, opened by an agent or an integration."""
+
+    subject: str
+    text: str
+    actor: str
+    account_id: UUID | None = None
+    zalo_user_id: str | None = None
+    customer_name: str | None = None

@@ -78,6 +78,12 @@ class Ticket(Aggregate):
     def _tags_set(self, tags: list[str], actor: str, at: datetime) -> None:
         self.tags = list(tags)
 
+    @event("MessageAdded")
+    def add_message(
+        self, message_id: UUID, direction: str, text: str, actor: str, at: datetime
+    ) -> None:
+        pass
+
     @property
     def reopens_on_customer_message(self) -> bool:
         return self.status == TicketStatus.PENDING

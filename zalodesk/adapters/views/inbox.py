@@ -64,4 +64,3 @@ class InboxView(View):
     @handles("Chat.Ended")
     def ended(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(f"DELETE FROM {self.t('inbox_chats')} WHERE chat_id = %s", (e.originator_id,))
-

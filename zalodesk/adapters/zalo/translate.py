@@ -31,6 +31,7 @@ from zalodesk.domain.values import MessageKind
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DELIVERED = "delivered"
 SEEN = "seen"
+MAX_TIMESTAMP_DIGITS = 20  # far beyond year 9999; bounds int() on hostile input
 _KINDS = frozenset(kind.value for kind in MessageKind)
 
 
@@ -96,11 +97,11 @@ def _object(body: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 
 
 def _optional(body: Mapping[str, Any], path: str) -> str | None:
-    """The text at a dotted path such as ``"sender.admin_id"``, or None."""
+    """The text at a dotted path such as ``"sender.admin_id"``; None if absent or empty."""
     *parents, leaf = path.split(".")
     for name in parents:
         body = _object(body, name)
-    return text_of(body.get(leaf))
+    return text_of(body.get(leaf)) or None
 
 
 def _required(body: Mapping[str, Any], path: str) -> str:
@@ -120,7 +121,7 @@ def platform_time(value: Any) -> datetime | None:
     out of range) is None.
     """
     text = (text_of(value) or "").strip()
-    if not (text.isascii() and text.isdigit()):
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_TIMESTAMP_DIGITS):
         return None
     try:
         return EPOCH + timedelta(milliseconds=int(text))
@@ -324,7 +325,7 @@ def delivery_of(
         account_id=account_id,
         event_name=text_of(body.get("event_name")) or "",
         raw_body=body_text(raw_body),
-        msg_id=_optional(body, "message.msg_id") or None,
+        msg_id=_optional(body, "message.msg_id"),
         platform_at=platform_time(body.get("timestamp")),
         num_retry=num_retry,
     )

@@ -59,7 +59,11 @@ class Accounts:
     admin_only = True
 
     def __init__(
-        self, app: Zalodesk, queries: AccountQueries, presenter: AccountPresenter, settings: Settings
+        self,
+        app: Zalodesk,
+        queries: AccountQueries,
+        presenter: AccountPresenter,
+        settings: Settings,
     ) -> None:
         self.app = app
         self.queries = queries

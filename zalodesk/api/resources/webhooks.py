@@ -82,8 +82,8 @@ def check_signature(
     ok = signature.signature_ok(
         req.get_header("X-ZEvent-Signature"),
         raw,
-        str(body.get("app_id") or ""),
-        str(body.get("timestamp") or ""),
+        signature.value_text(body, "app_id") or "",
+        signature.value_text(body, "timestamp") or "",
         account.signing_key,
     )
     if not ok:
@@ -95,7 +95,7 @@ def check_signature(
 
 def num_retry(req: falcon.Request) -> int:
     raw = req.get_header("num_retry") or req.get_header("num-retry") or "0"
-    return int(raw) if raw.isdigit() else 0
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
 
 
 def verification_page(code: str, attribute: str) -> str:

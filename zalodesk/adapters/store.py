@@ -10,9 +10,13 @@ from zalodesk.domain.application import Zalodesk
 from zalodesk.domain.clock import Clock, system_clock
 
 
-def open_application(url: str, cipher_key: str | None, clock: Clock = system_clock) -> Zalodesk:
+def open_application(
+    url: str, cipher_key: str | None, clock: Clock = system_clock, default_timeout: int = 600
+) -> Zalodesk:
     """Opens a connection pool: call it in the process that will use it (after fork)."""
-    return Zalodesk(env=eventsourcing_env(url, cipher_key), clock=clock)
+    return Zalodesk(
+        env=eventsourcing_env(url, cipher_key), clock=clock, default_timeout=default_timeout
+    )
 
 
 def create_event_store_tables(url: str) -> None:

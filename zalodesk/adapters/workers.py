@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from zalodesk.adapters.inactivity_timer import InactivityTimer
 from zalodesk.adapters.projector import Projector
 from zalodesk.adapters.store import open_application
 from zalodesk.adapters.views.registry import all_views
@@ -37,15 +38,20 @@ def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[A
     return None
 
 
-def run_processors(url: str, cipher_key: str | None, stop: threading.Event) -> None:
+def run_processors(
+    url: str, cipher_key: str | None, default_timeout: int, stop: threading.Event
+) -> None:
     lock = hold_processor_lock(url, stop)
     if lock is None:
         return
-    app = open_application(url, cipher_key)
+    app = open_application(url, cipher_key, default_timeout=default_timeout)
     pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=2, open=True)
     try:
-        log.info("processors started", extra={"processors": ["projector"]})
-        threads = [_thread("projector", Projector(app, pool, all_views()).run, stop)]
+        threads = [
+            _thread("projector", Projector(app, pool, all_views()).run, stop),
+            _thread("inactivity", InactivityTimer(app, pool).run, stop),
+        ]
+        log.info("processors started", extra={"processors": [t.name for t in threads]})
         for thread in threads:
             thread.join()
     finally:

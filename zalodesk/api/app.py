@@ -11,7 +11,7 @@ from zalodesk.api import errors
 from zalodesk.api.auth import BearerAuth
 from zalodesk.api.openapi import OpenAPI, Route, spec
 from zalodesk.api.requestlog import RequestLog
-from zalodesk.api.resources import accounts, chats, health, webhooks
+from zalodesk.api.resources import accounts, chats, health, tickets, webhooks
 from zalodesk.api.services import Services, build_services
 from zalodesk.domain.clock import Clock, system_clock
 
@@ -58,6 +58,33 @@ def routes(services: Services) -> list[Route]:
             "/api/chats/{chat_id:uuid}",
             chats.Chat(services.inbox, services.clock),
             {"GET": "One chat with its messages"},
+        ),
+        Route(
+            "/api/chats/{chat_id:uuid}/messages",
+            chats.ChatMessages(app),
+            {"POST": "Queue a reply (reactivates an ended chat's ticket)"},
+        ),
+        Route("/api/chats/{chat_id:uuid}/end", chats.ChatEnd(app), {"POST": "End the chat"}),
+        Route(
+            "/api/chats/{chat_id:uuid}/postpone",
+            chats.ChatPostpone(app),
+            {"POST": "Move the automatic end 5 minutes later"},
+        ),
+        Route("/api/chats/{chat_id:uuid}/read", chats.ChatRead(app), {"POST": "Mark as read"}),
+        Route(
+            "/api/tickets",
+            tickets.Tickets(app, services.tickets),
+            {"GET": "The ticket list", "POST": "Open an asynchronous ticket"},
+        ),
+        Route(
+            "/api/tickets/{ticket_id:uuid}",
+            tickets.Ticket(app, services.tickets),
+            {"GET": "One ticket with its transcript", "PATCH": "Change status, assignee, tags"},
+        ),
+        Route(
+            "/api/tickets/{ticket_id:uuid}/messages",
+            tickets.TicketMessages(app),
+            {"POST": "Write on a ticket (reactivates a chat ticket)"},
         ),
     ]
 

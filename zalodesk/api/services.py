@@ -11,6 +11,7 @@ from zalodesk.adapters.database import EmbeddedPostgres
 from zalodesk.adapters.queries import AccountQueries, InboxQueries
 from zalodesk.adapters.settings import Settings
 from zalodesk.adapters.store import open_application
+from zalodesk.adapters.ticket_queries import TicketQueries
 from zalodesk.adapters.tokens import TokenStore
 from zalodesk.adapters.views.base import View
 from zalodesk.adapters.views.registry import all_views
@@ -25,6 +26,7 @@ class Services:
     pool: ConnectionPool[Any]
     tokens: TokenStore
     inbox: InboxQueries
+    tickets: TicketQueries
     accounts: AccountQueries
     views: list[View]
     clock: Clock
@@ -49,10 +51,11 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     )
     return Services(
         settings=settings,
-        app=open_application(url, settings.cipher_key, clock),
+        app=open_application(url, settings.cipher_key, clock, settings.chat_inactivity_seconds),
         pool=pool,
         tokens=TokenStore(pool, settings.admin_token),
         inbox=InboxQueries(pool, settings.chat_inactivity_seconds),
+        tickets=TicketQueries(pool),
         accounts=AccountQueries(pool),
         views=all_views(),
         clock=clock,

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
@@ -218,12 +218,14 @@ class Zalodesk(Application):  # type: ignore[type-arg]
 
     # Chats
 
-    def end_chat(self, cmd: EndChat) -> None:
+    def end_chat(self, cmd: EndChat) -> Ticket:
+        """End the chat; its ticket moves to the ticket list with ``cmd.status`` if given."""
+
         def change() -> Sequence[Aggregate]:
             chat = self.chat(cmd.chat_id)
             return self._end(chat, EndReason(cmd.reason), cmd.status, cmd.actor, self.clock())
 
-        self._retrying(change)
+        return self._retrying(change)[1]  # type: ignore[return-value]
 
     def end_inactive_chat(self, cmd: EndInactiveChat) -> bool:
         """End the chat as ``system:inactivity`` if both sides are still quiet; True if it ended."""
@@ -328,9 +330,9 @@ class Zalodesk(Application):  # type: ignore[type-arg]
         ticket = self.ticket(chat.ticket_id)
         contact = self._find(Contact, chat.contact_id)
         assert contact is not None
+        chat.end(reason, status, actor, now)
         if status is not None:
             ticket.set_status(status, actor=actor, at=now, reason=f"chat ended ({reason.value})")
-        chat.end(reason, status, actor, now)
         ticket.detach_chat(chat.id, actor=actor, at=now)
         contact.detach_chat(chat.id, actor=actor, at=now)
         return [chat, ticket, contact]
@@ -386,6 +388,19 @@ class Zalodesk(Application):  # type: ignore[type-arg]
         )
         self.save(ticket, contact)
         return ticket
+
+    def add_ticket_note(self, cmd: PostReply) -> UUID:
+        """An agent's message on an asynchronous ticket, recorded on the ticket."""
+        validate_text(cmd.text)
+        assert cmd.ticket_id is not None
+        ticket = self.ticket(cmd.ticket_id)
+        key = f"client:{cmd.client_message_id}" if cmd.client_message_id else str(uuid4())
+        message_id = identity.message_id(ticket.id, key)
+        ticket.add_message(
+            message_id, direction="out", text=cmd.text, actor=cmd.actor, at=self.clock()
+        )
+        self.save(ticket)
+        return message_id
 
     # Plumbing
 

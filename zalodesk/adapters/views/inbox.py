@@ -61,6 +61,40 @@ class InboxView(View):
             (Jsonb(last), e.at, e.at, e.originator_id),
         )
 
+    @handles("Reply.Queued")
+    def reply_queued(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        last = {"text": e.text, "kind": "text", "direction": "out", "at": iso(e.at)}
+        cur.execute(
+            f"UPDATE {self.t('inbox_chats')} SET last_message = %s WHERE chat_id = %s",
+            (Jsonb(last), e.chat_id),
+        )
+
+    @handles("Chat.AgentReplied")
+    def agent_replied(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("inbox_chats")} SET
+                last_activity_at = GREATEST(last_activity_at, %s),
+                waiting_since = NULL, extra_seconds = 0
+                WHERE chat_id = %s""",
+            (e.at, e.originator_id),
+        )
+
+    @handles("Chat.Postponed")
+    def postponed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("inbox_chats")} SET extra_seconds = extra_seconds + %s
+                WHERE chat_id = %s""",
+            (e.seconds, e.originator_id),
+        )
+
+    @handles("Chat.ReadMarked")
+    def read_marked(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("inbox_chats")} SET unread_count = 0, is_new = false
+                WHERE chat_id = %s""",
+            (e.originator_id,),
+        )
+
     @handles("Chat.Ended")
     def ended(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(f"DELETE FROM {self.t('inbox_chats')} WHERE chat_id = %s", (e.originator_id,))

@@ -6,9 +6,16 @@ from zalodesk.adapters.views.accounts import AccountsView
 from zalodesk.adapters.views.base import View
 from zalodesk.adapters.views.contacts import ContactsView
 from zalodesk.adapters.views.inbox import InboxView
+from zalodesk.adapters.views.tickets import TicketsView
 from zalodesk.adapters.views.transcript import TranscriptView
 
-VIEW_CLASSES: tuple[type[View], ...] = (AccountsView, ContactsView, InboxView, TranscriptView)
+VIEW_CLASSES: tuple[type[View], ...] = (
+    AccountsView,
+    ContactsView,
+    InboxView,
+    TranscriptView,
+    TicketsView,
+)
 
 
 def all_views(suffix: str = "") -> list[View]:

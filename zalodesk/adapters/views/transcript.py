@@ -33,7 +33,7 @@ class TranscriptView(View):
                 ON {self.t("chat_sessions")} (ticket_id, started_at)""",
             f"""CREATE TABLE IF NOT EXISTS {messages} (
                 message_id uuid PRIMARY KEY,
-                chat_id uuid NOT NULL,
+                chat_id uuid,
                 ticket_id uuid,
                 zalo_msg_id text,
                 direction text NOT NULL,
@@ -90,4 +90,46 @@ class TranscriptView(View):
                 position,
                 e.originator_id,
             ),
+        )
+
+    @handles("Reply.Queued")
+    def reply_queued(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_messages")} VALUES
+                (%s, %s, %s, NULL, 'out', %s, 'text', %s, '[]', NULL, %s, %s, 'queued', NULL, %s)
+                ON CONFLICT (message_id) DO NOTHING""",
+            (e.originator_id, e.chat_id, e.ticket_id, e.actor, e.text, e.at, e.at, position),
+        )
+
+    @handles("Reply.Sent")
+    def reply_sent(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("chat_messages")} SET status = 'sent', zalo_msg_id = %s
+                WHERE message_id = %s""",
+            (e.zalo_msg_id, e.originator_id),
+        )
+
+    @handles("Reply.Failed")
+    def reply_failed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        error = f"{e.reason} (Zalo error {e.code})" if e.code is not None else e.reason
+        cur.execute(
+            f"""UPDATE {self.t("chat_messages")} SET status = 'failed', error = %s
+                WHERE message_id = %s""",
+            (error, e.originator_id),
+        )
+
+    @handles("Reply.Progressed")
+    def reply_progressed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"UPDATE {self.t('chat_messages')} SET status = %s WHERE message_id = %s",
+            (e.status, e.originator_id),
+        )
+
+    @handles("Ticket.MessageAdded")
+    def ticket_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_messages")} VALUES
+                (%s, NULL, %s, NULL, %s, %s, 'text', %s, '[]', NULL, %s, %s, 'received', NULL, %s)
+                ON CONFLICT (message_id) DO NOTHING""",
+            (e.message_id, e.originator_id, e.direction, e.actor, e.text, e.at, e.at, position),
         )

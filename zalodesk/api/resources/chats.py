@@ -7,8 +7,13 @@ from uuid import UUID
 import falcon
 
 from zalodesk.adapters.queries import InboxQueries
+from zalodesk.adapters.timefmt import iso
 from zalodesk.api import bodies
+from zalodesk.domain.application import Zalodesk
 from zalodesk.domain.clock import Clock
+from zalodesk.domain.commands import EndChat, MarkChatRead, PostponeChat, PostReply
+from zalodesk.domain.reply import Reply
+from zalodesk.domain.values import EndReason
 
 
 class Chats:
@@ -30,3 +35,62 @@ class Chat:
         if chat is None:
             raise falcon.HTTPNotFound(title="Not found", description=f"chat {chat_id} not found")
         resp.media = chat
+
+
+class ChatMessages:
+    """An agent's reply; on an ended chat it reactivates the ticket in a new session."""
+
+    def __init__(self, app: Zalodesk) -> None:
+        self.app = app
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
+        body = bodies.json_object(req)
+        reply = self.app.post_reply(
+            PostReply(
+                actor=req.context.principal.actor,
+                text=bodies.text(body, "text"),
+                chat_id=chat_id,
+                client_message_id=bodies.text(body, "client_message_id", required=False) or None,
+            )
+        )
+        resp.status = falcon.HTTP_202
+        resp.media = reply_accepted(reply)
+
+
+class ChatEnd:
+    def __init__(self, app: Zalodesk) -> None:
+        self.app = app
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
+        body = bodies.json_object(req)
+        status = bodies.text(body, "status", required=False) or None
+        actor = req.context.principal.actor
+        ticket = self.app.end_chat(EndChat(chat_id, actor, EndReason.AGENT.value, status))
+        resp.media = {
+            "id": str(chat_id),
+            "ended": True,
+            "ticket_id": str(ticket.id),
+            "status": ticket.status.value,
+        }
+
+
+class ChatPostpone:
+    def __init__(self, app: Zalodesk) -> None:
+        self.app = app
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
+        until = self.app.postpone_chat(PostponeChat(chat_id, req.context.principal.actor))
+        resp.media = {"id": str(chat_id), "auto_end_at": iso(until)}
+
+
+class ChatRead:
+    def __init__(self, app: Zalodesk) -> None:
+        self.app = app
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
+        self.app.mark_chat_read(MarkChatRead(chat_id, req.context.principal.actor))
+        resp.media = {"id": str(chat_id), "unread_count": 0}
+
+
+def reply_accepted(reply: Reply) -> dict[str, str]:
+    return {"message_id": str(reply.id), "status": reply.status, "chat_id": str(reply.chat_id)}

@@ -275,9 +275,10 @@ class Zalodesk(Application):  # type: ignore[type-arg]
                 at=now,
             )
             chat.agent_replied(reply.id, cmd.actor, now)
-            return [reply, chat, ticket, contact]
+            # Log order matters to the views: a new session starts before its first reply.
+            return [contact, ticket, chat, reply]
 
-        return self._retrying(change)[0]  # type: ignore[return-value]
+        return self._retrying(change)[-1]  # type: ignore[return-value]
 
     def chat(self, chat_id: UUID) -> Chat:
         chat = self._find(Chat, chat_id)

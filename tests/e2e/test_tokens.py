@@ -1,0 +1,51 @@
+"""``zalodesk token create``: an agent's token reads the inbox, not the admin calls."""
+
+from __future__ import annotations
+
+from tests.e2e.server import ADMIN_TOKEN, Response, Service, run_cli
+
+
+def issue(live: Service, name: str, *flags: str) -> str:
+    result = run_cli(live.env, "token", "create", name, *flags)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected the token alone on standard output: {result.stdout!r}"
+    token = lines[0].strip()
+    assert len(token) >= 20 and " " not in token
+    return token
+
+
+def assert_error(answer: Response, status: int) -> None:
+    assert answer.status == status, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    assert {"title", "description"} <= set(answer.json())
+
+
+def test_an_agent_token_reads_the_inbox_but_not_the_accounts(live: Service) -> None:
+    token = issue(live, "Lan (agent)")
+    assert live.get("/api/chats", token=token).status == 200
+    assert_error(live.get("/api/accounts", token=token), 403)
+
+
+def test_each_token_is_new(live: Service) -> None:
+    assert issue(live, "same name") != issue(live, "same name")
+
+
+def test_without_a_valid_token_the_api_answers_401(live: Service) -> None:
+    assert_error(live.get("/api/chats"), 401)
+    assert_error(live.get("/api/chats", token="not-a-token"), 401)
+    assert_error(live.get("/api/accounts"), 401)
+
+
+def test_an_admin_token_manages_accounts(live: Service) -> None:
+    token = issue(live, "Minh (admin)", "--admin")
+    assert live.get("/api/accounts", token=token).status == 200
+    assert live.get("/api/chats", token=token).status == 200
+    assert live.get("/api/accounts", token=ADMIN_TOKEN).status == 200
+
+
+def test_a_token_needs_a_name(live: Service) -> None:
+    result = run_cli(live.env, "token", "create", "  ")
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

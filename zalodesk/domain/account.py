@@ -60,6 +60,7 @@ class ZaloAccount(Aggregate):
         self.allow_postpone = allow_postpone
         self.verification_code = verification_code
         self.deleted = False
+        self.needs_reconnect: str | None = None
 
     def update(self, changes: dict[str, Any], actor: str, at: datetime) -> None:
         self._require_live()
@@ -99,6 +100,19 @@ class ZaloAccount(Aggregate):
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.access_token_expires_at = access_token_expires_at
+        self.needs_reconnect = None
+
+    def require_reconnect(self, reason: str, actor: str, at: datetime) -> None:
+        """Refreshing failed: nothing can be sent until an admin pastes a new token pair."""
+        if self.needs_reconnect != reason:
+            self._reconnect_needed(reason=reason, actor=actor, at=at)
+
+    @event("ReconnectNeeded")
+    def _reconnect_needed(self, reason: str, actor: str, at: datetime) -> None:
+        self.needs_reconnect = reason
+
+    def token_due(self, now: datetime, margin_seconds: int = 300) -> bool:
+        return self.access_token_expires_at - timedelta(seconds=margin_seconds) <= now
 
     def delete(self, actor: str, at: datetime) -> None:
         self._require_live()

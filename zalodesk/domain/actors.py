@@ -18,3 +18,6 @@ def agent(agent_id: str) -> str:
 
 def automation(rule_id: str) -> str:
     return f"automation:{rule_id}"
+
+
+OUTBOX = "system:outbox"

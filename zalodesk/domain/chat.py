@@ -90,6 +90,47 @@ class Chat(Aggregate):
     def _agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
         self._active_at(at)
 
+    def record_oa_manager_message(
+        self,
+        message_id: UUID,
+        zalo_msg_id: str,
+        kind: str,
+        text: str,
+        attachments: list[dict[str, Any]],
+        admin_id: str | None,
+        platform_at: datetime | None,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """Staff typed in Zalo's OA manager: the OA's message, and agent activity."""
+        self._require_active()
+        self._oa_manager_message(
+            message_id=message_id,
+            zalo_msg_id=zalo_msg_id,
+            kind=kind,
+            text=text,
+            attachments=attachments,
+            admin_id=admin_id,
+            platform_at=platform_at,
+            actor=actor,
+            at=at,
+        )
+
+    @event("OAManagerMessageRecorded")
+    def _oa_manager_message(
+        self,
+        message_id: UUID,
+        zalo_msg_id: str,
+        kind: str,
+        text: str,
+        attachments: list[dict[str, Any]],
+        admin_id: str | None,
+        platform_at: datetime | None,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self._active_at(at)
+
     def postpone(self, allowed: bool, timeout_seconds: int, actor: str, at: datetime) -> datetime:
         """Move the automatic end five minutes later than it was; returns the new time."""
         self._require_active()

@@ -22,3 +22,7 @@ def receipt_id(account_id: UUID, event_name: str, msg_id: str | None, raw_body: 
 
 def message_id(chat_or_ticket_id: UUID, key: str) -> UUID:
     return uuid5(NAMESPACE, f"message:{chat_or_ticket_id}:{key}")
+
+
+def zalo_message_id(account_id: UUID, zalo_msg_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"zalo-message:{account_id}:{zalo_msg_id}")

@@ -51,6 +51,16 @@ class Reply(Aggregate):
         self.text = text
         self.status = "queued"
         self.zalo_msg_id: str | None = None
+        self.attempts = 0
+
+    def begin_attempt(self, actor: str, at: datetime) -> None:
+        """Recorded before each call to Zalo, so a crash mid-call is visible after a restart."""
+        if self.status == "queued":
+            self._attempted(attempt=self.attempts + 1, actor=actor, at=at)
+
+    @event("SendAttempted")
+    def _attempted(self, attempt: int, actor: str, at: datetime) -> None:
+        self.attempts = attempt
 
     def record_sent(self, zalo_msg_id: str, actor: str, at: datetime) -> None:
         if self.status == "queued":

@@ -1,0 +1,1 @@
+"""The Application's command handlers, one module per part of the business."""

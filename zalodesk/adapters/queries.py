@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,10 +12,11 @@ from psycopg_pool import ConnectionPool
 from zalodesk.adapters.timefmt import iso
 from zalodesk.domain import inactivity
 
+REPLY_WINDOW = timedelta(days=7)
 INBOX_COLUMNS = """
     c.chat_id, c.ticket_id, c.account_id, c.contact_id, k.zalo_user_id, k.anonymous,
     c.started_at, c.last_activity_at, c.last_message, c.unread_count, c.waiting_since,
-    c.extra_seconds, c.is_new, COALESCE(a.chat_inactivity_seconds, %(default_timeout)s) AS timeout
+    c.extra_seconds, c.is_new, c.last_customer_at, COALESCE(a.chat_inactivity_seconds, %(default_timeout)s) AS timeout
 """
 INBOX_FROM = """
     inbox_chats c JOIN contacts k ON k.contact_id = c.contact_id
@@ -97,6 +98,7 @@ class InboxQueries:
             "unread_count": row["unread_count"],
             "waiting_since": iso(row["waiting_since"]),
             "auto_end_at": iso(end_at),
+            "reply_window_closes_at": iso(reply_window_closes_at(row["last_customer_at"])),
             "ending_soon": inactivity.ending_soon(now, end_at, row["timeout"]),
             "new": row["is_new"],
             "active": True,
@@ -127,6 +129,11 @@ def message(row: dict[str, Any]) -> dict[str, Any]:
     if row["error"]:
         result["error"] = row["error"]
     return result
+
+
+def reply_window_closes_at(last_customer_at: datetime | None) -> datetime | None:
+    """ZALO.md: replies need the customer to have written within the last 7 days."""
+    return last_customer_at + REPLY_WINDOW if last_customer_at else None
 
 
 class AccountQueries:

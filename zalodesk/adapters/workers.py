@@ -10,10 +10,16 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from zalodesk.adapters.echo_settler import EchoSettler
 from zalodesk.adapters.inactivity_timer import InactivityTimer
+from zalodesk.adapters.outbox import Outbox
 from zalodesk.adapters.projector import Projector
+from zalodesk.adapters.rate_limit import SlidingWindowLimiter
+from zalodesk.adapters.settings import Settings
 from zalodesk.adapters.store import open_application
+from zalodesk.adapters.token_refresher import TokenRefresher
 from zalodesk.adapters.views.registry import all_views
+from zalodesk.adapters.zalo.client import ZaloClient
 
 log = logging.getLogger("zalodesk.worker")
 
@@ -38,18 +44,22 @@ def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[A
     return None
 
 
-def run_processors(
-    url: str, cipher_key: str | None, default_timeout: int, stop: threading.Event
-) -> None:
+def run_processors(url: str, settings: Settings, stop: threading.Event) -> None:
     lock = hold_processor_lock(url, stop)
     if lock is None:
         return
-    app = open_application(url, cipher_key, default_timeout=default_timeout)
-    pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=2, open=True)
+    app = open_application(
+        url, settings.cipher_key, default_timeout=settings.chat_inactivity_seconds
+    )
+    pool: ConnectionPool[Any] = ConnectionPool(url, min_size=2, max_size=8, open=True)
+    client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base)
+    outbox = Outbox(app, pool, client, TokenRefresher(app, url, client), SlidingWindowLimiter())
     try:
         threads = [
             _thread("projector", Projector(app, pool, all_views()).run, stop),
             _thread("inactivity", InactivityTimer(app, pool).run, stop),
+            _thread("outbox", outbox.run, stop),
+            _thread("settler", EchoSettler(app, pool).run, stop),
         ]
         log.info("processors started", extra={"processors": [t.name for t in threads]})
         for thread in threads:

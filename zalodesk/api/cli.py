@@ -125,7 +125,7 @@ def worker(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        run_processors(database.url, settings.cipher_key, settings.chat_inactivity_seconds, stop)
+        run_processors(database.url, settings, stop)
     finally:
         database.stop()
     return 0

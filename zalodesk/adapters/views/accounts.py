@@ -72,6 +72,14 @@ class AccountsView(View):
             (e.access_token_expires_at, e.at, e.originator_id),
         )
 
+    @handles("ZaloAccount.ReconnectNeeded")
+    def reconnect_needed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("accounts")} SET needs_reconnect = true, updated_at = %s
+                WHERE account_id = %s""",
+            (e.at, e.originator_id),
+        )
+
     @handles("ZaloAccount.Deleted")
     def deleted(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(f"DELETE FROM {self.t('accounts')} WHERE account_id = %s", (e.originator_id,))

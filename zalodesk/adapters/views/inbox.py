@@ -29,6 +29,7 @@ class InboxView(View):
                 last_message jsonb,
                 unread_count integer NOT NULL DEFAULT 0,
                 waiting_since timestamptz,
+                last_customer_at timestamptz,
                 extra_seconds integer NOT NULL DEFAULT 0,
                 is_new boolean NOT NULL DEFAULT true,
                 reactivation boolean NOT NULL DEFAULT false
@@ -56,9 +57,10 @@ class InboxView(View):
                 last_activity_at = GREATEST(last_activity_at, %s),
                 unread_count = unread_count + 1,
                 waiting_since = COALESCE(waiting_since, %s),
+                last_customer_at = GREATEST(last_customer_at, %s),
                 extra_seconds = 0
                 WHERE chat_id = %s""",
-            (Jsonb(last), e.at, e.at, e.originator_id),
+            (Jsonb(last), e.at, e.at, e.platform_at or e.at, e.originator_id),
         )
 
     @handles("Reply.Queued")
@@ -67,6 +69,22 @@ class InboxView(View):
         cur.execute(
             f"UPDATE {self.t('inbox_chats')} SET last_message = %s WHERE chat_id = %s",
             (Jsonb(last), e.chat_id),
+        )
+
+    @handles("Chat.OAManagerMessageRecorded")
+    def oa_manager_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        last = {
+            "text": e.text,
+            "kind": e.kind,
+            "direction": "out",
+            "at": iso(e.platform_at or e.at),
+        }
+        cur.execute(
+            f"""UPDATE {self.t("inbox_chats")} SET last_message = %s,
+                last_activity_at = GREATEST(last_activity_at, %s),
+                waiting_since = NULL, extra_seconds = 0
+                WHERE chat_id = %s""",
+            (Jsonb(last), e.at, e.originator_id),
         )
 
     @handles("Chat.AgentReplied")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from zalodesk.adapters.views.accounts import AccountsView
 from zalodesk.adapters.views.base import View
 from zalodesk.adapters.views.contacts import ContactsView
+from zalodesk.adapters.views.deliveries import UnsettledView
 from zalodesk.adapters.views.inbox import InboxView
 from zalodesk.adapters.views.tickets import TicketsView
 from zalodesk.adapters.views.transcript import TranscriptView
@@ -15,6 +16,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     InboxView,
     TranscriptView,
     TicketsView,
+    UnsettledView,
 )
 
 

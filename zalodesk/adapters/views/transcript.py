@@ -51,6 +51,8 @@ class TranscriptView(View):
             f"""CREATE INDEX IF NOT EXISTS {messages}_by_chat
                 ON {messages} (chat_id, sent_at, position)""",
             f"CREATE INDEX IF NOT EXISTS {messages}_by_ticket ON {messages} (ticket_id)",
+            f"""CREATE INDEX IF NOT EXISTS {messages}_queued ON {messages} (position)
+                WHERE status = 'queued'""",
         ]
 
     @handles("Chat.Started")
@@ -85,6 +87,28 @@ class TranscriptView(View):
                 e.text,
                 Jsonb(e.attachments),
                 e.quote_msg_id,
+                e.platform_at or e.at,
+                e.at,
+                position,
+                e.originator_id,
+            ),
+        )
+
+    @handles("Chat.OAManagerMessageRecorded")
+    def oa_manager_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_messages")}
+                SELECT %s, %s, ticket_id, %s, 'out', %s, %s, %s, %s, NULL, %s, %s, 'sent', NULL, %s
+                FROM {self.t("chat_sessions")} WHERE chat_id = %s
+                ON CONFLICT (message_id) DO NOTHING""",
+            (
+                e.message_id,
+                e.originator_id,
+                e.zalo_msg_id,
+                e.actor,
+                e.kind,
+                e.text,
+                Jsonb(e.attachments),
                 e.platform_at or e.at,
                 e.at,
                 position,

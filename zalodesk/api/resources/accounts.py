@@ -36,6 +36,8 @@ class AccountPresenter:
             "allow_postpone": account.allow_postpone,
             "has_verification_code": bool(account.verification_code),
             "access_token_expires_at": iso(account.access_token_expires_at),
+            "needs_reconnect": account.needs_reconnect is not None,
+            "reconnect_reason": account.needs_reconnect,
             "created_at": iso(account.created_on),
         }
 

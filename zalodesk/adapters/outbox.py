@@ -131,9 +131,9 @@ class Outbox:
         app_id = self.app.account(job.account_id).app_id
         refreshed = False
         for delay in (*self.retry_delays, None):
-            self.limiter.acquire(app_id)
             try:
-                msg_id = self.client.send_text(token, recipient(job), job.text)
+                with self.limiter.slot(app_id):
+                    msg_id = self.client.send_text(token, recipient(job), job.text)
             except ZaloError as ex:
                 if ex.code in TOKEN_CODES and not refreshed:
                     token, refreshed = self.refresher.refresh(job.account_id, token), True

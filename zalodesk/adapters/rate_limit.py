@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class SlidingWindowLimiter:
@@ -20,30 +21,43 @@ class SlidingWindowLimiter:
         self.window = window_seconds
         self.now = now
         self.sleep = sleep
-        self._calls: dict[str, deque[float]] = defaultdict(deque)
+        self._calls: dict[str, deque[list[float]]] = defaultdict(deque)
         self._paused_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, key: str) -> None:
-        """Wait until one more call for ``key`` fits in the window, then count it."""
-        while (wait := self._try(key)) > 0:
+    @contextmanager
+    def slot(self, key: str) -> Iterator[None]:
+        """Wait until one more call for ``key`` fits in the window, and hold it for the call.
+
+        A call counts from when it ends, not when it starts: Zalo sees it somewhere in
+        between, so counting from the end keeps Zalo's own count within the limit.
+        """
+        while True:
+            with self._lock:
+                wait, entry = self._reserve(key)
+            if entry is not None:
+                break
             self.sleep(wait)
+        try:
+            yield
+        finally:
+            entry[0] = self.now()
 
     def pause(self, key: str, seconds: float) -> None:
         """Zalo said -32 (rate limit): no calls for ``key`` for a while."""
         with self._lock:
             self._paused_until[key] = max(self._paused_until.get(key, 0.0), self.now() + seconds)
 
-    def _try(self, key: str) -> float:
-        with self._lock:
-            now = self.now()
-            paused = self._paused_until.get(key, 0.0) - now
-            if paused > 0:
-                return paused
-            calls = self._calls[key]
-            while calls and calls[0] <= now - self.window:
-                calls.popleft()
-            if len(calls) < self.per_window:
-                calls.append(now)
-                return 0.0
-            return calls[0] + self.window - now
+    def _reserve(self, key: str) -> tuple[float, list[float] | None]:
+        now = self.now()
+        paused = self._paused_until.get(key, 0.0) - now
+        if paused > 0:
+            return paused, None
+        calls = self._calls[key]
+        while calls and calls[0][0] <= now - self.window:
+            calls.popleft()
+        if len(calls) < self.per_window:
+            entry = [now]
+            calls.append(entry)
+            return 0.0, entry
+        return max(calls[0][0] + self.window - now, 0.001), None

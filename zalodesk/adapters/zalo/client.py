@@ -4,8 +4,9 @@ Two kinds of failure, because the caller does different things with them:
 
 - ``ZaloError``: Zalo answered, with a non-zero ``error`` code. Whether to refresh
   the token, back off, or give up is decided by the code (``REASONS``).
-- ``ZaloUnavailable``: no usable answer (network error, timeout, HTTP 5xx, a body
-  that is not a JSON object): retry with backoff.
+- ``ZaloUnavailable``: no usable answer (network error, timeout, HTTP 5xx or 429,
+  a body that is not a JSON object): retry with backoff. For a refresh, Zalo may
+  have rotated the pair before the answer was lost.
 
 Every JSON number is parsed as its text, so that ids beyond 2^53 stay exact.
 No token or secret is ever put into an exception message.
@@ -133,10 +134,8 @@ class ZaloClient:
         self, url: str, body: bytes, headers: dict[str, str], hidden: list[str]
     ) -> dict[str, Any]:
         status, raw = self._exchange(url, body, {**headers, "User-Agent": "zalodesk"})
-        if status >= 500:
+        if status >= 500 or status == 429:
             raise ZaloUnavailable(f"Zalo answered HTTP {status} to POST {_path(url)}")
-        if status == 429:
-            raise ZaloError(-32, "Zalo answered HTTP 429 Too Many Requests")
         try:
             answer = json.loads(raw.decode("utf-8"), parse_int=str)
         except (UnicodeDecodeError, json.JSONDecodeError):

@@ -1,0 +1,378 @@
+"""Replies out to Zalo (ZALO.md section 5), against a fake platform over real HTTP."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from attrs import evolve
+from falcon import testing
+
+from tests.integration.conftest import ZaloPlatform
+from tests.support import zalo
+from tests.support.fake_zalo import FakeZalo
+from zalodesk.adapters.echo_settler import EchoSettler
+from zalodesk.adapters.outbox import Outbox
+from zalodesk.adapters.rate_limit import SlidingWindowLimiter
+from zalodesk.adapters.settings import Settings
+from zalodesk.adapters.store import open_application
+from zalodesk.adapters.timefmt import parse_iso
+from zalodesk.adapters.token_refresher import TokenRefresher
+from zalodesk.adapters.zalo.client import ZaloClient
+from zalodesk.api.services import Services
+from zalodesk.domain.clock import FrozenClock
+
+CUSTOMER = "3106597011220386741"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeZalo]:
+    with FakeZalo() as platform:
+        yield platform
+
+
+@pytest.fixture
+def settings(db: str, fake: FakeZalo) -> Settings:
+    return Settings(
+        database_url=db,
+        admin_token="admin-token",
+        zalo_api_base=fake.api_base,
+        zalo_oauth_base=fake.oauth_base,
+    )
+
+
+def make_outbox(services: Services, settings: Settings, **limits: Any) -> Outbox:
+    client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base, timeout=5)
+    refresher = TokenRefresher(services.app, str(settings.database_url), client)
+    return Outbox(
+        services.app,
+        services.pool,
+        client,
+        refresher,
+        SlidingWindowLimiter(**limits),
+        retry_delays=(0.01, 0.01, 0.01),
+        sleep=lambda _: None,
+    )
+
+
+@pytest.fixture
+def outbox(services: Services, settings: Settings) -> Iterator[Outbox]:
+    box = make_outbox(services, settings)
+    yield box
+    box.executor.shutdown()
+
+
+class Agent:
+    """Replies through the API, lets the outbox run, and reads the chat back."""
+
+    def __init__(self, client: testing.TestClient, project: Any, outbox: Outbox) -> None:
+        self.client = client
+        self.project = project
+        self.outbox = outbox
+
+    def chat(self) -> dict[str, Any]:
+        self.project()
+        [chat] = self.client.simulate_get("/api/chats").json["chats"]
+        return dict(self.client.simulate_get(f"/api/chats/{chat['id']}").json)
+
+    def reply(self, text: str, **extra: Any) -> testing.Result:
+        chat_id = self.chat()["id"]
+        return self.client.simulate_post(
+            f"/api/chats/{chat_id}/messages", json={"text": text, **extra}
+        )
+
+    def deliver(self) -> list[dict[str, Any]]:
+        self.project()
+        self.outbox.drain_now()
+        return [m for m in self.chat()["messages"] if m["direction"] == "out"]
+
+
+@pytest.fixture
+def agent(
+    client: testing.TestClient, project: Any, outbox: Outbox, platform: ZaloPlatform
+) -> Agent:
+    platform.text(CUSTOMER, "Cho mình hỏi giá")
+    return Agent(client, project, outbox)
+
+
+def test_a_reply_is_queued_then_sent(agent: Agent, fake: FakeZalo) -> None:
+    queued = agent.reply("Dạ, áo giá 250k ạ", client_message_id="c-1")
+    assert queued.status_code == 202
+    assert queued.json["status"] == "queued"
+    [message] = agent.deliver()
+    assert message["status"] == "sent"
+    assert message["text"] == "Dạ, áo giá 250k ạ"
+    [sent] = fake.sent
+    assert sent["recipient"] == {"user_id": CUSTOMER}
+    assert message["zalo_msg_id"] == sent["message_id"]
+
+
+def test_the_same_client_message_id_queues_one_reply(agent: Agent, fake: FakeZalo) -> None:
+    first = agent.reply("Một lần thôi", client_message_id="same")
+    second = agent.reply("Một lần thôi", client_message_id="same")
+    assert first.json["message_id"] == second.json["message_id"]
+    assert len(agent.deliver()) == 1
+    assert len(fake.sent) == 1
+
+
+def test_empty_and_overlong_replies_are_refused(agent: Agent) -> None:
+    empty = agent.reply("  ")
+    long = agent.reply("x" * 2001)
+    assert (empty.status_code, long.status_code) == (422, 422)
+    assert "2000" in long.json["description"]
+
+
+@pytest.mark.parametrize("code", [-230, -232, -213, -227, -234, -201, -211, -218])
+def test_errors_that_cannot_be_retried_fail_visibly_at_once(
+    agent: Agent, fake: FakeZalo, code: int
+) -> None:
+    fake.fail_next(code)
+    agent.reply("Chào bạn")
+    [message] = agent.deliver()
+    assert message["status"] == "failed"
+    assert f"(Zalo error {code})" in message["error"]
+    assert len(fake.send_times) == 1
+
+
+def test_the_reply_window_error_explains_itself(agent: Agent, fake: FakeZalo) -> None:
+    fake.fail_next(-230)
+    agent.reply("Chào bạn")
+    [message] = agent.deliver()
+    assert "7 days" in message["error"]
+
+
+@pytest.mark.parametrize("code", [-216, -220])
+def test_a_dead_token_is_refreshed_and_the_send_retried_once(
+    agent: Agent, fake: FakeZalo, client: testing.TestClient, code: int
+) -> None:
+    fake.fail_next(code)
+    agent.reply("Sau khi làm mới token")
+    [message] = agent.deliver()
+    assert message["status"] == "sent"
+    assert fake.refresh_calls == 1
+    assert fake.burned_reuse == 0
+    assert fake.sent[0]["access_token"] == fake.access_token  # the new token was used
+
+
+@pytest.mark.parametrize("trouble", ["rate limit", "http 500", "dropped connection"])
+def test_transient_trouble_is_retried(agent: Agent, fake: FakeZalo, trouble: str) -> None:
+    {
+        "rate limit": lambda: fake.fail_next(-32, times=2),
+        "http 500": lambda: fake.http_error_next(500, times=2),
+        "dropped connection": lambda: fake.drop_next(times=2),
+    }[trouble]()
+    agent.reply("Thử lại")
+    [message] = agent.deliver()
+    assert message["status"] == "sent"
+    assert len(fake.sent) == 1
+
+
+def test_a_platform_that_stays_down_ends_in_a_visible_failure(agent: Agent, fake: FakeZalo) -> None:
+    fake.http_error_next(503, times=10)
+    agent.reply("Không tới")
+    [message] = agent.deliver()
+    assert message["status"] == "failed"
+    assert "could not be reached" in message["error"]
+
+
+def test_a_failed_refresh_asks_for_a_reconnect(
+    agent: Agent, fake: FakeZalo, client: testing.TestClient, project: Any
+) -> None:
+    fake.fail_next(-216)
+    fake.fail_refresh_next()
+    agent.reply("first")
+    [message] = agent.deliver()
+    assert message["status"] == "failed"
+    assert "needs reconnecting" in message["error"]
+
+    project()
+    [account] = client.simulate_get("/api/accounts").json["accounts"]
+    assert account["needs_reconnect"] is True
+    agent.reply("second")
+    messages = agent.deliver()
+    assert messages[1]["status"] == "failed"
+    assert "needs reconnecting" in messages[1]["error"]
+    assert len(fake.send_times) == 1  # nothing more was tried
+    # An admin pastes a fresh pair: the account is usable again.
+    client.simulate_patch(
+        f"/api/accounts/{account['id']}",
+        json={"access_token": fake.access_token, "refresh_token": fake.refresh_token},
+    )
+    assert client.simulate_get(f"/api/accounts/{account['id']}").json["needs_reconnect"] is False
+
+
+def test_two_processes_racing_to_refresh_spend_the_refresh_token_once(
+    services: Services, settings: Settings, account: dict[str, Any], fake: FakeZalo
+) -> None:
+    fake.refresh_latency = 0.3
+    stale = services.app.account(account["id"]).access_token
+    results: list[str] = []
+
+    def one_process() -> None:
+        app = open_application(str(settings.database_url), None)  # a process of its own
+        try:
+            client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base)
+            results.append(
+                TokenRefresher(app, str(settings.database_url), client).refresh(
+                    account["id"], stale
+                )
+            )
+        finally:
+            app.close()
+
+    threads = [threading.Thread(target=one_process) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert fake.refresh_calls == 1
+    assert fake.burned_reuse == 0
+    assert results == [fake.access_token, fake.access_token]
+
+
+def test_a_token_near_expiry_is_refreshed_before_use(
+    agent: Agent, fake: FakeZalo, clock: FrozenClock
+) -> None:
+    clock.advance(90000 - 60)  # a minute before the access token expires
+    agent.reply("Còn hàng ạ")
+    agent.deliver()
+    assert fake.refresh_calls == 1
+    assert fake.sent[0]["access_token"] == fake.access_token
+
+
+def echo_of(send: dict[str, Any], admin_id: str | None = None) -> dict[str, Any]:
+    sender: dict[str, str] = {"id": zalo.OA_ID}
+    if admin_id:
+        sender["admin_id"] = admin_id
+    return {
+        "app_id": zalo.APP_ID,
+        "sender": sender,
+        "recipient": {"id": CUSTOMER},
+        "event_name": "oa_send_text",
+        "message": {"text": send["text"], "msg_id": send["message_id"]},
+        "timestamp": zalo.now_ms(),
+    }
+
+
+def test_an_echo_before_the_send_returns_never_shows_twice(
+    agent: Agent, fake: FakeZalo, platform: ZaloPlatform, services: Services, clock: FrozenClock
+) -> None:
+    answers: list[int] = []
+    fake.on_send = lambda send: answers.append(platform.send(echo_of(send)).status_code)
+    agent.reply("Một bản thôi")
+    agent.deliver()
+    assert answers == [200]
+    clock.advance(31)  # past the settler's grace time
+    EchoSettler(services.app, services.pool).tick()
+    messages = agent.deliver()
+    assert [(m["text"], m["status"]) for m in messages] == [("Một bản thôi", "sent")]
+
+
+def test_a_message_typed_in_the_oa_manager_shows_as_the_oa(
+    agent: Agent, platform: ZaloPlatform, services: Services, clock: FrozenClock
+) -> None:
+    typed = {"text": "Shop gửi mã giảm giá", "message_id": "abcdef0123456789abcd"}
+    assert platform.send(echo_of(typed, admin_id="8471026")).status_code == 200
+    [message] = agent.deliver()
+    assert (message["text"], message["author"]) == ("Shop gửi mã giảm giá", "zalo:oa-manager")
+
+    # Without admin_id, and unclaimed by our outbox, it shows once the grace time is over.
+    other = {"text": "Từ một công cụ khác", "message_id": "bbbbbb0123456789abcd"}
+    platform.send(echo_of(other))
+    assert len(agent.deliver()) == 1
+    clock.advance(31)
+    EchoSettler(services.app, services.pool).tick()
+    assert [m["text"] for m in agent.deliver()] == ["Shop gửi mã giảm giá", "Từ một công cụ khác"]
+
+
+def receipt(event: str, msg_id: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"msg_ids": [msg_id]} if "seen" in event else {"msg_id": msg_id}
+    return {
+        "app_id": zalo.APP_ID,
+        "sender": {"id": CUSTOMER},
+        "recipient": {"id": zalo.OA_ID},
+        "event_name": event,
+        "message": message,
+        "timestamp": zalo.now_ms(),
+    }
+
+
+def test_receipts_move_a_reply_forward_only(
+    agent: Agent, fake: FakeZalo, platform: ZaloPlatform
+) -> None:
+    agent.reply("Đã nhận chưa?")
+    agent.deliver()
+    msg_id = fake.sent[0]["message_id"]
+    platform.send(receipt("user_received_message", msg_id))
+    assert agent.deliver()[0]["status"] == "delivered"
+    platform.send(receipt("user_seen_message", msg_id))
+    assert agent.deliver()[0]["status"] == "seen"
+    platform.send(receipt("user_recieved_message", msg_id))  # late, and misspelt
+    assert agent.deliver()[0]["status"] == "seen"
+
+
+def test_the_chat_shows_when_the_reply_window_closes(agent: Agent) -> None:
+    chat = agent.chat()
+    [incoming] = [m for m in chat["messages"] if m["direction"] == "in"]
+    closes = agent.client.simulate_get("/api/chats").json["chats"][0]["reply_window_closes_at"]
+    assert parse_iso(closes) - parse_iso(incoming["sent_at"]) == timedelta(days=7)
+
+
+def test_a_reply_queued_before_a_crash_is_sent_after_restart(
+    agent: Agent, services: Services, settings: Settings, fake: FakeZalo
+) -> None:
+    agent.reply("Trước khi sập")
+    agent.project()
+    restarted = make_outbox(services, settings)
+    assert restarted.recover() == 0
+    restarted.drain_now()
+    assert [s["text"] for s in fake.sent] == ["Trước khi sập"]
+
+
+def test_a_reply_cut_off_mid_send_is_failed_visibly_not_resent(
+    agent: Agent, services: Services, settings: Settings, fake: FakeZalo
+) -> None:
+    reply_id = agent.reply("Đang gửi thì sập").json["message_id"]
+    agent.project()
+    assert services.app.begin_send(reply_id) is not None  # the attempt began, then the crash
+    restarted = make_outbox(services, settings)
+    assert restarted.recover() == 1
+    [message] = agent.deliver()
+    assert message["status"] == "failed"
+    assert "may or may not have reached" in message["error"]
+    assert fake.sent == []
+
+
+def test_anonymous_visitors_are_answered_in_their_conversation(
+    client: testing.TestClient, project: Any, outbox: Outbox, platform: ZaloPlatform, fake: FakeZalo
+) -> None:
+    body = zalo.user_text("anon-55512", "Xin chào", conversation_id="conv-9")
+    body["event_name"] = "anonymous_send_text"
+    platform.send(body)
+    Agent(client, project, outbox).reply("Chào bạn")
+    Agent(client, project, outbox).deliver()
+    assert fake.sent[0]["recipient"] == {"anonymous_id": "anon-55512", "conversation_id": "conv-9"}
+
+
+def test_the_per_app_limit_holds_under_load(
+    services: Services,
+    settings: Settings,
+    platform: ZaloPlatform,
+    client: testing.TestClient,
+    project: Any,
+    fake: FakeZalo,
+) -> None:
+    for n in range(6):
+        platform.text(f"31065970112203867{n:02d}", "hi")
+    project()
+    for chat in client.simulate_get("/api/chats").json["chats"]:
+        for k in range(2):
+            client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": f"r{k}"})
+    project()
+    limited = make_outbox(services, settings, per_window=4, window_seconds=0.3)
+    limited.drain_now()
+    assert len(fake.sent) == 12
+    assert fake.calls_per_window(0.3) <= 4

@@ -35,6 +35,7 @@ measures it. The chat-length pass uses one Python keep-alive connection.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import http.client
 import json
@@ -217,6 +218,7 @@ class Result:
     figures: dict[str, Any]
     cpu_busy: float  # share of all cores busy during the run, 0..1
     wrk_cpu: float  # wrk's CPU seconds per wall second (1.0 = one core)
+    cpu_roles: dict[str, float] = field(default_factory=dict)  # cores used, by process role
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -231,6 +233,65 @@ class Result:
         f = self.figures
         sockets = f["connect_errors"] + f["read_errors"] + f["write_errors"] + f["timeouts"]
         return int(sockets + f["non200"])
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu() -> dict[int, tuple[str, int, float]]:
+    """Every process: (command name, parent pid, CPU seconds so far), from /proc."""
+    out: dict[int, tuple[str, int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        rest = text[text.rindex(")") + 2 :].split()
+        out[int(entry.name)] = (comm, int(rest[1]), (int(rest[11]) + int(rest[12])) / TICKS)
+    return out
+
+
+def cpu_split(
+    before: dict[int, tuple[str, int, float]],
+    after: dict[int, tuple[str, int, float]],
+    roles: dict[int, str],
+    wall: float,
+) -> dict[str, float]:
+    """Cores used by each role during the run (a role's pid and its descendants share it)."""
+    split: dict[str, float] = collections.defaultdict(float)
+    for pid, (comm, ppid, cpu) in after.items():
+        used = cpu - (before[pid][2] if pid in before and before[pid][0] == comm else 0.0)
+        role, parent, seen = roles.get(pid), ppid, 0
+        while role is None and parent > 1 and seen < 64:
+            role = roles.get(parent)
+            parent = after[parent][1] if parent in after else 0
+            seen += 1
+        if role is None:
+            role = "postgresql" if comm == "postgres" else "other"
+        split[role] += used / wall
+    return dict(split)
+
+
+def wait_for_quiet(limit: float, busy_at_most: float = 0.15) -> None:
+    """Before a timed run: wait (up to ``limit`` s) until the machine is idle for a second.
+
+    The machine may be shared (tests running, other benchmarks); our own idle
+    processes use a few percent at most.
+    """
+    started = time.monotonic()
+    while True:
+        busy0, total0 = cpu_times()
+        time.sleep(1)
+        busy1, total1 = cpu_times()
+        busy = (busy1 - busy0) / max(1, total1 - total0)
+        if busy <= busy_at_most:
+            return
+        if time.monotonic() - started > limit:
+            print(f"  !! the machine is still {busy:.0%} busy before the run; going on anyway")
+            return
 
 
 def cpu_times() -> tuple[int, int]:
@@ -249,6 +310,7 @@ def run_wrk(
     wrk_threads: int,
     workers: int,
     threads: int,
+    roles: dict[int, str] | None = None,
 ) -> Result:
     argv = [
         "wrk",
@@ -266,9 +328,11 @@ def run_wrk(
     ]
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0, total0 = cpu_times()
+    procs0 = process_cpu()
     started = time.monotonic()
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
+    procs1 = process_cpu()
     busy1, total1 = cpu_times()
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     found = re.search(r"^WRKJSON (\{.*\})$", done.stdout, re.MULTILINE)
@@ -288,6 +352,7 @@ def run_wrk(
         figures=json.loads(found.group(1)),
         cpu_busy=(busy1 - busy0) / max(1, total1 - total0),
         wrk_cpu=wrk_cpu,
+        cpu_roles=cpu_split(procs0, procs1, {os.getpid(): "bench", **(roles or {})}, wall),
     )
 
 
@@ -422,6 +487,7 @@ class Bench:
     customers: list[str] = field(default_factory=list)
     runs: int = 0
     worker: Process | None = None
+    server: Process | None = None  # the HTTP server under load: zalodesk api or the baseline
 
     def ensure_worker(self) -> None:
         """``zalodesk worker``, started once the API has created the tables.
@@ -453,16 +519,22 @@ class Bench:
     def zalodesk_api(self, port: int, workers: int, threads: int) -> Process:
         argv = [sys.executable, "-m", "zalodesk", "api", "--bind", f"127.0.0.1:{port}"]
         argv += ["--workers", str(workers), "--threads", str(threads)]
-        process = Process("zalodesk api", argv, self.env(), self.tmp / "api.log").start()
+        process = Process(
+            "zalodesk api", argv, self.env(), self.tmp / f"api-{workers}x{threads}.log"
+        ).start()
         wait_until_up(process, port, "GET", "/healthz")
+        self.server = process
         return process
 
     def baseline(self, port: int, workers: int, threads: int) -> Process:
         options = gunicorn_options(f"127.0.0.1:{port}", workers, threads)
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
         argv = [gunicorn, "--chdir", str(BENCH), *gunicorn_argv(options), "baseline_app:app"]
-        process = Process("baseline", argv, self.env(), self.tmp / "baseline.log").start()
+        process = Process(
+            "baseline", argv, self.env(), self.tmp / f"baseline-{workers}x{threads}.log"
+        ).start()
         wait_until_up(process, port, "POST", "/webhooks/zalo/ready")
+        self.server = process
         return process
 
     def create_account(self, port: int) -> None:
@@ -491,8 +563,16 @@ class Bench:
         file = self.tmp / f"requests-{self.runs}.txt"
         return write_requests(file, self.path, self.customers, count, self.runs, first_messages)
 
-    def wrk(self, label: str, port: int, file: Path, seconds: float, conns: int, w: int, t: int):
-        return run_wrk(label, port, file, seconds, conns, self.args.wrk_threads, w, t)
+    def wrk(
+        self, label: str, port: int, file: Path, seconds: float, conns: int, w: int, t: int
+    ) -> Result:
+        if label != "warm-up":
+            wait_for_quiet(self.args.quiet_wait)
+        roles: dict[int, str] = {}
+        for process, role in ((self.server, "server"), (self.worker, "zalodesk worker")):
+            if process is not None and process.proc is not None:
+                roles[process.proc.pid] = role
+        return run_wrk(label, port, file, seconds, conns, self.args.wrk_threads, w, t, roles)
 
 
 def report_line(result: Result) -> str:
@@ -504,6 +584,39 @@ def report_line(result: Result) -> str:
         f"{'  duplicates ' + str(f['duplicates']) if f['duplicates'] else ''}"
         f"  (cpu {result.cpu_busy:4.0%}, wrk {result.wrk_cpu:4.0%} of a core)"
     )
+
+
+def cpu_line(result: Result) -> str:
+    roles = dict(result.cpu_roles)
+    roles["wrk"] = result.wrk_cpu
+    shown = ", ".join(
+        f"{role} {cores:.2f}" for role, cores in sorted(roles.items()) if cores >= 0.005
+    )
+    line = f"  {'':<22} cores used: {shown}"
+    if roles.get("other", 0) > 0.1:
+        line += (
+            "\n  !! other processes on this machine were busy during the run: figures are skewed"
+        )
+    return line
+
+
+def server_errors(log: Path, top: int = 3) -> str:
+    """The most frequent unhandled errors in a zalodesk log (the last line of each traceback)."""
+    found: collections.Counter[str] = collections.Counter()
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        if '"level": "error"' not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        text = str(record.get("error") or record.get("msg") or "").strip()
+        found[text.splitlines()[-1][:200] if text else "?"] += 1
+    return "\n".join(f"  !! {count} x {what}" for what, count in found.most_common(top))
 
 
 def compare(setting: str, ours: Result, base: Result) -> str:
@@ -534,7 +647,10 @@ def measure_setting(
             first = seed_customers(bench, port, workers, threads, connections[0])
             waited, lag = wait_for_projections(port, args.projection_timeout)
             first.extra.update(projection_lag=lag, catch_up_seconds=waited)
-            print(report_line(first), flush=True)
+            print(report_line(first))
+            print(cpu_line(first), flush=True)
+            if first.errors:
+                print(server_errors(api.log_path))
             print(
                 f"  {'':<22} (each customer's first message: new contact, ticket and chat; "
                 f"{len(bench.customers)} customers)"
@@ -548,10 +664,14 @@ def measure_setting(
         for conns in connections:
             file = bench.requests_file(round(args.seconds * args.max_rate))
             files.append(file)
-            ours = bench.wrk("zalodesk", port, file, args.seconds, conns, workers, threads)
+            label = f"zalodesk, {conns} conns"
+            ours = bench.wrk(label, port, file, args.seconds, conns, workers, threads)
             waited, lag = wait_for_projections(port, args.projection_timeout)
             ours.extra.update(projection_lag=lag, catch_up_seconds=waited)
-            print(report_line(ours), flush=True)
+            print(report_line(ours))
+            print(cpu_line(ours), flush=True)
+            if ours.errors:
+                print(server_errors(api.log_path))
             print(
                 f"  {'':<22} projections {lag} events behind at the end, "
                 f"caught up {waited:.1f} s later"
@@ -570,8 +690,11 @@ def measure_setting(
         bench.wrk("warm-up", port, warm, args.warmup, connections[0], workers, threads)
         out = []
         for (ours, _), file, conns in zip(pairs, files, connections, strict=True):
-            base = bench.wrk("baseline", port, file, args.seconds, conns, workers, threads)
-            print(report_line(base).replace("baseline", f"baseline ({conns} conn)"))
+            base = bench.wrk(
+                f"baseline, {conns} conns", port, file, args.seconds, conns, workers, threads
+            )
+            print(report_line(base))
+            print(cpu_line(base))
             print(compare(f"{conns} connections", ours, base), flush=True)
             out.append((ours, base))
         return out
@@ -605,13 +728,14 @@ def seed_customers(bench: Bench, port: int, workers: int, threads: int, conns: i
     """Each customer's first message (a new contact, ticket and chat each), timed with wrk.
 
     wrk runs for whole seconds, so the timed pass covers as many first messages
-    as it can in --seconds; the rest are then sent untimed, so that every later
-    message lands in an active chat.
+    as it can in at most 5 s; the rest are then sent untimed, so that every
+    later message lands in an active chat.
     """
     args = bench.args
     bench.customers = [customer_id(n) for n in range(args.customers)]
     file = bench.requests_file(len(bench.customers), first_messages=True)
-    result = bench.wrk("first messages", port, file, args.seconds, conns, workers, threads)
+    seconds = min(args.seconds, 5)  # 5,000 first messages last 5 s up to 1,000/s
+    result = bench.wrk("first messages", port, file, seconds, conns, workers, threads)
     if result.figures["wraps"] == 0:
         # One wrk thread sends its lines in order: send what it did not reach.
         done = result.figures["requests"] if args.wrk_threads == 1 else 0
@@ -669,6 +793,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the plain Falcon app")
     parser.add_argument("--projection-timeout", type=float, default=300)
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120,
+        help="before each timed run, wait up to this many seconds for the machine to be idle",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
     args = parser.parse_args(argv)
 

@@ -27,3 +27,4 @@ def live(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield service
     finally:
         service.stop()
+    service.assert_no_tracebacks()

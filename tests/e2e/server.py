@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,12 +57,12 @@ def run_cli(
 
 
 def wait_for(probe: Callable[[], T | None], seconds: float, what: str, interval: float = 0.1) -> T:
-    """Call ``probe`` until it returns something other than None, or fail after ``seconds``."""
+    """Call ``probe`` until it returns something true, or fail after ``seconds``."""
     deadline = time.monotonic() + seconds
     last: T | None = None
     while True:
         last = probe()
-        if last is not None:
+        if last:
             return last
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up after {seconds:.0f} s waiting for {what}")
@@ -83,6 +83,13 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
+def assert_error(answer: Response, status: int) -> None:
+    """API.md: an error is JSON ``{"title", "description"}``, never an HTML page."""
+    assert answer.status == status, f"expected {status}, got {answer.status}: {answer.text[:500]}"
+    assert answer.headers.get("content-type", "").startswith("application/json"), answer.headers
+    assert {"title", "description"} <= set(answer.json()), answer.text[:500]
+
+
 def request(
     port: int,
     method: str,
@@ -91,8 +98,12 @@ def request(
     headers: Mapping[str, str] | None = None,
     token: str | None = None,
     timeout: float = 15,
+    chunked: bool = False,
 ) -> Response:
-    """One HTTP request on a new connection; any status comes back, none raises."""
+    """One HTTP request on a new connection; any status comes back, none raises.
+
+    ``chunked`` sends the body with ``Transfer-Encoding: chunked`` and no Content-Length.
+    """
     sent_headers = dict(headers or {})
     if isinstance(body, dict | list):
         body = json.dumps(body).encode()
@@ -101,11 +112,13 @@ def request(
         sent_headers["Authorization"] = f"Bearer {token}"
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        try:
-            conn.request(method, path, body=body, headers=sent_headers)
-        except (BrokenPipeError, ConnectionResetError):
-            # The server may answer (e.g. 413) and close before reading a large body.
-            pass
+        # The server may answer (e.g. 413) and close before it has read a large body.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            if chunked and body is not None:
+                pieces = (body[i : i + 65536] for i in range(0, len(body), 65536))
+                conn.request(method, path, pieces, sent_headers, encode_chunked=True)
+            else:
+                conn.request(method, path, body=body, headers=sent_headers)
         answer = conn.getresponse()
         return Response(
             answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
@@ -123,16 +136,17 @@ class Service:
     workers: int = 2
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
-    starts: int = field(default=0)
+    starts: int = 0
+    stderr_path: Path | None = None
 
     def start(self) -> Service:
         assert self.process is None, "already running"
         self.port = free_port()
         self.starts += 1
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.stdout_path = self.logs / f"serve-{self.starts}.out"
+        stdout_path = self.logs / f"serve-{self.starts}.out"
         self.stderr_path = self.logs / f"serve-{self.starts}.err"
-        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+        with stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [
                     sys.executable,
@@ -173,10 +187,9 @@ class Service:
         raise AssertionError(f"zalodesk serve not ready after {seconds:.0f} s:\n{self.stderr()}")
 
     def stderr(self) -> str:
-        path = getattr(self, "stderr_path", None)
-        if path is None or not path.exists():
+        if self.stderr_path is None or not self.stderr_path.exists():
             return ""
-        return path.read_text(errors="replace")[-8000:]
+        return self.stderr_path.read_text(errors="replace")[-8000:]
 
     def terminate(self, seconds: float = STOP_SECONDS) -> int:
         """SIGTERM and wait; the exit status, or an AssertionError if it does not stop in time."""
@@ -192,6 +205,22 @@ class Service:
             ) from None
         finally:
             self.process = None
+
+    def tracebacks(self) -> list[str]:
+        """The stack traces the service logged, across its starts: each one's last 300 chars."""
+        found = []
+        for path in sorted(self.logs.glob("serve-*.err")):
+            for line in path.read_text(errors="replace").splitlines():
+                if "Traceback" in line:
+                    found.append(f"{path.name}: ...{line[-300:]}")
+        return found
+
+    def assert_no_tracebacks(self) -> None:
+        found = self.tracebacks()
+        distinct = sorted(set(found))
+        assert not found, f"{len(found)} stack traces in the service's log:\n" + "\n".join(
+            distinct[:5]
+        )
 
     def stop(self) -> None:
         """Teardown: SIGTERM, wait, and kill as a last resort. Never raises."""
@@ -254,11 +283,9 @@ class Service:
         return [c for c in chats if account_id is None or c["account_id"] == account_id]
 
     def caught_up(self) -> bool:
-        """Every view has applied the whole log (GET /readyz)."""
+        """Every view has applied the whole log (GET /readyz, and its lag per view)."""
         answer = self.get("/readyz")
-        if answer.status != 200:
-            return False
-        return all(n == 0 for n in answer.json().get("lag", {}).values())
+        return answer.status == 200 and not any(answer.json().get("lag", {}).values())
 
 
 @dataclass
@@ -286,8 +313,10 @@ class Account:
     def sign(self, body: dict[str, Any], key: str | None = None) -> tuple[bytes, dict[str, str]]:
         return zalo.signed(body, key or self.form["oa_secret_key"])
 
-    def deliver(self, raw: bytes, headers: Mapping[str, str], path: str | None = None) -> Response:
-        return self.service.post(path or self.path, raw, headers=headers)
+    def deliver(
+        self, raw: bytes, headers: Mapping[str, str], path: str | None = None, **kwargs: Any
+    ) -> Response:
+        return self.service.post(path or self.path, raw, headers=headers, **kwargs)
 
     def send(self, body: dict[str, Any], **headers: str) -> Response:
         raw, signed = self.sign(body)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.server import Service, postmasters, service_env, wait_for
+from tests.e2e.server import Service, postmasters, run_cli, service_env, wait_for
 
 BIG_ID = "7605173638941758527"  # 19 digits, beyond 2**53: must come back as this exact string
 TEXT = "Xin chào, shop còn hàng không?"
@@ -27,36 +30,58 @@ def embedded(data_dir: Path, tmp_path: Path) -> Iterator[Service]:
         yield service
     finally:
         service.stop()
+        # Only after a failure: stop a postgres our child left behind (fast shutdown).
+        for pid in postmasters(data_dir):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+    service.assert_no_tracebacks()
+
+
+def assert_postgres_stopped(data_dir: Path) -> None:
+    """No ``postgres`` process is left whose command line names the data dir."""
+    deadline = time.monotonic() + 10
+    while postmasters(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not postmasters(data_dir), (
+        f"postgres left running on {data_dir}: {postmasters(data_dir)}"
+    )
 
 
 def test_the_embedded_database_keeps_chats_across_a_restart(
     embedded: Service, data_dir: Path
 ) -> None:
     embedded.start()
+    assert postmasters(data_dir), "the embedded postgres should run from the data dir"
     account = embedded.connect_account()
     answer = account.send(account.text(BIG_ID, TEXT))
     assert answer.status == 200, answer.text
-    assert answer.json() == {"ok": True, "outcome": "recorded"}
+    assert answer.json()["outcome"] == "recorded"
 
-    [chat] = wait_for(lambda: embedded.chats(account.id) or None, 15, "the chat in the inbox")
+    [chat] = wait_for(lambda: embedded.chats(account.id), 15, "the chat in the inbox")
     assert chat["last_message"]["text"] == TEXT
     assert chat["last_message"]["direction"] == "in"
     assert chat["customer"]["zalo_user_id"] == BIG_ID  # a str, so exact
 
+    # The command line shares the running embedded server, and leaves it running:
+    issued = run_cli(embedded.env, "token", "create", "Lan")
+    assert issued.returncode == 0, issued.stderr
+    agent = issued.stdout.strip()
+    assert embedded.get("/api/chats", token=agent).status == 200
+    assert postmasters(data_dir)
+
     started = time.monotonic()
     assert embedded.terminate() == 0, embedded.stderr()
     assert time.monotonic() - started < 20
-    assert wait_for(lambda: not postmasters(data_dir) or None, 10, "postgres to stop"), (
-        f"postgres left running on {data_dir}: {postmasters(data_dir)}"
-    )
+    assert_postgres_stopped(data_dir)
 
     embedded.start()
-    [again] = wait_for(lambda: embedded.chats(account.id) or None, 15, "the chat after a restart")
+    [again] = wait_for(lambda: embedded.chats(account.id), 15, "the chat after a restart")
     assert again["id"] == chat["id"]
     assert again["customer"]["zalo_user_id"] == BIG_ID
     assert again["last_message"]["text"] == TEXT
     transcript: dict[str, Any] = embedded.admin_get(f"/api/chats/{chat['id']}")
     assert [m["text"] for m in transcript["messages"]] == [TEXT]
+    assert embedded.get("/api/chats", token=agent).status == 200  # tokens are kept too
 
     assert embedded.terminate() == 0, embedded.stderr()
-    assert wait_for(lambda: not postmasters(data_dir) or None, 10, "postgres to stop")
+    assert_postgres_stopped(data_dir)

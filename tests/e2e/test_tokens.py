@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.e2e.server import ADMIN_TOKEN, Response, Service, run_cli
+from pathlib import Path
+
+from tests.e2e.server import ADMIN_TOKEN, Service, assert_error, run_cli, service_env
 
 
 def issue(live: Service, name: str, *flags: str) -> str:
@@ -13,12 +15,6 @@ def issue(live: Service, name: str, *flags: str) -> str:
     token = lines[0].strip()
     assert len(token) >= 20 and " " not in token
     return token
-
-
-def assert_error(answer: Response, status: int) -> None:
-    assert answer.status == status, answer.text
-    assert answer.headers["content-type"].startswith("application/json")
-    assert {"title", "description"} <= set(answer.json())
 
 
 def test_an_agent_token_reads_the_inbox_but_not_the_accounts(live: Service) -> None:
@@ -49,3 +45,12 @@ def test_a_token_needs_a_name(live: Service) -> None:
     assert result.returncode != 0
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    env = service_env(tmp_path, "postgresql://zalodesk@127.0.0.1:1/nowhere")
+    for args in (("token", "create", "Lan"), ("serve", "--bind", "127.0.0.1:1", "--workers", "1")):
+        result = run_cli(env, *args, timeout=30)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr, result.stderr[-1500:]
+        assert result.stderr.strip().splitlines()[-1].startswith("zalodesk: "), result.stderr

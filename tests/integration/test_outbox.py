@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from attrs import evolve
 from falcon import testing
 
 from tests.integration.conftest import ZaloPlatform

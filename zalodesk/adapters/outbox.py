@@ -127,23 +127,28 @@ class Outbox:
             reason = "This anonymous visitor has no Zalo conversation id to answer to."
             self.app.record_failed(job.reply_id, None, reason)
             return "failed: no conversation"
-        token = self.refresher.token(job.account_id)
         app_id = self.app.account(job.account_id).app_id
+        token: str | None = None
+        stale: str | None = None  # a token Zalo refused, owed one refresh
         refreshed = False
         for delay in (*self.retry_delays, None):
             try:
+                if stale is not None:
+                    token, stale = self.refresher.refresh(job.account_id, stale), None
+                if token is None:
+                    token = self.refresher.token(job.account_id)
                 with self.limiter.slot(app_id):
                     msg_id = self.client.send_text(token, recipient(job), job.text)
             except ZaloError as ex:
                 if ex.code in TOKEN_CODES and not refreshed:
-                    token, refreshed = self.refresher.refresh(job.account_id, token), True
+                    stale, refreshed = token, True
                     continue
                 if ex.code == RATE_LIMITED and delay is not None:
                     self.limiter.pause(app_id, delay)
                     continue
                 self.app.record_failed(job.reply_id, ex.code, human_reason(ex.code, ex.message))
                 return f"failed: {ex.code}"
-            except ZaloUnavailable:
+            except ZaloUnavailable:  # the send or a refresh: retried alike
                 if delay is not None:
                     self.sleep(delay)
                     continue

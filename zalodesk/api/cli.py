@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import OperationalError as StoreUnavailable
+
 from zalodesk.adapters import logs
 from zalodesk.adapters.database import EmbeddedPostgres, redacted
 from zalodesk.adapters.schema import prepare
@@ -72,7 +75,12 @@ class Database:
         else:
             self.embedded = EmbeddedPostgres(settings.data_dir)
             self.url = self.embedded.url
-        prepare(self.url)
+        try:
+            prepare(self.url)
+        except (psycopg.OperationalError, StoreUnavailable) as ex:
+            self.stop()
+            reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+            raise CommandError(f"cannot use the database {redacted(self.url)}: {reason}") from None
 
     def share(self) -> None:
         """Children (gunicorn workers, the worker process) use the same server."""

@@ -64,7 +64,9 @@ class ZaloVerifierFile:
 def read_bounded(req: falcon.Request) -> bytes:
     if req.content_length is not None and req.content_length > MAX_BODY:
         raise too_large()
-    raw = req.bounded_stream.read(MAX_BODY + 1)
+    # Without a Content-Length (chunked), the bounded stream would read as empty.
+    stream = req.bounded_stream if req.content_length is not None else req.stream
+    raw = stream.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise too_large()
     return raw

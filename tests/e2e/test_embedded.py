@@ -85,3 +85,15 @@ def test_the_embedded_database_keeps_chats_across_a_restart(
 
     assert embedded.terminate() == 0, embedded.stderr()
     assert_postgres_stopped(data_dir)
+
+
+def test_ctrl_c_stops_everything_quickly(embedded: Service, data_dir: Path) -> None:
+    """Ctrl-C in a terminal signals the whole process group at once."""
+    embedded.start()
+    assert embedded.process is not None
+    process = embedded.process
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=8) == 0  # gunicorn's own graceful limit is 10 s
+    embedded.process = None
+    assert_postgres_stopped(data_dir)
+    assert "SIGKILL" not in embedded.stderr()

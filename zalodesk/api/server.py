@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        self.cfg.set("post_worker_init", _leave_ctrl_c_to_the_master)
         if self.exit_hook is not None:
             hook = self.exit_hook
             self.cfg.set("on_exit", lambda _server: hook())
@@ -48,3 +50,9 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
 
 def default_workers() -> int:
     return (os.cpu_count() or 1) * 2
+
+
+def _leave_ctrl_c_to_the_master(worker: Any) -> None:
+    """Ctrl-C reaches every process of the group; a worker that also acted on it could hang
+    at exit. The master hears it and stops the workers in order."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -18,11 +19,35 @@ class Contact(Aggregate):
     of them conflicts: there is never a second contact, ticket or chat.
     """
 
+    # Version 2 added display_name; snapshots taken before it are upcast too.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["display_name"] = None
+
+    class Registered(Aggregate.Created):
+        """Version 2 added ``display_name``: events stored before it are read with None."""
+
+        account_id: UUID
+        zalo_user_id: str
+        anonymous: bool
+        conversation_id: str | None
+        actor: str
+        at: datetime
+        display_name: str | None = None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["display_name"] = None
+
     @staticmethod
     def create_id(account_id: UUID, zalo_user_id: str) -> UUID:
         return identity.contact_id(account_id, zalo_user_id)
 
-    @event("Registered")
+    @event(Registered)
     def __init__(
         self,
         account_id: UUID,
@@ -31,11 +56,13 @@ class Contact(Aggregate):
         conversation_id: str | None,
         actor: str,
         at: datetime,
+        display_name: str | None = None,
     ) -> None:
         self.account_id = account_id
         self.zalo_user_id = zalo_user_id
         self.anonymous = anonymous
         self.conversation_id = conversation_id
+        self.display_name = display_name
         self.current_ticket_id: UUID | None = None
         self.active_chat_id: UUID | None = None
         self.following = False

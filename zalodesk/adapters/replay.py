@@ -275,9 +275,13 @@ class TableDifference:
             return f"{self.table}: columns differ ({self.columns})"
         keys = f" (e.g. {'; '.join(self.examples)})" if self.examples else ""
         return (
-            f"{self.table}: {self.only_live} rows only in the live view, "
-            f"{self.only_rebuilt} only in the rebuild{keys}"
+            f"{self.table}: {_rows(self.only_live)} only in the live view, "
+            f"{_rows(self.only_rebuilt)} only in the rebuild{keys}"
         )
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 @frozen

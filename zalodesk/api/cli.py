@@ -106,7 +106,10 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
     metrics_dir(settings.data_dir)
     children: list[subprocess.Popen[Any]] = []
     if with_worker:
-        children.append(subprocess.Popen([sys.executable, "-m", "zalodesk", "worker"]))
+        # Its own session: Ctrl-C reaches gunicorn, whose exit hook stops the worker in order.
+        env = {**os.environ, "ZALODESK_PARENT_PID": str(os.getpid())}
+        worker_cmd = [sys.executable, "-m", "zalodesk", "worker"]
+        children.append(subprocess.Popen(worker_cmd, env=env, start_new_session=True))
 
     def on_exit() -> None:
         for child in children:
@@ -132,11 +135,26 @@ def worker(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    watch_parent(stop)
     try:
         run_processors(database.url, settings, stop)
     finally:
         database.stop()
     return 0
+
+
+def watch_parent(stop: threading.Event) -> None:
+    """Under ``zalodesk serve``: stop if the serving process dies without stopping us."""
+    parent = os.environ.get("ZALODESK_PARENT_PID")
+    if not parent:
+        return
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != int(parent):
+                stop.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def token_create(args: argparse.Namespace) -> int:

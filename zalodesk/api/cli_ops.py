@@ -12,7 +12,7 @@ import functools
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -33,7 +33,7 @@ from zalodesk.adapters.eventlog import (
     import_log,
 )
 from zalodesk.adapters.replay import Busy, Replay, UnknownView, Verify, ViewCheck, views_named
-from zalodesk.adapters.settings import Settings
+from zalodesk.adapters.settings import Settings, SettingsError
 from zalodesk.adapters.state import aggregate_as_of, describe_state
 from zalodesk.adapters.store import open_application
 from zalodesk.adapters.timefmt import parse_iso
@@ -89,6 +89,20 @@ def _register_log(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--allow-redacted", action="store_true", help="accept a file whose secrets were redacted"
     )
     load.set_defaults(run=run_import)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """These commands alone, handled as ``zalodesk`` handles its own (``python -m`` this module)."""
+    root = argparse.ArgumentParser(prog="zalodesk")
+    register(root.add_subparsers(dest="command", required=True))
+    args = root.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (cli.CommandError, SettingsError) as ex:
+        print(f"zalodesk: {ex}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 # Plumbing
@@ -313,3 +327,7 @@ def run_import(args: argparse.Namespace) -> int:
             raise cli.CommandError(f"{path}: {ex}; nothing was imported") from ex
     say(f"imported {count} events; the views catch up as the worker runs (or `zalodesk replay`)")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
-        self.cfg.set("post_worker_init", _leave_ctrl_c_to_the_master)
+        self.cfg.set("post_fork", _leave_ctrl_c_to_the_master)
         if self.exit_hook is not None:
             hook = self.exit_hook
             self.cfg.set("on_exit", lambda _server: hook())
@@ -52,7 +51,8 @@ def default_workers() -> int:
     return (os.cpu_count() or 1) * 2
 
 
-def _leave_ctrl_c_to_the_master(worker: Any) -> None:
-    """Ctrl-C reaches every process of the group; a worker that also acted on it could hang
-    at exit. The master hears it and stops the workers in order."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _leave_ctrl_c_to_the_master(server: Any, worker: Any) -> None:
+    """Ctrl-C signals the terminal's whole process group; a worker that acted on it too,
+    perhaps still starting, could hang or die mid-start. In a group of its own it hears
+    only the master, which stops the workers in order (and each exits if the master dies)."""
+    os.setpgid(0, 0)

@@ -1,0 +1,183 @@
+"""What happened to a ticket, chat, contact or account: the API, the log, and the terminal."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from falcon import testing
+
+from tests.integration.conftest import ADMIN, ZaloPlatform
+from zalodesk.adapters.settings import Settings
+from zalodesk.adapters.tokens import TokenStore
+from zalodesk.api import cli_ops
+from zalodesk.api.app import create_app
+from zalodesk.api.resources import audit
+from zalodesk.api.services import Services
+from zalodesk.domain.clock import FrozenClock
+
+CUSTOMER = "2512523625412515"
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> testing.TestClient:
+    """The app with the audit routes (app.py's routes() gains them when the lead wires them)."""
+    app = create_app(settings, services)
+    app.add_route("/api/audit/{aggregate_id:uuid}", audit.Audit(services.app, services.pool))
+    app.add_route("/api/events", audit.Events(services.app, services.pool))
+    return testing.TestClient(app, headers=ADMIN)
+
+
+@pytest.fixture
+def two_sessions(
+    platform: ZaloPlatform, client: testing.TestClient, project: Any, clock: FrozenClock
+) -> dict[str, Any]:
+    """A customer writes, the agent answers and ends the chat; the customer writes again."""
+    platform.text(CUSTOMER, "Xin chào")
+    project()
+    [first] = client.simulate_get("/api/chats").json["chats"]
+    clock.advance(30)
+    client.simulate_post(f"/api/chats/{first['id']}/messages", json={"text": "Chào anh"})
+    clock.advance(30)
+    client.simulate_post(f"/api/chats/{first['id']}/end", json={"status": "pending"})
+    clock.advance(600)
+    platform.text(CUSTOMER, "Cho hỏi thêm")
+    project()
+    [second] = client.simulate_get("/api/chats").json["chats"]
+    assert second["ticket_id"] == first["ticket_id"] and second["id"] != first["id"]
+    return {"ticket_id": first["ticket_id"], "chats": [first["id"], second["id"]], **first}
+
+
+def test_a_ticket_timeline_spans_its_chat_sessions_and_replies(
+    two_sessions: dict[str, Any], client: testing.TestClient
+) -> None:
+    events = client.simulate_get(f"/api/audit/{two_sessions['ticket_id']}").json["events"]
+
+    positions = [e["position"] for e in events]
+    assert positions == sorted(positions) and all(isinstance(p, int) for p in positions)
+    types = [e["type"] for e in events]
+    assert types == [
+        "Ticket.Opened",
+        "Ticket.ChatAttached",
+        "Chat.Started",
+        "Chat.CustomerMessageReceived",
+        "Chat.AgentReplied",
+        "Reply.Queued",
+        "Chat.Ended",
+        "Ticket.StatusChanged",
+        "Ticket.ChatDetached",
+        "Ticket.ChatAttached",
+        "Ticket.StatusChanged",
+        "Chat.Started",
+        "Chat.CustomerMessageReceived",
+    ]
+    assert all(ISO_MS.match(e["at"]) for e in events)
+    ended = events[types.index("Chat.Ended")]
+    assert ended["actor"] == "agent:admin" and ended["at"] == "2026-11-24T10:01:00.000Z"
+    assert ended["data"] == {
+        "reason": "agent",
+        "status": "pending",
+        "actor": "agent:admin",
+        "at": "2026-11-24T10:01:00.000Z",
+    }
+    attached = [e["data"]["chat_id"] for e in events if e["type"] == "Ticket.ChatAttached"]
+    assert attached == two_sessions["chats"]
+
+
+def test_a_chat_timeline_has_its_replies(
+    two_sessions: dict[str, Any], client: testing.TestClient
+) -> None:
+    events = client.simulate_get(f"/api/audit/{two_sessions['chats'][0]}").json["events"]
+    assert [e["type"] for e in events] == [
+        "Chat.Started",
+        "Chat.CustomerMessageReceived",
+        "Chat.AgentReplied",
+        "Reply.Queued",
+        "Chat.Ended",
+    ]
+    assert events[1]["actor"] == f"customer:{CUSTOMER}" and events[1]["data"]["text"] == "Xin chào"
+
+
+def test_contact_and_account_timelines_never_show_a_secret(
+    two_sessions: dict[str, Any], platform: ZaloPlatform, client: testing.TestClient
+) -> None:
+    contact = client.simulate_get(f"/api/audit/{two_sessions['customer']['id']}").json["events"]
+    assert contact[0]["type"] == "Contact.Registered"
+    assert contact[0]["data"]["zalo_user_id"] == CUSTOMER
+
+    account_id = platform.account["id"]
+    client.simulate_patch(f"/api/accounts/{account_id}", json={"app_secret": "s3cret-new"})
+    result = client.simulate_get(f"/api/audit/{account_id}")
+    assert [e["type"] for e in result.json["events"]] == [
+        "ZaloAccount.Connected",
+        "ZaloAccount.Updated",
+    ]
+    assert "secret-value" not in result.text and "s3cret-new" not in result.text
+    assert "token-value" not in result.text
+    assert result.json["events"][1]["data"]["changes"] == {"app_secret": "[redacted]"}
+
+
+def test_an_unknown_id_is_404(client: testing.TestClient) -> None:
+    result = client.simulate_get("/api/audit/0b0e9a62-22f8-4ac2-9f65-4ee1c1b8a7a4")
+    assert result.status_code == 404 and result.json["title"] == "Not found"
+    assert client.simulate_get("/api/audit/not-an-id").status_code == 404
+
+
+def test_the_log_pages_by_position(two_sessions: dict[str, Any], client: testing.TestClient) -> None:
+    seen: list[dict[str, Any]] = []
+    after = 0
+    while page := client.simulate_get("/api/events", params={"after": after, "limit": 4}).json:
+        if not page["events"]:
+            assert page["next_after"] == after
+            break
+        seen += page["events"]
+        after = page["next_after"]
+    positions = [e["position"] for e in seen]
+    assert positions == sorted(set(positions)) and len(seen) > 20
+    assert {"ZaloAccount.Connected", "InboundReceipt.Received"} <= {e["type"] for e in seen}
+    assert "secret-value" not in json.dumps(seen)
+
+
+def test_the_log_is_for_admins(client: testing.TestClient, services: Services) -> None:
+    agent = TokenStore(services.pool).create("lan", admin=False)
+    result = client.simulate_get("/api/events", headers={"Authorization": f"Bearer {agent}"})
+    assert result.status_code == 403
+    assert client.simulate_get("/api/events", headers={"Authorization": ""}).status_code == 401
+
+
+def test_the_terminal_timeline_with_raw_deliveries(
+    two_sessions: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
+    assert cli_ops.main(["audit", two_sessions["ticket_id"], "--raw"]) == 0
+    out = capsys.readouterr().out.splitlines()
+
+    assert out[0].startswith("2026-11-24T10:00:00.000Z  #")
+    assert "customer:2512523625412515" in out[0] and 'chat ticket opened on zalo: "Xin chào"' in out[0]
+    ended = next(line for line in out if "Chat.Ended" in line)
+    assert "agent:admin" in ended and "chat ended (agent), status set to pending" in ended
+    bodies = [line for line in out if line.startswith("    zalo body: ")]
+    assert len(bodies) == 2 and json.loads(bodies[1][15:])["message"]["text"] == "Cho hỏi thêm"
+
+
+def test_the_terminal_timeline_as_json(
+    two_sessions: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
+    assert cli_ops.main(["audit", two_sessions["chats"][1], "--json", "--raw"]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert [e["type"] for e in events] == ["Chat.Started", "Chat.CustomerMessageReceived"]
+    assert events[0]["raw"] is None and '"Cho hỏi thêm"' in events[1]["raw"]
+
+
+def test_the_terminal_refuses_what_is_not_there(
+    db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
+    assert cli_ops.main(["audit", "nope"]) == 2
+    assert capsys.readouterr().err == "zalodesk: 'nope' is not an id\n"
+    assert cli_ops.main(["audit", "0b0e9a62-22f8-4ac2-9f65-4ee1c1b8a7a4"]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -1,0 +1,256 @@
+"""The log as JSON lines: export, import into an empty store, and the refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from eventsourcing.cipher import AESCipher
+from falcon import testing
+
+from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+from tests.support.databases import fresh_database
+from zalodesk.adapters.eventlog import REDACTED, EventLog
+from zalodesk.adapters.schema import prepare
+from zalodesk.adapters.store import open_application
+from zalodesk.api import cli_ops
+from zalodesk.api.services import Services
+from zalodesk.domain.account import ZaloAccount
+
+CUSTOMER = "2512523625412515"
+SECRETS = ["app-secret-value", "oa-secret-key-value", "access-token-value", "refresh-token-value"]
+
+
+@pytest.fixture
+def history(platform: ZaloPlatform, client: testing.TestClient, project: Any) -> dict[str, Any]:
+    """An account whose secrets changed, a customer, a chat with a reply, ended, reactivated."""
+    account_id = platform.account["id"]
+    client.simulate_patch(f"/api/accounts/{account_id}", json={"app_secret": "new-app-secret"})
+    platform.text(CUSTOMER, "Xin chào, shop còn hàng không?")
+    project()
+    [chat] = client.simulate_get("/api/chats").json["chats"]
+    client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": "Dạ còn ạ"})
+    client.simulate_post(f"/api/chats/{chat['id']}/end", json={"status": "pending"})
+    platform.text(CUSTOMER, "Cảm ơn")
+    return {"account_id": account_id, "chat": chat}
+
+
+@pytest.fixture
+def other_db() -> Iterator[str]:
+    with fresh_database() as url:
+        prepare(url)
+        yield url
+
+
+def use(monkeypatch: pytest.MonkeyPatch, url: str, cipher_key: str | None = None) -> None:
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", url)
+    if cipher_key:
+        monkeypatch.setenv("ZALODESK_CIPHER_KEY", cipher_key)
+    else:
+        monkeypatch.delenv("ZALODESK_CIPHER_KEY", raising=False)
+
+
+def event_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM zalodesk_events").fetchone()
+    return int(row[0]) if row else 0
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_export_import_export_gives_the_identical_file_across_cipher_keys(
+    history: dict[str, Any],
+    db: str,
+    other_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    use(monkeypatch, db)
+    assert cli_ops.main(["log", "export", "--include-secrets", "-o", str(first)]) == 0
+
+    # The new home encrypts its store with a key of its own.
+    use(monkeypatch, other_db, AESCipher.create_key(16))
+    assert cli_ops.main(["log", "import", str(first)]) == 0
+    assert cli_ops.main(["log", "export", "--include-secrets", "-o", str(second)]) == 0
+
+    assert second.read_bytes() == first.read_bytes()
+    assert event_count(other_db) == event_count(db) == len(lines(first)) - 1
+    with psycopg.connect(other_db) as conn:
+        states = [bytes(r[0]) for r in conn.execute("SELECT state FROM zalodesk_events")]
+    assert not any(b"access-token-value" in state for state in states)  # encrypted at rest
+
+
+def test_an_imported_store_keeps_positions_ids_versions_and_secrets(
+    history: dict[str, Any],
+    services: Services,
+    other_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "log.jsonl"
+    use(monkeypatch, services.settings.database_url or "")
+    cli_ops.main(["log", "export", "--include-secrets", "-o", str(path)])
+    use(monkeypatch, other_db)
+    cli_ops.main(["log", "import", str(path)])
+
+    def rows(url: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(url) as conn:
+            return conn.execute(
+                "SELECT notification_id, originator_id, originator_version, topic "
+                "FROM zalodesk_events ORDER BY notification_id"
+            ).fetchall()
+
+    assert rows(other_db) == rows(services.settings.database_url or "")
+    moved = open_application(other_db, None)
+    try:
+        account = moved.repository.get(history["account_id"])
+        assert isinstance(account, ZaloAccount)
+        assert (account.app_secret, account.access_token) == ("new-app-secret", SECRETS[2])
+        # The sequence goes on after the imported positions.
+        account.delete(actor="agent:test", at=account.modified_on)
+        moved.save(account)
+        assert moved.recorder.max_notification_id() == rows(other_db)[-2][0] + 1
+    finally:
+        moved.close()
+
+
+def test_export_redacts_secrets_unless_asked(
+    history: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsysbinary: Any
+) -> None:
+    use(monkeypatch, db)
+    assert cli_ops.main(["log", "export"]) == 0
+    out = capsysbinary.readouterr().out.decode()
+    assert not any(secret in out for secret in [*SECRETS, "new-app-secret"])
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[-1] == {"end": True, "events": len(records) - 1}
+    by_type: dict[str, Any] = {}
+    for record in records[:-1]:
+        by_type.setdefault(record["type"], record)
+    assert by_type["ZaloAccount.Connected"]["data"]["access_token"] == REDACTED
+    assert by_type["ZaloAccount.Updated"]["data"]["changes"] == {"app_secret": REDACTED}
+    message = by_type["Chat.CustomerMessageReceived"]
+    assert message["data"]["text"] == "Xin chào, shop còn hàng không?"
+    assert message["data"]["message_id"].count("-") == 4  # ids as plain strings
+    assert message["time"].endswith("+00:00")
+
+
+def test_export_after_a_position(
+    history: dict[str, Any], db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tail.jsonl"
+    use(monkeypatch, db)
+    assert cli_ops.main(["log", "export", "--after", "5", "-o", str(path)]) == 0
+    positions = [r["position"] for r in lines(path)[:-1]]
+    assert positions and min(positions) == 6 and positions == sorted(positions)
+
+
+def test_import_refuses_a_non_empty_store(
+    history: dict[str, Any],
+    db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    path = tmp_path / "log.jsonl"
+    use(monkeypatch, db)
+    cli_ops.main(["log", "export", "--include-secrets", "-o", str(path)])
+    before = event_count(db)
+    capsys.readouterr()
+
+    assert cli_ops.main(["log", "import", str(path)]) == 2
+
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("zalodesk: ") and "not empty" in error and "\n" not in error
+    assert event_count(db) == before
+
+
+@pytest.mark.parametrize(
+    ("damage", "line_at_fault", "why"),
+    [
+        ("cut mid-line", 9, "not a JSON object"),
+        ("cut at a line end", 9, "truncated"),
+        ("field removed", 3, "data lacks"),
+        ("line dropped", 4, "version"),
+    ],
+)
+def test_a_damaged_file_is_refused_with_its_line_and_nothing_stored(
+    history: dict[str, Any],
+    db: str,
+    other_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    damage: str,
+    line_at_fault: int,
+    why: str,
+) -> None:
+    path = tmp_path / "log.jsonl"
+    use(monkeypatch, db)
+    cli_ops.main(["log", "export", "--include-secrets", "-o", str(path)])
+    text = path.read_text().splitlines(keepends=True)
+    if damage == "cut mid-line":
+        damaged = "".join(text[:8]) + text[8][: len(text[8]) // 2]
+    elif damage == "cut at a line end":
+        damaged = "".join(text[:8])
+    elif damage == "field removed":
+        record = json.loads(text[2])
+        record["data"].pop("actor")
+        damaged = "".join([*text[:2], json.dumps(record) + "\n", *text[3:]])
+    else:
+        # the contact's second event without its first: the contact's history has a hole
+        contact = json.loads(text[4])["originator_id"]
+        first = next(i for i, t in enumerate(text) if json.loads(t).get("originator_id") == contact)
+        damaged = "".join(t for i, t in enumerate(text) if i != first)
+        line_at_fault = next(
+            i + 1
+            for i, t in enumerate(damaged.splitlines())
+            if json.loads(t).get("originator_id") == contact
+        )
+    path.write_text(damaged)
+    use(monkeypatch, other_db)
+    capsys.readouterr()
+
+    assert cli_ops.main(["log", "import", str(path)]) == 2
+
+    error = capsys.readouterr().err
+    assert f"line {line_at_fault}: " in error and why in error and "nothing was imported" in error
+    assert event_count(other_db) == 0
+
+
+def test_a_redacted_export_is_imported_only_when_allowed(
+    history: dict[str, Any],
+    db: str,
+    other_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    path = tmp_path / "redacted.jsonl"
+    use(monkeypatch, db)
+    cli_ops.main(["log", "export", "-o", str(path)])
+    use(monkeypatch, other_db)
+    capsys.readouterr()
+
+    assert cli_ops.main(["log", "import", str(path)]) == 2
+    assert "--include-secrets" in capsys.readouterr().err
+    assert event_count(other_db) == 0
+
+    assert cli_ops.main(["log", "import", "--allow-redacted", str(path)]) == 0
+    assert event_count(other_db) == event_count(db)
+
+
+def test_reading_the_log_with_positions(history: dict[str, Any], services: Services) -> None:
+    log = EventLog(services.app, services.pool)
+    head = log.head()
+    everything = [e for page in log.pages(0, head, page=3) for e in page]
+    assert [e.position for e in everything] == sorted({e.position for e in everything})
+    assert everything[-1].position == head
+    assert log.read(everything[1].position, 2) == everything[2:4]
+    assert ACCOUNT_FORM["name"] == everything[0].event.name

@@ -69,8 +69,9 @@ class Projector:
                         view.apply(cur, event, notification.id)
             last = notifications[-1].id
             cur.executemany(
-                "UPDATE view_positions SET position = %s WHERE view = %s",
-                [(last, key) for key in positions],
+                """INSERT INTO view_positions VALUES (%s, %s)
+                   ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
+                [(key, max(position, last)) for key, position in positions.items()],
             )
             return len(notifications)
 
@@ -99,15 +100,12 @@ class Projector:
 
     def _lock_positions(self, cur: Any) -> dict[str, int]:
         keys = [tracking_key(view) for view in self.views]
-        cur.executemany(
-            "INSERT INTO view_positions VALUES (%s, 0) ON CONFLICT (view) DO NOTHING",
-            [(key,) for key in keys],
-        )
         cur.execute(
             "SELECT view, position FROM view_positions WHERE view = ANY(%s) ORDER BY view FOR UPDATE",
             (keys,),
         )
-        return {row[0]: row[1] for row in cur.fetchall()}
+        found = dict(cur.fetchall())
+        return {key: found.get(key, 0) for key in keys}
 
 
 def _ms_since(started: float) -> float:

@@ -66,7 +66,6 @@ def eventsourcing_env(url: str, cipher_key: str | None = None) -> dict[str, str]
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "4",
         "POSTGRES_CONNECT_TIMEOUT": "1",
-        "POSTGRES_PRE_PING": "y",
         # Never POSTGRES_ENABLE_DB_FUNCTIONS: it skips the table lock that keeps
         # notification ids in commit order, and a follower would miss events.
         "IS_SNAPSHOTTING_ENABLED": "y",

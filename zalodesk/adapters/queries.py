@@ -73,11 +73,7 @@ class InboxQueries:
         if row is None:
             return None
         return {
-            "id": str(row["chat_id"]),
-            "ticket_id": str(row["ticket_id"]),
-            "account_id": str(row["account_id"]),
-            "customer": customer(row),
-            "started_at": iso(row["started_at"]),
+            **chat_identity(row),
             "ended_at": iso(row["ended_at"]),
             "end_reason": row["end_reason"],
             "active": row["ended_at"] is None,
@@ -88,11 +84,7 @@ class InboxQueries:
             row["last_activity_at"], row["timeout"], row["extra_seconds"]
         )
         return {
-            "id": str(row["chat_id"]),
-            "ticket_id": str(row["ticket_id"]),
-            "account_id": str(row["account_id"]),
-            "customer": customer(row),
-            "started_at": iso(row["started_at"]),
+            **chat_identity(row),
             "last_activity_at": iso(row["last_activity_at"]),
             "last_message": row["last_message"],
             "unread_count": row["unread_count"],
@@ -103,6 +95,16 @@ class InboxQueries:
             "new": row["is_new"],
             "active": True,
         }
+
+
+def chat_identity(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["chat_id"]),
+        "ticket_id": str(row["ticket_id"]),
+        "account_id": str(row["account_id"]),
+        "customer": customer(row),
+        "started_at": iso(row["started_at"]),
+    }
 
 
 def customer(row: dict[str, Any]) -> dict[str, Any]:

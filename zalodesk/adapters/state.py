@@ -30,7 +30,9 @@ def aggregate_as_of(
     except AggregateNotFoundError:
         raise NotFound("aggregate", aggregate_id) from None
     if version is not None and aggregate.version != version:
-        raise InvalidInput(f"{aggregate_id} has {aggregate.version} versions, not {version}")
+        raise InvalidInput(
+            f"{aggregate_id} has no version {version}; its last is {aggregate.version}"
+        )
     return aggregate
 
 

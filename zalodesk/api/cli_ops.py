@@ -247,7 +247,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def verdict(check: ViewCheck) -> str:
-    where = f"at position {check.position}, {check.rows} rows"
+    where = f"at position {check.position}, {check.rows} row{'' if check.rows == 1 else 's'}"
     if check.equal:
         return f"{check.view:<12} equal ({where})"
     return f"{check.view:<12} DIFFERS ({where}): " + "; ".join(

@@ -73,44 +73,34 @@ class TranscriptView(View):
 
     @handles("Chat.CustomerMessageReceived")
     def customer_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
-        cur.execute(
-            f"""INSERT INTO {self.t("chat_messages")}
-                SELECT %s, %s, ticket_id, %s, 'in', %s, %s, %s, %s, %s, %s, %s, 'received', NULL, %s
-                FROM {self.t("chat_sessions")} WHERE chat_id = %s
-                ON CONFLICT (message_id) DO NOTHING""",
-            (
-                e.message_id,
-                e.originator_id,
-                e.zalo_msg_id,
-                e.actor,
-                e.kind,
-                e.text,
-                Jsonb(e.attachments),
-                e.quote_msg_id,
-                e.platform_at or e.at,
-                e.at,
-                position,
-                e.originator_id,
-            ),
-        )
+        self._zalo_message(cur, e, position, "in", "received", e.quote_msg_id)
 
     @handles("Chat.OAManagerMessageRecorded")
     def oa_manager_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._zalo_message(cur, e, position, "out", "sent", None)
+
+    def _zalo_message(
+        self, cur: Cursor[Any], e: Any, position: int, direction: str, status: str, quote: Any
+    ) -> None:
+        """A message that came through Zalo, filed under its chat's ticket."""
         cur.execute(
             f"""INSERT INTO {self.t("chat_messages")}
-                SELECT %s, %s, ticket_id, %s, 'out', %s, %s, %s, %s, NULL, %s, %s, 'sent', NULL, %s
+                SELECT %s, %s, ticket_id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s
                 FROM {self.t("chat_sessions")} WHERE chat_id = %s
                 ON CONFLICT (message_id) DO NOTHING""",
             (
                 e.message_id,
                 e.originator_id,
                 e.zalo_msg_id,
+                direction,
                 e.actor,
                 e.kind,
                 e.text,
                 Jsonb(e.attachments),
+                quote,
                 e.platform_at or e.at,
                 e.at,
+                status,
                 position,
                 e.originator_id,
             ),

@@ -110,7 +110,7 @@ def test_an_imported_store_keeps_positions_ids_versions_and_secrets(
     assert rows(other_db) == rows(services.settings.database_url or "")
     moved = open_application(other_db, None)
     try:
-        account = moved.repository.get(history["account_id"])
+        account: ZaloAccount = moved.repository.get(history["account_id"])
         assert isinstance(account, ZaloAccount)
         assert (account.app_secret, account.access_token) == ("new-app-secret", SECRETS[2])
         # The sequence goes on after the imported positions.

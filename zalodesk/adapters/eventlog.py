@@ -321,7 +321,7 @@ def import_log(
         _require_empty(conn, log)
     reader = LogReader(log.app, allow_redacted)
     progress.start(_line_count(path), "checking")
-    total = _counted(reader.stored_events(path), progress)
+    total = _counted(reader.events(path), progress)
     progress.finish()
     progress.start(total, "importing")
     with log.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -353,7 +353,7 @@ def _line_count(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
 
 
-def _counted(rows: Iterator[tuple[int, StoredEvent]], progress: Progress) -> int:
+def _counted(rows: Iterator[tuple[int, Any]], progress: Progress) -> int:
     count = 0
     for count, _ in enumerate(rows, 1):
         if count % PAGE == 0:
@@ -390,6 +390,11 @@ class LogReader:
         self.allow_redacted = allow_redacted
 
     def stored_events(self, path: Path) -> Iterator[tuple[int, StoredEvent]]:
+        for position, event in self.events(path):
+            yield position, self.mapper.to_stored_event(event)
+
+    def events(self, path: Path) -> Iterator[tuple[int, Any]]:
+        """Every event of the file with its position, checked line by line."""
         versions: dict[UUID, int] = {}
         last_position, count, ended = 0, 0, False
         with path.open("rb") as lines:
@@ -402,18 +407,18 @@ class LogReader:
                     _check_end(number, record, count)
                     ended = True
                     continue
-                position, stored = self._stored(number, record)
+                position, event = self._event(number, record)
                 if position <= last_position:
                     raise LogFormatError(
                         number, f"position {position} is not after {last_position}"
                     )
-                _check_version(number, stored, versions)
+                _check_version(number, event, versions)
                 last_position, count = position, count + 1
-                yield position, stored
+                yield position, event
         if not ended:
             raise LogFormatError(number + 1, "the file ends without its end line: it is truncated")
 
-    def _stored(self, number: int, record: dict[str, Any]) -> tuple[int, StoredEvent]:
+    def _event(self, number: int, record: dict[str, Any]) -> tuple[int, Any]:
         _check_shape(number, record)
         cls = _event_class(number, record)
         data = record["data"]
@@ -432,7 +437,7 @@ class LogReader:
         _check_fields(number, cls, state)
         event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
-        return record["position"], self.mapper.to_stored_event(event)
+        return record["position"], event
 
 
 SHAPE: dict[str, type] = {
@@ -537,13 +542,13 @@ def _check_fields(number: int, cls: type, state: dict[str, Any]) -> None:
         raise LogFormatError(number, f"data has unknown fields {', '.join(sorted(unknown))}")
 
 
-def _check_version(number: int, stored: StoredEvent, versions: dict[UUID, int]) -> None:
-    originator = typing.cast(UUID, stored.originator_id)
+def _check_version(number: int, event: Any, versions: dict[UUID, int]) -> None:
+    originator: UUID = event.originator_id
     expected = versions.get(originator, 0) + 1
-    if stored.originator_version != expected:
+    if event.originator_version != expected:
         raise LogFormatError(
             number,
-            f"{originator} version {stored.originator_version} should be {expected}: "
+            f"{originator} version {event.originator_version} should be {expected}: "
             "the file does not hold this aggregate's whole history",
         )
     versions[originator] = expected

@@ -116,7 +116,7 @@ class Builder:
         self.pool = pool
         self.views = list(views)
         self.batch = batch
-        self.handled = handled_types(self.views)
+        self.routes: dict[str, list[tuple[View, str]]] = {}
 
     def low(self) -> int:
         """The lowest position among the views: where the next batch starts."""
@@ -143,8 +143,8 @@ class Builder:
             return 0
         with cur.connection.pipeline():
             for notification in notifications:
-                if notification.topic.rpartition(":")[2] in self.handled:
-                    self._apply(cur, notification, positions)
+                if targets := self._targets(notification.topic):
+                    self._apply(cur, notification, targets, positions)
             last = notifications[-1].id
             cur.executemany(
                 "UPDATE view_positions SET position = %s WHERE view = %s",
@@ -152,10 +152,25 @@ class Builder:
             )
         return len(notifications)
 
-    def _apply(self, cur: Any, notification: Any, positions: dict[str, int]) -> None:
+    def _targets(self, topic: str) -> list[tuple[View, str]]:
+        """The views that handle events of this topic, with their tracking keys."""
+        if topic not in self.routes:
+            kind = topic.rpartition(":")[2]
+            self.routes[topic] = [
+                (v, tracking_key(v)) for v in self.views if kind in handled_types([v])
+            ]
+        return self.routes[topic]
+
+    def _apply(
+        self,
+        cur: Any,
+        notification: Any,
+        targets: list[tuple[View, str]],
+        positions: dict[str, int],
+    ) -> None:
         event = self.log.app.mapper.to_domain_event(notification)
-        for view in self.views:
-            if notification.id > positions[tracking_key(view)]:
+        for view, key in targets:
+            if notification.id > positions[key]:
                 view.apply(cur, event, notification.id)
 
     def catch_up(self, cur: Any, upto: int) -> None:
@@ -180,6 +195,7 @@ class Replay:
             progress.start(self.log.count(builder.low(), head), "replaying")
             builder.run(head, progress)
             self._index(aside)
+            builder.run(self.log.head(), progress)  # what came meanwhile, before taking locks
             position = self._swap(live, aside, builder)
         progress.finish()
         return position

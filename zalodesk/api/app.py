@@ -11,7 +11,7 @@ from zalodesk.api import errors
 from zalodesk.api.auth import BearerAuth
 from zalodesk.api.openapi import OpenAPI, Route, spec
 from zalodesk.api.requestlog import RequestLog
-from zalodesk.api.resources import accounts, chats, health, tickets, webhooks
+from zalodesk.api.resources import accounts, audit, chats, health, tickets, webhooks
 from zalodesk.api.services import Services, build_services
 from zalodesk.domain.clock import Clock, system_clock
 
@@ -81,6 +81,14 @@ def routes(services: Services) -> list[Route]:
             tickets.Ticket(app, services.tickets),
             {"GET": "One ticket with its transcript", "PATCH": "Change status, assignee, tags"},
         ),
+        Route(
+            "/api/audit/{aggregate_id:uuid}",
+            audit.Audit(app, services.pool),
+            {
+                "GET": "The timeline of a ticket (with its chats and replies), chat, contact or account"
+            },
+        ),
+        Route("/api/events", audit.Events(app, services.pool), {"GET": "The event log (admin)"}),
         Route(
             "/api/tickets/{ticket_id:uuid}/messages",
             tickets.TicketMessages(app),

@@ -20,6 +20,7 @@ from zalodesk.adapters import logs
 from zalodesk.adapters.database import EmbeddedPostgres, redacted
 from zalodesk.adapters.schema import prepare
 from zalodesk.adapters.settings import Settings, SettingsError
+from zalodesk.api import cli_ops
 from zalodesk.api.server import GunicornServer, default_workers, gunicorn_options
 
 
@@ -62,6 +63,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--admin", action="store_true", help="may manage accounts and rules")
     create.set_defaults(run=token_create)
+    cli_ops.register(commands)
     return root
 
 

@@ -301,7 +301,8 @@ def run_export(args: argparse.Namespace) -> int:
         if args.output:
             count = _export_to(Path(args.output), ops.log, args)
         else:
-            count = export_log(ops.log, sys.stdout.buffer, args.after, args.include_secrets)
+            out = sys.stdout.buffer
+            count = export_log(ops.log, out, args.after, args.include_secrets, Progress())
             sys.stdout.flush()
     secrets = "with secrets" if args.include_secrets else "secrets redacted"
     say(f"exported {count} events ({secrets})")

@@ -296,6 +296,7 @@ def _send_body(body: bytes) -> tuple[dict[str, str], str | None] | None:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # sixteen senders connect at once; the default 5 overflows
     fake: FakeZalo
 
 

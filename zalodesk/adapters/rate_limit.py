@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+MAX_WAIT = 0.05  # look again this often while the oldest call is still under way
 
 
 class SlidingWindowLimiter:
@@ -29,8 +32,8 @@ class SlidingWindowLimiter:
     def slot(self, key: str) -> Iterator[None]:
         """Wait until one more call for ``key`` fits in the window, and hold it for the call.
 
-        A call counts from when it ends, not when it starts: Zalo sees it somewhere in
-        between, so counting from the end keeps Zalo's own count within the limit.
+        A call counts as under way until it ends, and then from when it ended: Zalo sees it
+        somewhere in between, so this keeps Zalo's own count within the limit.
         """
         while True:
             with self._lock:
@@ -57,7 +60,7 @@ class SlidingWindowLimiter:
         while calls and calls[0][0] <= now - self.window:
             calls.popleft()
         if len(calls) < self.per_window:
-            entry = [now]
+            entry = [math.inf]  # under way
             calls.append(entry)
             return 0.0, entry
-        return max(calls[0][0] + self.window - now, 0.001), None
+        return min(max(calls[0][0] + self.window - now, 0.001), MAX_WAIT), None

@@ -218,7 +218,8 @@ class Result:
     figures: dict[str, Any]
     cpu_busy: float  # share of all cores busy during the run, 0..1
     wrk_cpu: float  # wrk's CPU seconds per wall second (1.0 = one core)
-    cpu_roles: dict[str, float] = field(default_factory=dict)  # cores used, by process role
+    # cores used by each process role, (user, system)
+    cpu_roles: dict[str, tuple[float, float]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -238,9 +239,17 @@ class Result:
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def process_cpu() -> dict[int, tuple[str, int, float]]:
-    """Every process: (command name, parent pid, CPU seconds so far), from /proc."""
-    out: dict[int, tuple[str, int, float]] = {}
+@dataclass(frozen=True)
+class ProcCPU:
+    comm: str
+    ppid: int
+    user: float  # CPU seconds so far
+    system: float
+
+
+def process_cpu() -> dict[int, ProcCPU]:
+    """Every process's CPU time so far, from /proc/PID/stat."""
+    out: dict[int, ProcCPU] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -250,46 +259,53 @@ def process_cpu() -> dict[int, tuple[str, int, float]]:
             continue
         comm = text[text.index("(") + 1 : text.rindex(")")]
         rest = text[text.rindex(")") + 2 :].split()
-        out[int(entry.name)] = (comm, int(rest[1]), (int(rest[11]) + int(rest[12])) / TICKS)
+        out[int(entry.name)] = ProcCPU(
+            comm, int(rest[1]), int(rest[11]) / TICKS, int(rest[12]) / TICKS
+        )
     return out
 
 
 def cpu_split(
-    before: dict[int, tuple[str, int, float]],
-    after: dict[int, tuple[str, int, float]],
-    roles: dict[int, str],
-    wall: float,
-) -> dict[str, float]:
-    """Cores used by each role during the run (a role's pid and its descendants share it)."""
-    split: dict[str, float] = collections.defaultdict(float)
-    for pid, (comm, ppid, cpu) in after.items():
-        used = cpu - (before[pid][2] if pid in before and before[pid][0] == comm else 0.0)
-        role, parent, seen = roles.get(pid), ppid, 0
-        while role is None and parent > 1 and seen < 64:
+    before: dict[int, ProcCPU], after: dict[int, ProcCPU], roles: dict[int, str], wall: float
+) -> dict[str, tuple[float, float]]:
+    """Cores used by each role during the run, (user, system); a role covers its descendants."""
+    split: dict[str, tuple[float, float]] = {}
+    for pid, now in after.items():
+        then = before.get(pid)
+        if then is None or then.comm != now.comm:
+            then = ProcCPU(now.comm, now.ppid, 0.0, 0.0)
+        role, parent, hops = roles.get(pid), now.ppid, 0
+        while role is None and parent > 1 and hops < 64:
             role = roles.get(parent)
-            parent = after[parent][1] if parent in after else 0
-            seen += 1
+            parent = after[parent].ppid if parent in after else 0
+            hops += 1
+        if role is None and (pid == 2 or now.ppid == 2):
+            role = "kernel"  # kernel threads: loopback networking, block I/O
         if role is None:
-            role = "postgresql" if comm == "postgres" else "other"
-        split[role] += used / wall
-    return dict(split)
+            role = "postgresql" if now.comm == "postgres" else "other"
+        user, system = split.get(role, (0.0, 0.0))
+        split[role] = (
+            user + (now.user - then.user) / wall,
+            system + (now.system - then.system) / wall,
+        )
+    return split
 
 
-def wait_for_quiet(limit: float, busy_at_most: float = 0.15) -> None:
-    """Before a timed run: wait (up to ``limit`` s) until the machine is idle for a second.
+def wait_for_quiet(limit: float, busy_at_most: float = 0.15, quiet_seconds: int = 2) -> None:
+    """Before a timed run, wait up to ``limit`` s for the machine to be idle for a while.
 
-    The machine may be shared (tests running, other benchmarks); our own idle
-    processes use a few percent at most.
+    The machine may be shared (tests, other benchmarks); our own idle processes
+    use a few percent at most.
     """
     started = time.monotonic()
-    while True:
+    quiet = 0
+    while quiet < quiet_seconds:
         busy0, total0 = cpu_times()
         time.sleep(1)
         busy1, total1 = cpu_times()
         busy = (busy1 - busy0) / max(1, total1 - total0)
-        if busy <= busy_at_most:
-            return
-        if time.monotonic() - started > limit:
+        quiet = quiet + 1 if busy <= busy_at_most else 0
+        if quiet < quiet_seconds and time.monotonic() - started > limit:
             print(f"  !! the machine is still {busy:.0%} busy before the run; going on anyway")
             return
 
@@ -352,7 +368,7 @@ def run_wrk(
         figures=json.loads(found.group(1)),
         cpu_busy=(busy1 - busy0) / max(1, total1 - total0),
         wrk_cpu=wrk_cpu,
-        cpu_roles=cpu_split(procs0, procs1, {os.getpid(): "bench", **(roles or {})}, wall),
+        cpu_roles=cpu_split(procs0, procs1, roles or {os.getpid(): "bench"}, wall),
     )
 
 
@@ -510,6 +526,7 @@ class Bench:
             ZALODESK_DATA_DIR=str(self.tmp / "data"),
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.args.server_env)
         return env
 
     @property
@@ -566,13 +583,17 @@ class Bench:
     def wrk(
         self, label: str, port: int, file: Path, seconds: float, conns: int, w: int, t: int
     ) -> Result:
-        if label != "warm-up":
+        if label != "warm-up" and self.args.quiet_wait > 0:
             wait_for_quiet(self.args.quiet_wait)
-        roles: dict[int, str] = {}
+        return run_wrk(label, port, file, seconds, conns, self.args.wrk_threads, w, t, self.roles())
+
+    def roles(self) -> dict[int, str]:
+        """Process ids whose CPU (with their descendants') is reported by name."""
+        roles = {os.getpid(): "bench"}
         for process, role in ((self.server, "server"), (self.worker, "zalodesk worker")):
             if process is not None and process.proc is not None:
                 roles[process.proc.pid] = role
-        return run_wrk(label, port, file, seconds, conns, self.args.wrk_threads, w, t, roles)
+        return roles
 
 
 def report_line(result: Result) -> str:
@@ -588,12 +609,14 @@ def report_line(result: Result) -> str:
 
 def cpu_line(result: Result) -> str:
     roles = dict(result.cpu_roles)
-    roles["wrk"] = result.wrk_cpu
-    shown = ", ".join(
-        f"{role} {cores:.2f}" for role, cores in sorted(roles.items()) if cores >= 0.005
-    )
-    line = f"  {'':<22} cores used: {shown}"
-    if roles.get("other", 0) > 0.1:
+    shown = [
+        f"{role} {user + system:.2f} (sys {system:.2f})"
+        for role, (user, system) in sorted(roles.items())
+        if user + system >= 0.005
+    ]
+    shown.append(f"wrk {result.wrk_cpu:.2f}")
+    line = f"  {'':<22} cores used: {', '.join(shown)}"
+    if sum(roles.get("other", (0.0, 0.0))) > 0.1:
         line += (
             "\n  !! other processes on this machine were busy during the run: figures are skewed"
         )
@@ -705,7 +728,11 @@ def measure_setting(
 def chat_length_report(bench: Bench, port: int) -> None:
     n = bench.args.chat_messages
     customer = customer_id(10**9)  # not one of the load's customers
+    if bench.args.quiet_wait > 0:
+        wait_for_quiet(bench.args.quiet_wait)
+    before, started = process_cpu(), time.monotonic()
     acks, failures = chat_length(port, bench.path, customer, n)
+    split = cpu_split(before, process_cpu(), bench.roles(), time.monotonic() - started)
     window = min(100, n // 2)
     head = statistics.median(acks[:window]) * 1000
     tail = statistics.median(acks[-window:]) * 1000
@@ -722,6 +749,10 @@ def chat_length_report(bench: Bench, port: int) -> None:
         for i in range(0, n, max(1, n // 10))
     ]
     print("    median ack per tenth of the chat (ms): " + " ".join(f"{d:.2f}" for d in deciles))
+    shown = ", ".join(
+        f"{role} {user + system:.2f}" for role, (user, system) in sorted(split.items())
+    )
+    print(f"    cores used meanwhile: {shown}")
 
 
 def seed_customers(bench: Bench, port: int, workers: int, threads: int, conns: int) -> Result:
@@ -775,11 +806,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sweep",
         nargs="?",
-        const="2x1,2x2,2x4,3x1,3x2,3x4,4x1,4x2,4x4",
+        const="1x4,1x8,2x1,2x2,2x4,3x1,3x2,3x4,4x1,4x2,4x4",
         default=None,
         metavar="WxT,...",
         help="also measure these workers x threads settings "
-        "(default list: 2x1,2x2,2x4,3x1,3x2,3x4,4x1,4x2,4x4)",
+        "(default list: 1x4,1x8,2x1,2x2,2x4,3x1,3x2,3x4,4x1,4x2,4x4)",
     )
     parser.add_argument("--customers", type=int, default=5000, help="distinct customers")
     parser.add_argument("--chat-messages", type=int, default=2000, help="0 skips the chat pass")
@@ -800,6 +831,15 @@ def main(argv: list[str] | None = None) -> int:
         help="before each timed run, wait up to this many seconds for the machine to be idle",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        type=lambda s: tuple(s.split("=", 1)),
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for zalodesk's processes, to try a setting "
+        "(e.g. ZALODESK_AGGREGATE_CACHE_MAXSIZE=50000); repeatable",
+    )
     args = parser.parse_args(argv)
 
     from zalodesk.api.server import default_workers
@@ -830,6 +870,9 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
         f"eventsourcing {package_version('eventsourcing')}, psycopg {package_version('psycopg')}; "
         f"{version_of(['wrk', '--version'])}"
     )
+    args.server_env = dict(args.server_env)
+    if args.server_env:
+        print(f"  extra environment for zalodesk: {args.server_env}")
     options = gunicorn_options("127.0.0.1:PORT", args.workers, args.threads)
     print(f"  gunicorn settings: {json.dumps(options)}")
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from zalodesk.adapters.projector import create_tables
@@ -13,11 +14,14 @@ from zalodesk.adapters.views.registry import all_views
 
 
 def prepare(url: str) -> None:
-    create_event_store_tables(url)
-    pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=1, open=True)
-    try:
-        with pool.connection() as conn:
-            conn.execute(TOKENS_DDL)
-        create_tables(pool, all_views())
-    finally:
-        pool.close()
+    """Safe to run from several processes starting at once: one creates, the others wait."""
+    with psycopg.connect(url, autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(hashtext('zalodesk:prepare'))")
+        create_event_store_tables(url)
+        pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=1, open=True)
+        try:
+            with pool.connection() as conn:
+                conn.execute(TOKENS_DDL)
+            create_tables(pool, all_views())
+        finally:
+            pool.close()

@@ -62,17 +62,19 @@ class Projector:
             )
             if not notifications:
                 return 0
-            for notification in notifications:
-                event = self.app.mapper.to_domain_event(notification)
-                for view in self.views:
-                    if notification.id > positions[tracking_key(view)]:
-                        view.apply(cur, event, notification.id)
-            last = notifications[-1].id
-            cur.executemany(
-                """INSERT INTO view_positions VALUES (%s, %s)
-                   ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
-                [(key, max(position, last)) for key, position in positions.items()],
-            )
+            # Pipelined: the view updates go out without waiting for each answer.
+            with conn.pipeline():
+                for notification in notifications:
+                    event = self.app.mapper.to_domain_event(notification)
+                    for view in self.views:
+                        if notification.id > positions[tracking_key(view)]:
+                            view.apply(cur, event, notification.id)
+                last = notifications[-1].id
+                cur.executemany(
+                    """INSERT INTO view_positions VALUES (%s, %s)
+                       ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
+                    [(key, max(position, last)) for key, position in positions.items()],
+                )
             return len(notifications)
 
     def catch_up(self) -> int:

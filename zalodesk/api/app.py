@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from zalodesk.adapters.account_cache import AccountCache
 from zalodesk.adapters.settings import Settings
 from zalodesk.api import errors
 from zalodesk.api.auth import BearerAuth
@@ -19,6 +20,7 @@ from zalodesk.domain.clock import Clock, system_clock
 def routes(services: Services) -> list[Route]:
     app, settings = services.app, services.settings
     presenter = accounts.AccountPresenter(settings)
+    webhook = webhooks.ZaloWebhook(app, AccountCache(app))
     return [
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
         Route(
@@ -37,13 +39,13 @@ def routes(services: Services) -> list[Route]:
         ),
         Route(
             "/webhooks/zalo/{account_id:uuid}",
-            webhooks.ZaloWebhook(app),
+            webhook,
             {"POST": "Zalo webhook", "GET": "Domain verification page"},
             secured=False,
         ),
         Route(
             "/webhooks/zalo/{account_id:uuid}/",
-            webhooks.ZaloWebhook(app),
+            webhook,
             {"POST": "Zalo webhook", "GET": "Domain verification page"},
             secured=False,
         ),

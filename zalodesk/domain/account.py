@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from zalodesk.domain.aggregate import DeskAggregate
 from zalodesk.domain.errors import Conflict, InvalidInput
 
 SECRET_FIELDS = frozenset({"app_secret", "oa_secret_key", "access_token", "refresh_token"})
@@ -26,7 +27,7 @@ EDITABLE_FIELDS = frozenset(
 )
 
 
-class ZaloAccount(Aggregate):
+class ZaloAccount(DeskAggregate):
     @staticmethod
     def create_id() -> UUID:
         return uuid4()

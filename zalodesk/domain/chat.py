@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from zalodesk.domain import inactivity
+from zalodesk.domain.aggregate import DeskAggregate
 from zalodesk.domain.errors import Conflict
 from zalodesk.domain.values import EndReason
 
 
-class Chat(Aggregate):
+class Chat(DeskAggregate):
     """Holds only what its decisions need: who spoke last, when, and whether it has ended.
 
     Message text lives in the events and the views, never in a list here, so the

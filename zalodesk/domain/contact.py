@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from zalodesk.domain import identity
+from zalodesk.domain.aggregate import DeskAggregate
 
 
-class Contact(Aggregate):
+class Contact(DeskAggregate):
     """Knows which ticket is current and which chat is active.
 
     Its id is derived from (account, Zalo user id), so two concurrent first
@@ -26,7 +27,7 @@ class Contact(Aggregate):
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["display_name"] = None
 
-    class Registered(Aggregate.Created):
+    class Registered(DeskAggregate.Created):
         """Version 2 added ``display_name``: events stored before it are read with None."""
 
         account_id: UUID

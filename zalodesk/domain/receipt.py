@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from zalodesk.domain import identity
+from zalodesk.domain.aggregate import DeskAggregate
 
 
-class InboundReceipt(Aggregate):
+class InboundReceipt(DeskAggregate):
     """Saving a second receipt with the same id is a conflict: that is how retries are seen."""
 
     @staticmethod

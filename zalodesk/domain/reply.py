@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from zalodesk.domain import identity
+from zalodesk.domain.aggregate import DeskAggregate
 from zalodesk.domain.errors import InvalidInput
 from zalodesk.domain.values import TEXT_LIMIT
 
@@ -23,7 +24,7 @@ def validate_text(text: str) -> str:
     return text
 
 
-class Reply(Aggregate):
+class Reply(DeskAggregate):
     """Its id comes from the client's message id when there is one: the same id twice is one reply."""
 
     @staticmethod

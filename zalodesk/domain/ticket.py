@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from zalodesk.domain.aggregate import DeskAggregate
 from zalodesk.domain.errors import InvalidInput
 from zalodesk.domain.values import TicketKind, TicketStatus
 
 
-class Ticket(Aggregate):
+class Ticket(DeskAggregate):
     @staticmethod
     def create_id() -> UUID:
         return uuid4()

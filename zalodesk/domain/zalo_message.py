@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from zalodesk.domain import identity
+from zalodesk.domain.aggregate import DeskAggregate
 
 
-class ZaloMessage(Aggregate):
+class ZaloMessage(DeskAggregate):
     """Claimed once: our outbox (when the send call returns) or the echo settler, whichever is first.
 
     Its id comes from (account, msg_id), so the two can never both claim one message.

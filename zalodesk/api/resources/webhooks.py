@@ -8,6 +8,7 @@ from uuid import UUID
 
 import falcon
 
+from zalodesk.adapters.account_cache import AccountCache
 from zalodesk.adapters.zalo import signature, translate
 from zalodesk.domain.account import ZaloAccount
 from zalodesk.domain.application import Zalodesk
@@ -19,14 +20,15 @@ log = logging.getLogger("zalodesk.webhook")
 class ZaloWebhook:
     """resource → translate → command → application → save, and 200 once it is stored."""
 
-    def __init__(self, app: Zalodesk) -> None:
+    def __init__(self, app: Zalodesk, accounts: AccountCache) -> None:
         self.app = app
+        self.accounts = accounts
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         req.context.event_name = "unparsed"
         req.context.account_id = str(account_id)
         raw = read_bounded(req)
-        account = self.app.account(account_id)
+        account = self.accounts.get(account_id)
         try:
             body = translate.parse(raw)
         except translate.BadPayload as ex:

@@ -29,7 +29,8 @@ MAX_ATTEMPTS = 100
 
 class DeskBase(Application):  # type: ignore[type-arg]
     name = "zalodesk"
-    env = {"AGGREGATE_CACHE_MAXSIZE": "5000", "AGGREGATE_CACHE_FASTFORWARD": "y"}  # noqa: RUF012
+    # Contact, ticket and chat of every customer active in the last while, per process.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "30000", "AGGREGATE_CACHE_FASTFORWARD": "y"}  # noqa: RUF012
     snapshotting_intervals = {Chat: 100, Ticket: 100, Contact: 100, Reply: 100}  # noqa: RUF012
 
     def __init__(

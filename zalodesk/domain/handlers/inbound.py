@@ -47,8 +47,13 @@ class InboundHandlers(DeskBase):
             delivery.account_id, delivery.event_name, delivery.msg_id, delivery.raw_body.encode()
         )
 
+        attempts = 0
+
         def record() -> Sequence[Aggregate]:
-            if self._exists(rid):
+            # Saving is the duplicate check: only after a conflict is the receipt looked for.
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and self._exists(rid):
                 return []
             now = self.clock()
             changed, settled = self._effects(cmd, now, final=False)

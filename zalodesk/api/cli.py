@@ -51,7 +51,9 @@ def parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT to listen on")
         command.add_argument("--workers", type=int, default=default_workers())
-        command.add_argument("--threads", type=int, default=4, help="threads per worker")
+        command.add_argument(
+            "--threads", type=int, default=1, help="threads per worker (1: gunicorn's sync worker)"
+        )
         command.set_defaults(run=run)
 
     commands.add_parser("worker", help="only the background workers").set_defaults(run=worker)

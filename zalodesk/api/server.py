@@ -48,7 +48,8 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
 
 
 def default_workers() -> int:
-    return (os.cpu_count() or 1) * 2
+    """One more than the cores: measured best for the webhook load (bench/README.md)."""
+    return (os.cpu_count() or 1) + 1
 
 
 def _leave_ctrl_c_to_the_master(server: Any, worker: Any) -> None:

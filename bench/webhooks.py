@@ -802,7 +802,9 @@ def main(argv: list[str] | None = None) -> int:
         help="concurrent connections, closed loop; a comma list runs each (default 16)",
     )
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (default 1, as zalodesk serve)"
+    )
     parser.add_argument(
         "--sweep",
         nargs="?",

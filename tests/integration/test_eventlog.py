@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from eventsourcing.cipher import AESCipher
+from eventsourcing.cryptography import AESCipher
 from falcon import testing
 
 from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform

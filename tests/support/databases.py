@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ def fresh_database(prefix: str = "zalodesk_test") -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if embedded is not None:
             embedded.stop()
+            shutil.rmtree(embedded.pgdata.parent, ignore_errors=True)
 
 
 def _answers(url: str) -> bool:

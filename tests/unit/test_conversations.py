@@ -166,3 +166,20 @@ def test_a_chats_state_does_not_grow_with_its_messages(desk: Zalodesk, account_i
     chat = desk.chat(chat_id)
     assert chat.version == 51
     assert len(repr(sorted(vars(chat).items()))) <= size_after_one + 10
+
+
+def test_an_automation_rule_ends_a_chat_and_sets_the_status(
+    desk: Zalodesk, account_id: UUID
+) -> None:
+    # The command the rule engine will call: "end chat and set status to X".
+    say(desk, account_id, "m1")
+    chat_id = contact(desk, account_id).active_chat_id
+    assert chat_id is not None
+    ticket = desk.end_chat(EndChat(chat_id, actors.automation("rule-7"), "automation", "pending"))
+    assert ticket.status == TicketStatus.PENDING
+    [*_, ended] = desk.events.get(chat_id)
+    assert (type(ended).__name__, ended.reason, ended.actor) == (  # type: ignore[attr-defined]
+        "Ended",
+        "automation",
+        "automation:rule-7",
+    )

@@ -68,7 +68,9 @@ from psycopg_pool import ConnectionPool  # noqa: E402
 
 from tests.support.databases import fresh_database  # noqa: E402
 from zalodesk.adapters.database import eventsourcing_env  # noqa: E402
-from zalodesk.adapters.eventlog import EventLog, export_log, import_log  # noqa: E402
+from zalodesk.adapters.eventlog import EventLog  # noqa: E402
+from zalodesk.adapters.log_export import export_log  # noqa: E402
+from zalodesk.adapters.log_import import import_log  # noqa: E402
 from zalodesk.adapters.replay import Replay, view_names  # noqa: E402
 from zalodesk.adapters.schema import prepare  # noqa: E402
 from zalodesk.adapters.store import open_application  # noqa: E402

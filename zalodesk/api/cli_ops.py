@@ -24,14 +24,9 @@ from eventsourcing.persistence import OperationalError
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from zalodesk.adapters.audit import AuditTrail, audit_line
-from zalodesk.adapters.eventlog import (
-    EventLog,
-    LogFormatError,
-    StoreNotEmpty,
-    api_entry,
-    export_log,
-    import_log,
-)
+from zalodesk.adapters.eventlog import EventLog, api_entry
+from zalodesk.adapters.log_export import export_log
+from zalodesk.adapters.log_import import LogFormatError, StoreNotEmpty, import_log
 from zalodesk.adapters.replay import Busy, Replay, UnknownView, Verify, ViewCheck, views_named
 from zalodesk.adapters.settings import Settings, SettingsError
 from zalodesk.adapters.state import aggregate_as_of, describe_state

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
@@ -25,10 +26,23 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             hook = self.exit_hook
             self.cfg.set("on_exit", lambda _server: hook())
 
+    def run(self) -> None:
+        GentleArbiter(self).run()
+
     def load(self) -> Any:
         from zalodesk.wsgi import app
 
         return app
+
+
+class GentleArbiter(Arbiter):  # type: ignore[misc]
+    """Ctrl-C stops like SIGTERM: requests under way are answered before the workers exit.
+
+    (Gunicorn's own Ctrl-C is its quick shutdown, which cuts off answers half-written.)
+    """
+
+    def handle_int(self) -> None:
+        self.handle_term()
 
 
 def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:

@@ -62,8 +62,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-import psycopg  # noqa: E402
+from machine import cpu_model, package_version, postgres_version, wait_for_quiet  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
 from tests.support import fake_zalo, zalo  # noqa: E402
@@ -84,55 +85,6 @@ from zalodesk.domain.contact import Contact  # noqa: E402
 
 CUSTOMER_BASE = 7_500_000_000_000_000_000  # 19 digits; each scenario its own million
 AGENT = actors.agent("bench")
-
-
-# ---------------------------------------------------------------------------
-# Machine and processes (as bench/webhooks.py does them; kept here so that this
-# benchmark does not depend on that one's internals)
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def package_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def postgres_version(url: str) -> str:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT version()").fetchone()
-    return str(row[0]) if row else "unknown"
-
-
-def cpu_times() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-def wait_for_quiet(limit: float, busy_at_most: float = 0.15) -> None:
-    """Before a timed run: wait (up to ``limit`` s) until the machine is idle for a second."""
-    started = time.monotonic()
-    while True:
-        busy0, total0 = cpu_times()
-        time.sleep(1)
-        busy1, total1 = cpu_times()
-        busy = (busy1 - busy0) / max(1, total1 - total0)
-        if busy <= busy_at_most:
-            return
-        if time.monotonic() - started > limit:
-            print(f"  !! the machine is still {busy:.0%} busy before the run; going on anyway")
-            return
 
 
 # ---------------------------------------------------------------------------
@@ -403,7 +355,7 @@ def run_scenario(
         started = time.perf_counter()
         recovered = outbox.recover()
         recover_s = time.perf_counter() - started
-        wait_for_quiet(args.quiet_wait)
+        wait_for_quiet(args.quiet_wait, quiet_seconds=1)
 
         def ticking() -> None:
             assert outbox is not None

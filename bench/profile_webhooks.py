@@ -29,18 +29,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # webhooks.py puts the root in too
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # machine, webhooks; they add the root
 
+from machine import free_port, wait_for_quiet
 from webhooks import (
     OA_SECRET_KEY,
     Bench,
     customer_id,
-    free_port,
     fresh_database,
     report_line,
     seed_customers,
     wait_for_projections,
-    wait_for_quiet,
 )
 
 

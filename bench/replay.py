@@ -54,7 +54,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -76,6 +76,7 @@ from zalodesk.adapters.schema import prepare  # noqa: E402
 from zalodesk.adapters.store import open_application  # noqa: E402
 from zalodesk.adapters.zalo.translate import parse, translate  # noqa: E402
 from zalodesk.domain.application import Zalodesk  # noqa: E402
+from zalodesk.domain.clock import FrozenClock  # noqa: E402
 from zalodesk.domain.commands import (  # noqa: E402
     ChangeTicket,
     ConnectAccount,
@@ -97,24 +98,13 @@ WORDS = CHATTER.split()
 COPY_CHUNK = 20_000
 
 
-class MovableClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 # The fill: conversations through the Application, in memory
 
 
 class Conversations:
     """Customers talking to one OA, played through the Application's commands."""
 
-    def __init__(self, app: Zalodesk, clock: MovableClock, rng: random.Random) -> None:
+    def __init__(self, app: Zalodesk, clock: FrozenClock, rng: random.Random) -> None:
         self.app, self.clock, self.rng = app, clock, rng
         self.msg_ids = iter(range(10**15, 10**16))
         account = app.connect_account(
@@ -258,7 +248,7 @@ class Conversations:
 def fill(url: str, events: int, seed: int, cipher_key: str | None) -> dict[str, Any]:
     """Play conversations until ``events`` events are stored; copy them into PostgreSQL."""
     started = time.monotonic()
-    clock, rng = MovableClock(), random.Random(seed)
+    clock, rng = FrozenClock(datetime(2026, 11, 1, 8, 0, tzinfo=UTC)), random.Random(seed)
     env = {"PERSISTENCE_MODULE": "eventsourcing.popo", "IS_SNAPSHOTTING_ENABLED": "y"}
     if cipher_key:
         env.update({k: v for k, v in eventsourcing_env(url, cipher_key).items() if "CIPHER" in k})

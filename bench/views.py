@@ -49,10 +49,7 @@ import platform
 import random
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -68,8 +65,19 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-import psycopg  # noqa: E402
+from machine import (  # noqa: E402
+    Process,
+    cpu_model,
+    cpu_split,
+    free_port,
+    package_version,
+    postgres_version,
+    process_cpu,
+    wait_for_quiet,
+    wait_until_up,
+)
 from psycopg.rows import dict_row  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
@@ -104,161 +112,6 @@ TEXTS = (
     "Cho mình đổi size áo trong đơn {n} được không?",
     "ok cảm ơn shop nhiều 👍 ({n})",
 )
-
-
-# ---------------------------------------------------------------------------
-# Machine and processes (as bench/webhooks.py does them; kept here so that this
-# benchmark does not depend on that one's internals)
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def package_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def postgres_version(url: str) -> str:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT version()").fetchone()
-    return str(row[0]) if row else "unknown"
-
-
-def cpu_times() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-def wait_for_quiet(limit: float, busy_at_most: float = 0.15) -> None:
-    """Before a timed run: wait (up to ``limit`` s) until the machine is idle for a second."""
-    started = time.monotonic()
-    while True:
-        busy0, total0 = cpu_times()
-        time.sleep(1)
-        busy1, total1 = cpu_times()
-        busy = (busy1 - busy0) / max(1, total1 - total0)
-        if busy <= busy_at_most:
-            return
-        if time.monotonic() - started > limit:
-            print(f"  !! the machine is still {busy:.0%} busy before the run; going on anyway")
-            return
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu() -> dict[int, tuple[str, int, float]]:
-    """Every process: (command name, parent pid, CPU seconds so far), from /proc."""
-    out: dict[int, tuple[str, int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            text = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = text[text.index("(") + 1 : text.rindex(")")]
-        rest = text[text.rindex(")") + 2 :].split()
-        out[int(entry.name)] = (comm, int(rest[1]), (int(rest[11]) + int(rest[12])) / TICKS)
-    return out
-
-
-def cpu_split(
-    before: dict[int, tuple[str, int, float]],
-    after: dict[int, tuple[str, int, float]],
-    roles: dict[int, str],
-    wall: float,
-) -> dict[str, float]:
-    """Cores used by each role during the run (a role's pid and its descendants share it)."""
-    split: dict[str, float] = {}
-    for pid, (comm, ppid, cpu) in after.items():
-        used = cpu - (before[pid][2] if pid in before and before[pid][0] == comm else 0.0)
-        role, parent, seen = roles.get(pid), ppid, 0
-        while role is None and parent > 1 and seen < 64:
-            role = roles.get(parent)
-            parent = after[parent][1] if parent in after else 0
-            seen += 1
-        if role is None:
-            role = "postgresql" if comm == "postgres" else "other"
-        split[role] = split.get(role, 0.0) + used / wall
-    return split
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Process:
-    """A subprocess in its own session, its output in a log file."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv,
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)  # the group of the process we started
-            self.proc.wait(timeout=10)
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def wait_until_up(process: Process, port: int, path: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not process.alive():
-            raise SystemExit(f"{process.name} exited during start-up:\n{process.tail()}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            try:
-                conn.request("GET", path)
-                if conn.getresponse().status == 200:
-                    return
-            finally:
-                conn.close()
-        time.sleep(0.2)
-    raise SystemExit(f"{process.name} did not answer GET {path} within {timeout}s")
 
 
 class MovableClock:
@@ -640,7 +493,8 @@ def over_http(
 def cores_used(result: Timings, roles: dict[int, str]) -> Iterator[None]:
     before, t0 = process_cpu(), time.monotonic()
     yield
-    result.cores = cpu_split(before, process_cpu(), roles, max(time.monotonic() - t0, 1e-3))
+    split = cpu_split(before, process_cpu(), roles, max(time.monotonic() - t0, 1e-3))
+    result.cores = {role: user + system for role, (user, system) in split.items()}
 
 
 def cores_line(result: Timings) -> str:
@@ -787,7 +641,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
         tickets = TicketQueries(pool)
         reads = cases(inbox, tickets, clock, accounts[0])
         print("\n== reads in-process (query functions: SQL + shaping, no HTTP) ==")
-        wait_for_quiet(args.quiet_wait)
+        wait_for_quiet(args.quiet_wait, quiet_seconds=1)
         for case in reads:
             result = in_process(case, args.requests, args.warmup)
             print(result.line(50 if case.target else None), flush=True)
@@ -825,8 +679,8 @@ def http_reads(args: argparse.Namespace, url: str, tmp: Path, reads: list[Case])
         f"{args.connections} keep-alive connection(s), closed loop; send to full body read =="
     )
     try:
-        wait_until_up(api, port, "/healthz")
-        wait_for_quiet(args.quiet_wait)
+        wait_until_up(api, port, "GET", "/healthz")
+        wait_for_quiet(args.quiet_wait, quiet_seconds=1)
         roles = {os.getpid(): "bench"}
         if api.proc is not None:
             roles[api.proc.pid] = "server"

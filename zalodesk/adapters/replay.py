@@ -23,7 +23,7 @@ from attrs import frozen
 from psycopg_pool import ConnectionPool
 
 from zalodesk.adapters.eventlog import EventLog, NoProgress, Progress
-from zalodesk.adapters.projector import tracking_key
+from zalodesk.adapters.projector import Projector, lock_positions, read_positions, tracking_key
 from zalodesk.adapters.views.base import View
 from zalodesk.adapters.views.registry import VIEW_CLASSES
 
@@ -79,32 +79,8 @@ def index_ddl(view: View) -> list[str]:
     return [s for s in view.ddl() if not s.lstrip().upper().startswith("CREATE TABLE")]
 
 
-def lock_positions(cur: Any, views: Sequence[View]) -> dict[str, int]:
-    keys = sorted(tracking_key(v) for v in views)
-    cur.executemany(
-        "INSERT INTO view_positions VALUES (%s, 0) ON CONFLICT (view) DO NOTHING",
-        [(key,) for key in keys],
-    )
-    cur.execute(
-        "SELECT view, position FROM view_positions WHERE view = ANY(%s) ORDER BY view FOR UPDATE",
-        (keys,),
-    )
-    return {row[0]: row[1] for row in cur.fetchall()}
-
-
-def read_positions(cur: Any, views: Sequence[View]) -> dict[str, int]:
-    keys = [tracking_key(v) for v in views]
-    cur.execute("SELECT view, position FROM view_positions WHERE view = ANY(%s)", (keys,))
-    found = dict(cur.fetchall())
-    return {key: int(found.get(key, 0)) for key in keys}
-
-
-def handled_types(views: Sequence[View]) -> frozenset[str]:
-    return frozenset(name for v in views for name in getattr(type(v), "_handlers", {}))
-
-
 class Builder:
-    """The batch path: many events per transaction, statements pipelined, no waiting on fsync.
+    """Rebuilds views aside: the projector's batch path, up to a position, with progress.
 
     Events no view handles are skipped before they are decoded.
     """
@@ -112,11 +88,9 @@ class Builder:
     def __init__(
         self, log: EventLog, pool: ConnectionPool[Any], views: Sequence[View], batch: int = BATCH
     ) -> None:
-        self.log = log
         self.pool = pool
         self.views = list(views)
-        self.batch = batch
-        self.routes: dict[str, list[tuple[View, str]]] = {}
+        self.projector = Projector(log.app, pool, views, batch)
 
     def low(self) -> int:
         """The lowest position among the views: where the next batch starts."""
@@ -124,54 +98,12 @@ class Builder:
             return min(read_positions(cur, self.views).values())
 
     def run(self, upto: int, progress: Progress) -> None:
-        while True:
-            with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                cur.execute("SET LOCAL synchronous_commit TO off")
-                covered = self.step(cur, upto)
-            if not covered:
-                return
+        while covered := self.projector.step(upto):
             progress.advance(covered)
 
     def step(self, cur: Any, upto: int) -> int:
         """Apply the next batch up to position ``upto`` in the caller's transaction."""
-        positions = lock_positions(cur, self.views)
-        start = min(positions.values())
-        if start >= upto:
-            return 0
-        notifications = self.log.notifications(start, self.batch, upto)
-        if not notifications:
-            return 0
-        with cur.connection.pipeline():
-            for notification in notifications:
-                if targets := self._targets(notification.topic):
-                    self._apply(cur, notification, targets, positions)
-            last = notifications[-1].id
-            cur.executemany(
-                "UPDATE view_positions SET position = %s WHERE view = %s",
-                [(last, key) for key in positions],
-            )
-        return len(notifications)
-
-    def _targets(self, topic: str) -> list[tuple[View, str]]:
-        """The views that handle events of this topic, with their tracking keys."""
-        if topic not in self.routes:
-            kind = topic.rpartition(":")[2]
-            self.routes[topic] = [
-                (v, tracking_key(v)) for v in self.views if kind in handled_types([v])
-            ]
-        return self.routes[topic]
-
-    def _apply(
-        self,
-        cur: Any,
-        notification: Any,
-        targets: list[tuple[View, str]],
-        positions: dict[str, int],
-    ) -> None:
-        event = self.log.app.mapper.to_domain_event(notification)
-        for view, key in targets:
-            if notification.id > positions[key]:
-                view.apply(cur, event, notification.id)
+        return self.projector.apply_batch(cur, upto)
 
     def catch_up(self, cur: Any, upto: int) -> None:
         while self.step(cur, upto):

@@ -52,8 +52,9 @@ class View(ABC):
     def ddl(self) -> Sequence[str]:
         """Statements that create this view's tables and indexes if they are missing."""
 
-    def wants(self, event: object) -> bool:
-        return event_type(event) in self._handlers
+    def handles(self, event_name: str) -> bool:
+        """Whether this view handles events of this type (``Aggregate.Event``)."""
+        return event_name in self._handlers
 
     def apply(self, cur: Cursor[Any], event: object, position: int) -> None:
         handler = self._handlers.get(event_type(event))

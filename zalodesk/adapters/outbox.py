@@ -127,7 +127,7 @@ class Outbox:
             reason = "This anonymous visitor has no Zalo conversation id to answer to."
             self.app.record_failed(job.reply_id, None, reason)
             return "failed: no conversation"
-        app_id = self.app.account(job.account_id).app_id
+        app_id = job.app_id
         token: str | None = None
         stale: str | None = None  # a token Zalo refused, owed one refresh
         refreshed = False

@@ -25,6 +25,7 @@ UNKNOWN_OUTCOME = (
 class SendJob:
     reply_id: UUID
     account_id: UUID
+    app_id: str
     text: str
     zalo_user_id: str
     anonymous: bool
@@ -50,6 +51,7 @@ class OutboxHandlers(DeskBase):
         return SendJob(
             reply_id=reply.id,
             account_id=reply.account_id,
+            app_id=account.app_id,
             text=reply.text,
             zalo_user_id=contact.zalo_user_id,
             anonymous=contact.anonymous,

@@ -26,20 +26,20 @@ class AccountPresenter:
         return f"{self.public_url}/webhooks/zalo/{account_id}"
 
     def from_aggregate(self, account: ZaloAccount) -> dict[str, Any]:
-        return {
-            "id": str(account.id),
+        """As the list shows it, and why the account needs reconnecting, if it does."""
+        row = {
+            "account_id": account.id,
             "name": account.name,
             "app_id": account.app_id,
             "oa_id": account.oa_id,
-            "webhook_url": self.webhook_url(account.id),
             "chat_inactivity_seconds": account.chat_inactivity_seconds,
             "allow_postpone": account.allow_postpone,
             "has_verification_code": bool(account.verification_code),
-            "access_token_expires_at": iso(account.access_token_expires_at),
+            "access_token_expires_at": account.access_token_expires_at,
             "needs_reconnect": account.needs_reconnect is not None,
-            "reconnect_reason": account.needs_reconnect,
-            "created_at": iso(account.created_on),
+            "created_at": account.created_on,
         }
+        return {**self.from_row(row), "reconnect_reason": account.needs_reconnect}
 
     def from_row(self, row: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -67,21 +67,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 from machine import cpu_model, package_version, postgres_version, wait_for_quiet  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
+from adapters.outbox import Outbox  # noqa: E402
+from adapters.projector import Projector  # noqa: E402
+from adapters.rate_limit import SlidingWindowLimiter  # noqa: E402
+from adapters.schema import prepare  # noqa: E402
+from adapters.store import open_application  # noqa: E402
+from adapters.token_refresher import TokenRefresher  # noqa: E402
+from adapters.views.registry import all_views  # noqa: E402
+from adapters.zalo import translate  # noqa: E402
+from adapters.zalo.client import ZaloClient  # noqa: E402
+from domain import actors  # noqa: E402
+from domain.application import Zalodesk  # noqa: E402
+from domain.commands import ConnectAccount, PostReply  # noqa: E402
+from domain.contact import Contact  # noqa: E402
 from tests.support import fake_zalo, zalo  # noqa: E402
 from tests.support.databases import fresh_database  # noqa: E402
-from zalodesk.adapters.outbox import Outbox  # noqa: E402
-from zalodesk.adapters.projector import Projector  # noqa: E402
-from zalodesk.adapters.rate_limit import SlidingWindowLimiter  # noqa: E402
-from zalodesk.adapters.schema import prepare  # noqa: E402
-from zalodesk.adapters.store import open_application  # noqa: E402
-from zalodesk.adapters.token_refresher import TokenRefresher  # noqa: E402
-from zalodesk.adapters.views.registry import all_views  # noqa: E402
-from zalodesk.adapters.zalo import translate  # noqa: E402
-from zalodesk.adapters.zalo.client import ZaloClient  # noqa: E402
-from zalodesk.domain import actors  # noqa: E402
-from zalodesk.domain.application import Zalodesk  # noqa: E402
-from zalodesk.domain.commands import ConnectAccount, PostReply  # noqa: E402
-from zalodesk.domain.contact import Contact  # noqa: E402
 
 CUSTOMER_BASE = 7_500_000_000_000_000_000  # 19 digits; each scenario its own million
 AGENT = actors.agent("bench")

@@ -204,11 +204,11 @@ def in_process(args: argparse.Namespace) -> int:
     import psycopg
     from falcon import testing
 
+    from adapters import logs
+    from adapters.schema import prepare
+    from adapters.settings import Settings
+    from api.app import create_app
     from tests.support import zalo
-    from zalodesk.adapters import logs
-    from zalodesk.adapters.schema import prepare
-    from zalodesk.adapters.settings import Settings
-    from zalodesk.api.app import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="zalodesk-profile-"))
     logs.configure()  # as in production: one JSON line per request, here into a file

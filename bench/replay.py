@@ -12,7 +12,7 @@ What one run does:
    made as ``zalodesk api`` makes them;
 2. **the fill**: conversations played through the Application's own commands,
    in memory (the eventsourcing POPO store): Zalo webhook bodies through
-   ``zalodesk.adapters.zalo.translate`` into ``app.receive`` (first messages,
+   ``adapters.zalo.translate`` into ``app.receive`` (first messages,
    texts, images and stickers, follows, the echoes of our sends, delivery and
    seen receipts), replies through ``post_reply``, ``begin_send`` and
    ``record_sent``, read marks, ends by the agent with a status and by
@@ -66,18 +66,17 @@ import psycopg  # noqa: E402
 from eventsourcing.persistence import Notification  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
-from tests.support.databases import fresh_database  # noqa: E402
-from zalodesk.adapters.database import eventsourcing_env  # noqa: E402
-from zalodesk.adapters.eventlog import EventLog  # noqa: E402
-from zalodesk.adapters.log_export import export_log  # noqa: E402
-from zalodesk.adapters.log_import import import_log  # noqa: E402
-from zalodesk.adapters.replay import Replay, view_names  # noqa: E402
-from zalodesk.adapters.schema import prepare  # noqa: E402
-from zalodesk.adapters.store import open_application  # noqa: E402
-from zalodesk.adapters.zalo.translate import parse, translate  # noqa: E402
-from zalodesk.domain.application import Zalodesk  # noqa: E402
-from zalodesk.domain.clock import FrozenClock  # noqa: E402
-from zalodesk.domain.commands import (  # noqa: E402
+from adapters.database import eventsourcing_env  # noqa: E402
+from adapters.eventlog import EventLog  # noqa: E402
+from adapters.log_export import export_log  # noqa: E402
+from adapters.log_import import import_log  # noqa: E402
+from adapters.replay import Replay, view_names  # noqa: E402
+from adapters.schema import prepare  # noqa: E402
+from adapters.store import open_application  # noqa: E402
+from adapters.zalo.translate import parse, translate  # noqa: E402
+from domain.application import Zalodesk  # noqa: E402
+from domain.clock import FrozenClock  # noqa: E402
+from domain.commands import (  # noqa: E402
     ChangeTicket,
     ConnectAccount,
     EndChat,
@@ -85,8 +84,9 @@ from zalodesk.domain.commands import (  # noqa: E402
     MarkChatRead,
     PostReply,
 )
-from zalodesk.domain.contact import Contact  # noqa: E402
-from zalodesk.domain.errors import DomainError  # noqa: E402
+from domain.contact import Contact  # noqa: E402
+from domain.errors import DomainError  # noqa: E402
+from tests.support.databases import fresh_database  # noqa: E402
 
 APP_ID = "360846524940903967"
 OA_ID = "388613280878808645"

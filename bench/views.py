@@ -82,23 +82,23 @@ from psycopg.rows import dict_row  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
+from adapters.inactivity_timer import DUE, InactivityTimer  # noqa: E402
+from adapters.projector import Projector  # noqa: E402
+from adapters.queries import INBOX_COLUMNS, INBOX_FROM, InboxQueries  # noqa: E402
+from adapters.schema import prepare  # noqa: E402
+from adapters.store import open_application  # noqa: E402
+from adapters.ticket_queries import TicketFilter, TicketQueries  # noqa: E402
+from adapters.timefmt import iso  # noqa: E402
+from adapters.views.registry import all_views  # noqa: E402
+from adapters.zalo import translate  # noqa: E402
+from api.server import default_workers, gunicorn_options  # noqa: E402
+from domain import actors, identity  # noqa: E402
+from domain.application import Zalodesk  # noqa: E402
+from domain.commands import ConnectAccount, EndChat  # noqa: E402
+from domain.contact import Contact  # noqa: E402
+from domain.subject import subject_of  # noqa: E402
 from tests.support import zalo  # noqa: E402
 from tests.support.databases import fresh_database  # noqa: E402
-from zalodesk.adapters.inactivity_timer import DUE, InactivityTimer  # noqa: E402
-from zalodesk.adapters.projector import Projector  # noqa: E402
-from zalodesk.adapters.queries import INBOX_COLUMNS, INBOX_FROM, InboxQueries  # noqa: E402
-from zalodesk.adapters.schema import prepare  # noqa: E402
-from zalodesk.adapters.store import open_application  # noqa: E402
-from zalodesk.adapters.ticket_queries import TicketFilter, TicketQueries  # noqa: E402
-from zalodesk.adapters.timefmt import iso  # noqa: E402
-from zalodesk.adapters.views.registry import all_views  # noqa: E402
-from zalodesk.adapters.zalo import translate  # noqa: E402
-from zalodesk.api.server import default_workers, gunicorn_options  # noqa: E402
-from zalodesk.domain import actors, identity  # noqa: E402
-from zalodesk.domain.application import Zalodesk  # noqa: E402
-from zalodesk.domain.commands import ConnectAccount, EndChat  # noqa: E402
-from zalodesk.domain.contact import Contact  # noqa: E402
-from zalodesk.domain.subject import subject_of  # noqa: E402
 
 ACTIVE_BASE = 7_200_000_000_000_000_000  # customers with an active chat (19 digits)
 APP_ENDED_BASE = 7_300_000_000_000_000_000  # ended chats made through the Application
@@ -671,7 +671,7 @@ def http_reads(args: argparse.Namespace, url: str, tmp: Path, reads: list[Case])
         PYTHONUNBUFFERED="1",
     )
     port = free_port()
-    argv = [sys.executable, "-m", "zalodesk", "api", "--bind", f"127.0.0.1:{port}"]
+    argv = [sys.executable, "-m", "api", "api", "--bind", f"127.0.0.1:{port}"]
     argv += ["--workers", str(args.workers), "--threads", str(args.threads)]
     api = Process("zalodesk api", argv, env, tmp / "api.log").start()
     print(

@@ -20,7 +20,7 @@ What it does, in one run:
    active chat;
 3. the same requests, the same wrk and the same gunicorn settings against
    bench/baseline_app.py (run with the ``gunicorn`` executable and the options
-   of zalodesk.api.server.gunicorn_options), and the ratios;
+   of api.server.gunicorn_options), and the ratios;
 4. chat-length cost: one customer sends --chat-messages messages one after the
    other; the median ack of the first 100 and of the last 100;
 5. the machine and the gunicorn settings.
@@ -75,9 +75,9 @@ from machine import (  # noqa: E402
     wait_until_up,
 )
 
+from api.server import gunicorn_options  # noqa: E402
 from tests.support import zalo  # noqa: E402
 from tests.support.databases import fresh_database  # noqa: E402
-from zalodesk.api.server import gunicorn_options  # noqa: E402
 
 OA_SECRET_KEY = "bench-oa-secret-key-" + "k" * 12
 CUSTOMER_ID_BASE = 7_100_000_000_000_000_000  # 19 digits, far beyond 2^53
@@ -300,15 +300,15 @@ def parse_settings(text: str) -> list[tuple[int, int]]:
 
 def wait_for_translation(timeout: float) -> None:
     """The webhook translation may still be under construction: wait until it imports."""
-    check = [sys.executable, "-c", "from zalodesk.adapters.zalo import translate, signature"]
+    check = [sys.executable, "-c", "from adapters.zalo import translate, signature"]
     deadline = time.monotonic() + timeout
     while True:
         done = subprocess.run(check, capture_output=True, text=True, cwd=ROOT, check=False)
         if done.returncode == 0:
             return
         if time.monotonic() > deadline:
-            raise SystemExit(f"zalodesk.adapters.zalo.translate does not import:\n{done.stderr}")
-        print("  waiting for zalodesk.adapters.zalo.translate to import ...", flush=True)
+            raise SystemExit(f"adapters.zalo.translate does not import:\n{done.stderr}")
+        print("  waiting for adapters.zalo.translate to import ...", flush=True)
         time.sleep(10)
 
 
@@ -331,7 +331,7 @@ class Bench:
         once and one of them fails (CREATE TABLE races in PostgreSQL).
         """
         if self.worker is None:
-            argv = [sys.executable, "-m", "zalodesk", "worker"]
+            argv = [sys.executable, "-m", "api", "worker"]
             self.worker = Process("zalodesk worker", argv, self.env(), self.tmp / "worker.log")
             self.worker.start()
         elif not self.worker.alive():
@@ -353,7 +353,7 @@ class Bench:
         return f"/webhooks/zalo/{self.account_id}"
 
     def zalodesk_api(self, port: int, workers: int, threads: int) -> Process:
-        argv = [sys.executable, "-m", "zalodesk", "api", "--bind", f"127.0.0.1:{port}"]
+        argv = [sys.executable, "-m", "api", "api", "--bind", f"127.0.0.1:{port}"]
         argv += ["--workers", str(workers), "--threads", str(threads)]
         process = Process(
             "zalodesk api", argv, self.env(), self.tmp / f"api-{workers}x{threads}.log"
@@ -663,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from zalodesk.api.server import default_workers
+    from api.server import default_workers
 
     args.workers = args.workers or default_workers()
     if shutil.which("wrk") is None:

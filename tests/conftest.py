@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from adapters.schema import prepare
 from tests.support.databases import fresh_database
-from zalodesk.adapters.schema import prepare
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from tests.support import zalo
 
 ADMIN_TOKEN = "e2e-admin-token"
+# The command as installed beside this interpreter, as a user runs it.
+ZALODESK = str(Path(sys.executable).with_name("zalodesk"))
 READY_SECONDS = 30.0
 STOP_SECONDS = 20.0
 T = TypeVar("T")
@@ -47,7 +49,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """``zalodesk ARGS...`` as a user would type it, in the service's environment."""
     return subprocess.run(
-        [sys.executable, "-m", "zalodesk", *args],
+        [ZALODESK, *args],
         env=dict(env),
         capture_output=True,
         text=True,
@@ -129,7 +131,7 @@ def request(
 
 @dataclass
 class Service:
-    """``python -m zalodesk serve --bind 127.0.0.1:PORT --workers 2`` with its output in files."""
+    """``zalodesk serve --bind 127.0.0.1:PORT --workers 2`` with its output in files."""
 
     env: dict[str, str]
     logs: Path
@@ -149,9 +151,7 @@ class Service:
         with stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [
-                    sys.executable,
-                    "-m",
-                    "zalodesk",
+                    ZALODESK,
                     "serve",
                     "--bind",
                     f"127.0.0.1:{self.port}",

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from falcon import testing
 
+from adapters.projector import Projector
+from adapters.settings import Settings
+from api.app import create_app
+from api.services import Services, build_services
+from domain.clock import FrozenClock
 from tests.support import zalo
-from zalodesk.adapters.projector import Projector
-from zalodesk.adapters.settings import Settings
-from zalodesk.api.app import create_app
-from zalodesk.api.services import Services, build_services
-from zalodesk.domain.clock import FrozenClock
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 

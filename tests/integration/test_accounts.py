@@ -7,8 +7,8 @@ from typing import Any
 
 from falcon import testing
 
+from api.services import Services
 from tests.integration.conftest import ACCOUNT_FORM
-from zalodesk.api.services import Services
 
 SECRETS = [
     ACCOUNT_FORM[k] for k in ("app_secret", "oa_secret_key", "access_token", "refresh_token")

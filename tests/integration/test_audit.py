@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from falcon import testing
 
+from adapters.tokens import TokenStore
+from api import cli_ops
+from api.services import Services
+from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
-from zalodesk.adapters.tokens import TokenStore
-from zalodesk.api import cli_ops
-from zalodesk.api.services import Services
-from zalodesk.domain.clock import FrozenClock
 
 CUSTOMER = "2512523625412515"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from falcon import testing
 
+from adapters.inactivity_timer import InactivityTimer
+from api.services import Services
+from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
-from zalodesk.adapters.inactivity_timer import InactivityTimer
-from zalodesk.api.services import Services
-from zalodesk.domain.clock import FrozenClock
 
 CUSTOMER = "1594636778967000001"
 

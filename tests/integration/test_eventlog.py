@@ -12,14 +12,14 @@ import pytest
 from eventsourcing.cryptography import AESCipher
 from falcon import testing
 
+from adapters.eventlog import REDACTED, EventLog
+from adapters.schema import prepare
+from adapters.store import open_application
+from api import cli_ops
+from api.services import Services
+from domain.account import ZaloAccount
 from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
 from tests.support.databases import fresh_database
-from zalodesk.adapters.eventlog import REDACTED, EventLog
-from zalodesk.adapters.schema import prepare
-from zalodesk.adapters.store import open_application
-from zalodesk.api import cli_ops
-from zalodesk.api.services import Services
-from zalodesk.domain.account import ZaloAccount
 
 CUSTOMER = "2512523625412515"
 SECRETS = ["app-secret-value", "oa-secret-key-value", "access-token-value", "refresh-token-value"]

@@ -10,19 +10,19 @@ from typing import Any
 import pytest
 from falcon import testing
 
+from adapters.echo_settler import EchoSettler
+from adapters.outbox import Outbox
+from adapters.rate_limit import SlidingWindowLimiter
+from adapters.settings import Settings
+from adapters.store import open_application
+from adapters.timefmt import parse_iso
+from adapters.token_refresher import TokenRefresher
+from adapters.zalo.client import ZaloClient
+from api.services import Services
+from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
-from zalodesk.adapters.echo_settler import EchoSettler
-from zalodesk.adapters.outbox import Outbox
-from zalodesk.adapters.rate_limit import SlidingWindowLimiter
-from zalodesk.adapters.settings import Settings
-from zalodesk.adapters.store import open_application
-from zalodesk.adapters.timefmt import parse_iso
-from zalodesk.adapters.token_refresher import TokenRefresher
-from zalodesk.adapters.zalo.client import ZaloClient
-from zalodesk.api.services import Services
-from zalodesk.domain.clock import FrozenClock
 
 CUSTOMER = "3106597011220386741"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from falcon import testing
 
+from adapters.projector import Projector
+from api.services import Services
 from tests.integration.conftest import ZaloPlatform
-from zalodesk.adapters.projector import Projector
-from zalodesk.api.services import Services
 
 CUSTOMER = "2512523625412515"
 

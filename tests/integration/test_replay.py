@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from tests.integration.conftest import ZaloPlatform
-from zalodesk.adapters.eventlog import EventLog
-from zalodesk.adapters.projector import Projector, lag
-from zalodesk.adapters.replay import (
+from adapters.eventlog import EventLog
+from adapters.projector import Projector, lag
+from adapters.replay import (
     ASIDE,
     Builder,
     Busy,
@@ -24,9 +23,10 @@ from zalodesk.adapters.replay import (
     view_names,
     views_named,
 )
-from zalodesk.api import cli_ops
-from zalodesk.api.cli_ops import Progress
-from zalodesk.api.services import Services
+from api import cli_ops
+from api.cli_ops import Progress
+from api.services import Services
+from tests.integration.conftest import ZaloPlatform
 
 CUSTOMERS = [f"880000000000{i:04d}" for i in range(8)]
 

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
+from adapters.schema import prepare
 from tests.support.databases import fresh_database
-from zalodesk.adapters.schema import prepare
 
 
 def test_processes_preparing_one_empty_database_at_once_all_succeed() -> None:

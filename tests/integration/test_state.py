@@ -9,12 +9,12 @@ from uuid import UUID
 import pytest
 from falcon import testing
 
+from adapters.state import aggregate_as_of, describe_state
+from api import cli_ops
+from api.services import Services
+from domain.clock import FrozenClock
+from domain.errors import InvalidInput, NotFound
 from tests.integration.conftest import ZaloPlatform
-from zalodesk.adapters.state import aggregate_as_of, describe_state
-from zalodesk.api import cli_ops
-from zalodesk.api.services import Services
-from zalodesk.domain.clock import FrozenClock
-from zalodesk.domain.errors import InvalidInput, NotFound
 
 CUSTOMER = "2512523625412515"
 

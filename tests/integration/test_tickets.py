@@ -6,8 +6,8 @@ from typing import Any
 
 from falcon import testing
 
+from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
-from zalodesk.domain.clock import FrozenClock
 
 
 def ended_chat_tickets(

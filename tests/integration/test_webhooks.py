@@ -10,12 +10,12 @@ import psycopg
 from attrs import evolve
 from falcon import testing
 
+from adapters.settings import Settings
+from api.app import create_app
+from api.services import build_services
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
 from tests.support.proxy import CuttableProxy
-from zalodesk.adapters.settings import Settings
-from zalodesk.api.app import create_app
-from zalodesk.api.services import build_services
 
 BIG_ID = "7605173638941758527"  # beyond 2**53: must survive as this exact string
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.fake_zalo import FakeZalo
-from zalodesk.adapters.zalo.client import (
+from adapters.zalo.client import (
     REASONS,
     Recipient,
     TokenPair,
@@ -19,6 +18,7 @@ from zalodesk.adapters.zalo.client import (
     ZaloUnavailable,
     human_reason,
 )
+from tests.support.fake_zalo import FakeZalo
 
 CUSTOMER = Recipient(user_id="2512523625412515921")
 # ZALO.md's table of error codes that decide what the sender does.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from zalodesk.adapters.database import EmbeddedPostgres, ensure_database, with_database
+from adapters.database import EmbeddedPostgres, ensure_database, with_database
 
 LOCAL_SERVER = "postgresql://root@127.0.0.1:5432/postgres"
 

@@ -6,7 +6,7 @@ import copy
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from zalodesk.domain.ticket import Ticket
+from domain.ticket import Ticket
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

@@ -6,10 +6,10 @@ from uuid import UUID
 
 import pytest
 
-from zalodesk.domain import actors
-from zalodesk.domain.application import Outcome, Zalodesk
-from zalodesk.domain.clock import FrozenClock
-from zalodesk.domain.commands import (
+from domain import actors
+from domain.application import Outcome, Zalodesk
+from domain.clock import FrozenClock
+from domain.commands import (
     ConnectAccount,
     Customer,
     Delivery,
@@ -20,10 +20,10 @@ from zalodesk.domain.commands import (
     PostReply,
     ReceiveCustomerMessage,
 )
-from zalodesk.domain.contact import Contact
-from zalodesk.domain.errors import Conflict, InvalidInput
-from zalodesk.domain.identity import contact_id
-from zalodesk.domain.values import TicketStatus
+from domain.contact import Contact
+from domain.errors import Conflict, InvalidInput
+from domain.identity import contact_id
+from domain.values import TicketStatus
 
 CUSTOMER = "2687558107438251665"
 
@@ -66,7 +66,7 @@ def say(desk: Zalodesk, account_id: UUID, msg_id: str, text: str = "hi") -> Outc
 
 
 def contact(desk: Zalodesk, account_id: UUID) -> Contact:
-    found = desk.repository.get(contact_id(account_id, CUSTOMER))
+    found: object = desk.repository.get(contact_id(account_id, CUSTOMER))
     assert isinstance(found, Contact)
     return found
 

@@ -15,9 +15,9 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from zalodesk.domain import identity
-from zalodesk.domain.application import Zalodesk
-from zalodesk.domain.contact import Contact
+from domain import identity
+from domain.application import Zalodesk
+from domain.contact import Contact
 
 ACCOUNT = UUID("0b0e9a62-22f8-4ac2-9f65-4ee1c1b8a7a4")
 USER = "2512523625412515"

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from zalodesk.adapters.zalo.signature import (
+from adapters.zalo.signature import (
     field_text,
     mac_from_header,
     signature_ok,
     value_text,
     webhook_mac,
 )
-from zalodesk.adapters.zalo.translate import parse
+from adapters.zalo.translate import parse
 
 KEY = "oa-secret-key-for-tests"
 APP_ID = "2002784327294716319"

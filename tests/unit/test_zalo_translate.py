@@ -10,8 +10,8 @@ from uuid import UUID
 
 import pytest
 
-from zalodesk.adapters.zalo.translate import BadPayload, parse, platform_time, translate
-from zalodesk.domain.commands import (
+from adapters.zalo.translate import BadPayload, parse, platform_time, translate
+from domain.commands import (
     Customer,
     InboundCommand,
     KeepDelivery,

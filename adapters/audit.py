@@ -1,0 +1,161 @@
+"""What happened to a ticket, chat, contact or account: its events, and those of its parts.
+
+A ticket's timeline has its own events, those of every chat session its own
+``Ticket.ChatAttached`` events name, and those of the replies those sessions
+record (``Chat.AgentReplied.message_id`` is the reply's id). A chat's has its
+own and its replies'. Anything else (contact, account, receipt) has its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from adapters.eventlog import EventLog, LoggedEvent, event_time, event_type
+from adapters.timefmt import iso
+from domain.errors import NotFound
+from domain.receipt import InboundReceipt
+
+# The events a webhook delivery causes, and what identifies the delivery in its receipt.
+INBOUND = frozenset({"Chat.CustomerMessageReceived", "Contact.Followed", "Contact.Unfollowed"})
+# A delivery's receipt is saved first in the same transaction, a few positions before.
+RECEIPT_WINDOW = 32
+TEXT_CLIP = 80
+RECEIPT_TOPIC = f"{InboundReceipt.__module__}:{InboundReceipt.__qualname__}.Received"
+
+
+class AuditTrail:
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+
+    def timeline(self, aggregate_id: UUID) -> list[LoggedEvent]:
+        own = self.log.of_aggregates([aggregate_id])
+        if not own:
+            raise NotFound("aggregate", aggregate_id)
+        related = self._related(own)
+        if not related:
+            return own
+        return self.log.of_aggregates([aggregate_id, *related])
+
+    def _related(self, own: list[LoggedEvent]) -> list[UUID]:
+        kind = event_type(own[0].event).partition(".")[0]
+        if kind == "Ticket":
+            chats = _values(own, "Ticket.ChatAttached", "chat_id")
+            return [
+                *chats,
+                *_values(self.log.of_aggregates(chats), "Chat.AgentReplied", "message_id"),
+            ]
+        if kind == "Chat":
+            return _values(own, "Chat.AgentReplied", "message_id")
+        return []
+
+    def inbound_body(self, entry: LoggedEvent) -> str | None:
+        """The exact body of the Zalo delivery that caused this event, if one did."""
+        if event_type(entry.event) not in INBOUND:
+            return None
+        found = self.log.last_before(entry.position, RECEIPT_TOPIC, RECEIPT_WINDOW)
+        if found is None or not _caused(found.event, entry.event):
+            return None
+        return str(found.event.raw_body)
+
+
+def _values(entries: list[LoggedEvent], kind: str, field: str) -> list[UUID]:
+    return [getattr(e.event, field) for e in entries if event_type(e.event) == kind]
+
+
+def _caused(receipt: Any, event: Any) -> bool:
+    msg_id = getattr(event, "zalo_msg_id", None)
+    if msg_id is not None:
+        return bool(receipt.msg_id == msg_id)
+    return receipt.event_name in ("follow", "unfollow")
+
+
+# One line per event, for a terminal
+
+
+def audit_line(entry: LoggedEvent) -> str:
+    event = entry.event
+    actor = str(getattr(event, "actor", "") or "-")
+    return (
+        f"{iso(event_time(event))}  #{entry.position:<8} {actor:<30} "
+        f"{event_type(event):<30} {describe(event)}"
+    )
+
+
+def describe(event: Any) -> str:
+    """What happened, and why where the event says."""
+    summary = SUMMARIES.get(event_type(event))
+    return summary(event) if summary else _generic(event)
+
+
+def _quote(text: Any) -> str:
+    text = " ".join(str(text or "").split())
+    clipped = text if len(text) <= TEXT_CLIP else text[: TEXT_CLIP - 1] + "…"
+    return json.dumps(clipped, ensure_ascii=False)
+
+
+def _generic(event: Any) -> str:
+    skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
+    return ", ".join(f"{k}={v}" for k, v in vars(event).items() if k not in skip)
+
+
+def _status(e: Any) -> str:
+    because = f" because {e.reason}" if e.reason else ""
+    return f"status set to {e.status}{because}"
+
+
+def _ended(e: Any) -> str:
+    status = f", status set to {e.status}" if e.status else ", status kept"
+    return f"chat ended ({e.reason}){status}"
+
+
+def _failed(e: Any) -> str:
+    code = f" (Zalo error {e.code})" if e.code is not None else ""
+    return f"Zalo did not take the reply: {e.reason}{code}"
+
+
+def _received(e: Any) -> str:
+    retry = f", retry {e.num_retry}" if e.num_retry else ""
+    return f"Zalo delivered {e.event_name}{retry}"
+
+
+SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "ZaloAccount.Connected": lambda e: f"account {_quote(e.name)} connected (OA {e.oa_id})",
+    "ZaloAccount.Updated": lambda e: f"changed {', '.join(sorted(e.changes))}",
+    "ZaloAccount.TokensRotated": lambda e: (
+        f"tokens rotated; access token valid until {iso(e.access_token_expires_at)}"
+    ),
+    "ZaloAccount.Deleted": lambda e: "account removed",
+    "Contact.Registered": lambda e: (
+        f"customer {e.zalo_user_id} first seen" + (" (anonymous)" if e.anonymous else "")
+    ),
+    "Contact.ConversationAttached": lambda e: f"talking on ticket {e.ticket_id}, chat {e.chat_id}",
+    "Contact.ChatDetached": lambda e: f"chat {e.chat_id} no longer active",
+    "Contact.ConversationIdChanged": lambda e: f"widget conversation now {e.conversation_id}",
+    "Contact.Followed": lambda e: f"followed the OA (from {e.source or 'unknown'})",
+    "Contact.Unfollowed": lambda e: f"unfollowed the OA (from {e.source or 'unknown'})",
+    "Ticket.Opened": lambda e: f"{e.kind} ticket opened on {e.channel}: {_quote(e.subject)}",
+    "Ticket.StatusChanged": _status,
+    "Ticket.ChatAttached": lambda e: (
+        f"chat {e.chat_id} {'reactivated the ticket' if e.reactivation else 'started'}"
+    ),
+    "Ticket.ChatDetached": lambda e: f"chat {e.chat_id} ended: ticket back in the ticket list",
+    "Ticket.Assigned": lambda e: f"assigned to {e.assignee}" if e.assignee else "unassigned",
+    "Ticket.TagsSet": lambda e: f"tags set to {', '.join(e.tags) or '(none)'}",
+    "Ticket.MessageAdded": lambda e: (
+        f"{'customer' if e.direction == 'in' else 'agent'} wrote {_quote(e.text)}"
+    ),
+    "Chat.Started": lambda e: "chat session reactivated" if e.reactivation else "chat started",
+    "Chat.CustomerMessageReceived": lambda e: f"customer sent {e.kind} {_quote(e.text)}",
+    "Chat.AgentReplied": lambda e: f"agent replied (reply {e.message_id})",
+    "Chat.Postponed": lambda e: f"automatic end postponed by {e.seconds} s",
+    "Chat.ReadMarked": lambda e: "read by the agent",
+    "Chat.Ended": _ended,
+    "Reply.Queued": lambda e: f"reply queued {_quote(e.text)}",
+    "Reply.Sent": lambda e: f"sent to Zalo as {e.zalo_msg_id}",
+    "Reply.Failed": _failed,
+    "Reply.Progressed": lambda e: f"{e.status} by the customer",
+    "InboundReceipt.Received": _received,
+}

@@ -1,0 +1,291 @@
+"""Loading an exported log into an empty store.
+
+An import validates the whole file first, then writes every event in one
+transaction through the target's own mapper (so the cipher key may differ), with
+the same positions, ids, versions and topics, into an empty store only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import resolve_topic
+
+from adapters.eventlog import (
+    DOMAIN_TOPICS,
+    PAGE,
+    REDACTED,
+    EventLog,
+    NoProgress,
+    Progress,
+    snapshots_table,
+)
+from adapters.log_export import (
+    typed_fields,
+)
+from domain.account import SECRET_FIELDS
+
+
+class LogFormatError(ValueError):
+    """A line of an exported file that cannot be imported."""
+
+    def __init__(self, line: int, why: str) -> None:
+        super().__init__(f"line {line}: {why}")
+        self.line = line
+
+
+class StoreNotEmpty(RuntimeError):
+    """Import loads only into an empty store."""
+
+
+def import_log(
+    log: EventLog,
+    path: Path,
+    allow_redacted: bool = False,
+    progress: Progress | None = None,
+) -> int:
+    """Check the whole file, then store every event in one transaction; returns how many."""
+    progress = progress or NoProgress()
+    with log.pool.connection() as conn:
+        _require_empty(conn, log)
+    reader = LogReader(log.app, allow_redacted)
+    progress.start(_line_count(path), "checking")
+    total = _counted(reader.events(path), progress)
+    progress.finish()
+    progress.start(total, "importing")
+    with log.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute(f"LOCK TABLE {log.table} IN EXCLUSIVE MODE")
+        _require_empty(conn, log)
+        last = _copy(cur, log.table, reader.stored_events(path), progress)
+        if last:
+            cur.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
+                (log.table, last),
+            )
+        cur.execute(f"NOTIFY {log.table}")
+    progress.finish()
+    return total
+
+
+def _require_empty(conn: Any, log: EventLog) -> None:
+    for table in (log.table, snapshots_table(log.app)):
+        row = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) t").fetchone()
+        if row and row[0]:
+            raise StoreNotEmpty(
+                f"the event store is not empty ({table} has rows); "
+                "import loads only into an empty store"
+            )
+
+
+def _line_count(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+
+
+def _counted(rows: Iterator[tuple[int, Any]], progress: Progress) -> int:
+    count = 0
+    for count, _ in enumerate(rows, 1):
+        if count % PAGE == 0:
+            progress.advance(PAGE)
+    return count
+
+
+def _copy(cur: Any, table: str, rows: Iterator[tuple[int, StoredEvent]], progress: Progress) -> int:
+    last = 0
+    columns = "originator_id, originator_version, topic, state, notification_id"
+    with cur.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["uuid", "int8", "text", "bytea", "int8"])
+        for count, (position, stored) in enumerate(rows, 1):
+            copy.write_row(
+                (
+                    stored.originator_id,
+                    stored.originator_version,
+                    stored.topic,
+                    stored.state,
+                    position,
+                )
+            )
+            last = position
+            if count % PAGE == 0:
+                progress.advance(PAGE)
+    return last
+
+
+class LogReader:
+    """Turns an exported file back into stored events, refusing it at the first fault."""
+
+    def __init__(self, app: Application[Any], allow_redacted: bool) -> None:
+        self.mapper = app.mapper
+        self.allow_redacted = allow_redacted
+
+    def stored_events(self, path: Path) -> Iterator[tuple[int, StoredEvent]]:
+        for position, event in self.events(path):
+            yield position, self.mapper.to_stored_event(event)
+
+    def events(self, path: Path) -> Iterator[tuple[int, Any]]:
+        """Every event of the file with its position, checked line by line."""
+        versions: dict[UUID, int] = {}
+        last_position, count, ended = 0, 0, False
+        with path.open("rb") as lines:
+            number = 0
+            for number, raw in enumerate(lines, 1):
+                if ended:
+                    raise LogFormatError(number, "there is more after the end line")
+                record = _parse(number, raw)
+                if "end" in record:
+                    _check_end(number, record, count)
+                    ended = True
+                    continue
+                position, event = self._event(number, record)
+                if position <= last_position:
+                    raise LogFormatError(
+                        number, f"position {position} is not after {last_position}"
+                    )
+                _check_version(number, event, versions)
+                last_position, count = position, count + 1
+                yield position, event
+        if not ended:
+            raise LogFormatError(number + 1, "the file ends without its end line: it is truncated")
+
+    def _event(self, number: int, record: dict[str, Any]) -> tuple[int, Any]:
+        _check_shape(number, record)
+        cls = _event_class(number, record)
+        data = record["data"]
+        if not self.allow_redacted and _redacted(data):
+            raise LogFormatError(
+                number,
+                "its secrets were redacted at export; export again with --include-secrets "
+                "(or import with --allow-redacted, and reconnect the accounts afterwards)",
+            )
+        state = {
+            "originator_id": _uuid(number, "originator_id", record["originator_id"]),
+            "originator_version": record["version"],
+            "timestamp": _time(number, "time", record["time"]),
+            **{k: _typed(number, cls, k, v) for k, v in data.items()},
+        }
+        _check_fields(number, cls, state)
+        event: Any = object.__new__(cls)
+        object.__setattr__(event, "__dict__", state)
+        return record["position"], event
+
+
+SHAPE: dict[str, type] = {
+    "position": int,
+    "originator_id": str,
+    "version": int,
+    "type": str,
+    "topic": str,
+    "time": str,
+    "data": dict,
+}
+
+
+def _parse(number: int, raw: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(raw, object_hook=_untag)
+    except (ValueError, UnicodeDecodeError) as ex:
+        raise LogFormatError(number, f"not a JSON object ({ex})") from None
+    if not isinstance(record, dict):
+        raise LogFormatError(number, "not a JSON object")
+    return record
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    if obj.keys() != {"_type_", "_data_"}:
+        return obj
+    if obj["_type_"] == "uuid_hex":
+        return UUID(obj["_data_"])
+    if obj["_type_"] == "datetime_iso":
+        return datetime.fromisoformat(obj["_data_"])
+    raise ValueError(f"unknown tag {obj['_type_']!r}")
+
+
+def _check_end(number: int, record: dict[str, Any], count: int) -> None:
+    if record != {"end": True, "events": count}:
+        expected = json.dumps({"end": True, "events": count})
+        raise LogFormatError(number, f"the end line should be {expected} (lines are missing)")
+
+
+def _check_shape(number: int, record: dict[str, Any]) -> None:
+    for key, kind in SHAPE.items():
+        value = record.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise LogFormatError(number, f"{key} is missing or not a {kind.__name__}")
+    if record["position"] < 1 or record["version"] < 1:
+        raise LogFormatError(number, "position and version start at 1")
+
+
+def _event_class(number: int, record: dict[str, Any]) -> type:
+    topic = record["topic"]
+    if not topic.startswith(DOMAIN_TOPICS):
+        raise LogFormatError(number, f"topic {topic!r} is not a zalodesk domain event")
+    try:
+        cls = resolve_topic(topic)
+    except Exception:
+        raise LogFormatError(number, f"unknown event topic {topic!r}") from None
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise LogFormatError(number, f"topic {topic!r} is not an event class")
+    if cls.__qualname__ != record["type"]:
+        raise LogFormatError(number, f"type {record['type']!r} does not match topic {topic!r}")
+    return cls
+
+
+def _redacted(data: dict[str, Any]) -> bool:
+    changes = data.get("changes")
+    values = [data.get(k) for k in SECRET_FIELDS]
+    if isinstance(changes, dict):
+        values += [changes.get(k) for k in SECRET_FIELDS]
+    return REDACTED in values
+
+
+def _typed(number: int, cls: type, name: str, value: Any) -> Any:
+    kind = typed_fields(cls).get(name)
+    if kind is None or not isinstance(value, str):
+        return value
+    return _uuid(number, name, value) if kind is UUID else _time(number, name, value)
+
+
+def _uuid(number: int, name: str, value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise LogFormatError(number, f"{name} is not an id: {value!r}") from None
+
+
+def _time(number: int, name: str, value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise LogFormatError(number, f"{name} is not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise LogFormatError(number, f"{name} has no time zone: {value!r}")
+    return parsed
+
+
+def _check_fields(number: int, cls: type, state: dict[str, Any]) -> None:
+    expected = {f.name for f in dataclasses.fields(cls)}
+    missing, unknown = expected - set(state), set(state) - expected
+    if missing:
+        raise LogFormatError(number, f"data lacks {', '.join(sorted(missing))}")
+    if unknown:
+        raise LogFormatError(number, f"data has unknown fields {', '.join(sorted(unknown))}")
+
+
+def _check_version(number: int, event: Any, versions: dict[UUID, int]) -> None:
+    originator: UUID = event.originator_id
+    expected = versions.get(originator, 0) + 1
+    if event.originator_version != expected:
+        raise LogFormatError(
+            number,
+            f"{originator} version {event.originator_version} should be {expected}: "
+            "the file does not hold this aggregate's whole history",
+        )
+    versions[originator] = expected

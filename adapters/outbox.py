@@ -1,0 +1,180 @@
+"""Sends queued replies to Zalo: in order within a chat, many chats at once.
+
+Guarantee: a reply is never lost. A reply queued but not yet tried when the service
+stops is sent after the restart. A reply whose call to Zalo was under way when the
+service stopped is marked failed with "outcome unknown" instead of being sent again:
+a visible question beats a silent duplicate in the customer's Zalo (at most once).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from uuid import UUID
+
+from psycopg_pool import ConnectionPool
+
+from adapters.rate_limit import SlidingWindowLimiter
+from adapters.token_refresher import ReconnectNeeded, TokenRefresher
+from adapters.zalo.client import (
+    Recipient,
+    ZaloClient,
+    ZaloError,
+    ZaloUnavailable,
+    human_reason,
+)
+from domain.application import SendJob, Zalodesk
+
+log = logging.getLogger("zalodesk.outbox")
+
+TOKEN_CODES = frozenset({-216, -220})
+RATE_LIMITED = -32
+QUEUED = """
+    SELECT message_id, chat_id FROM chat_messages
+    WHERE status = 'queued' AND direction = 'out' AND chat_id IS NOT NULL
+    ORDER BY position LIMIT %s
+"""
+
+
+class Outbox:
+    def __init__(
+        self,
+        app: Zalodesk,
+        pool: ConnectionPool[Any],
+        client: ZaloClient,
+        refresher: TokenRefresher,
+        limiter: SlidingWindowLimiter,
+        concurrency: int = 16,
+        retry_delays: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 30, 30),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.app = app
+        self.pool = pool
+        self.client = client
+        self.refresher = refresher
+        self.limiter = limiter
+        self.retry_delays = retry_delays
+        self.sleep = sleep
+        self.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox")
+        self._busy: set[UUID] = set()
+        self._lock = threading.Lock()
+
+    def recover(self) -> int:
+        """At start-up no send is under way here: any attempt left open was cut short."""
+        return sum(self.app.abandon_unknown(reply_id) for reply_id, _ in self._queued(100_000))
+
+    def tick(self) -> int:
+        """Hand every chat with queued replies to a sender thread; return how many chats."""
+        by_chat: dict[UUID, list[UUID]] = {}
+        for reply_id, chat_id in self._queued(1000):
+            by_chat.setdefault(chat_id, []).append(reply_id)
+        started = 0
+        for chat_id, reply_ids in by_chat.items():
+            with self._lock:
+                if chat_id in self._busy:
+                    continue
+                self._busy.add(chat_id)
+            self.executor.submit(self._drain, chat_id, reply_ids)
+            started += 1
+        return started
+
+    def drain_now(self) -> None:
+        """Send everything queued and wait for it (for tests and the command line)."""
+        self.tick()
+        while True:
+            with self._lock:
+                if not self._busy:
+                    return
+            time.sleep(0.01)
+
+    def run(self, stop: threading.Event, interval: float = 0.05) -> None:
+        self.recover()
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("outbox tick failed; retrying")
+                stop.wait(1.0)
+            stop.wait(interval)
+        self.executor.shutdown(wait=True)
+
+    def deliver(self, reply_id: UUID) -> None:
+        job = self.app.begin_send(reply_id)
+        if job is None:
+            return
+        started = time.monotonic()
+        try:
+            outcome = self._send(job)
+        except ReconnectNeeded as ex:
+            self.app.record_failed(reply_id, None, f"The account needs reconnecting: {ex}")
+            outcome = "failed: needs reconnect"
+        log.info(
+            "reply delivered" if outcome == "sent" else "reply not delivered",
+            extra={
+                "reply_id": str(reply_id),
+                "account_id": str(job.account_id),
+                "outcome": outcome,
+                "latency_ms": round((time.monotonic() - started) * 1000, 2),
+            },
+        )
+
+    def _send(self, job: SendJob) -> str:
+        if job.anonymous and not job.conversation_id:
+            reason = "This anonymous visitor has no Zalo conversation id to answer to."
+            self.app.record_failed(job.reply_id, None, reason)
+            return "failed: no conversation"
+        app_id = job.app_id
+        token: str | None = None
+        stale: str | None = None  # a token Zalo refused, owed one refresh
+        refreshed = False
+        for delay in (*self.retry_delays, None):
+            try:
+                if stale is not None:
+                    token, stale = self.refresher.refresh(job.account_id, stale), None
+                if token is None:
+                    token = self.refresher.token(job.account_id)
+                with self.limiter.slot(app_id):
+                    msg_id = self.client.send_text(token, recipient(job), job.text)
+            except ZaloError as ex:
+                if ex.code in TOKEN_CODES and not refreshed:
+                    stale, refreshed = token, True
+                    continue
+                if ex.code == RATE_LIMITED and delay is not None:
+                    self.limiter.pause(app_id, delay)
+                    continue
+                self.app.record_failed(job.reply_id, ex.code, human_reason(ex.code, ex.message))
+                return f"failed: {ex.code}"
+            except ZaloUnavailable:  # the send or a refresh: retried alike
+                if delay is not None:
+                    self.sleep(delay)
+                    continue
+                break
+            self.app.record_sent(job.reply_id, msg_id)
+            return "sent"
+        reason = f"Zalo could not be reached after {len(self.retry_delays) + 1} tries."
+        self.app.record_failed(job.reply_id, None, reason)
+        return "failed: unreachable"
+
+    def _drain(self, chat_id: UUID, reply_ids: list[UUID]) -> None:
+        try:
+            for reply_id in reply_ids:
+                self.deliver(reply_id)
+        except Exception:
+            log.exception("sending failed unexpectedly", extra={"chat_id": str(chat_id)})
+        finally:
+            with self._lock:
+                self._busy.discard(chat_id)
+
+    def _queued(self, limit: int) -> list[tuple[UUID, UUID]]:
+        with self.pool.connection() as conn:
+            return [(row[0], row[1]) for row in conn.execute(QUEUED, (limit,)).fetchall()]
+
+
+def recipient(job: SendJob) -> Recipient:
+    if job.anonymous:
+        return Recipient(anonymous_id=job.zalo_user_id, conversation_id=job.conversation_id)
+    return Recipient(user_id=job.zalo_user_id)

@@ -1,0 +1,165 @@
+"""Follows the log and keeps the views: each batch and its positions commit together."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+from psycopg_pool import ConnectionPool
+
+from adapters.views.base import View
+
+log = logging.getLogger("zalodesk.projector")
+
+POSITIONS_DDL = """CREATE TABLE IF NOT EXISTS view_positions (
+    view text PRIMARY KEY,
+    position bigint NOT NULL
+)"""
+
+
+def create_tables(pool: ConnectionPool[Any], views: Sequence[View]) -> None:
+    with pool.connection() as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('zalodesk:ddl'))")
+        conn.execute(POSITIONS_DDL)
+        for view in views:
+            for statement in view.ddl():
+                conn.execute(statement)
+
+
+def tracking_key(view: View) -> str:
+    return f"{view.name}{view.suffix}"
+
+
+class Projector:
+    """Applies new events to every view, exactly once, in log order.
+
+    Each view has its own position, so one can be rebuilt while the others carry on.
+    The same batch path serves the live worker and the rebuilds of ``replay`` and
+    ``verify`` (which stop at a position, ``upto``).
+    """
+
+    def __init__(
+        self,
+        app: Application[Any],
+        pool: ConnectionPool[Any],
+        views: Sequence[View],
+        batch_size: int = 500,
+    ) -> None:
+        self.app = app
+        self.pool = pool
+        self.views = list(views)
+        self.batch_size = batch_size
+        self._routes: dict[str, list[tuple[View, str]]] = {}
+
+    def step(self, upto: int | None = None) -> int:
+        """Apply one batch in a transaction of its own; how many events it covered."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            # Views and their positions commit together, so losing the last commits in a
+            # crash loses both: the projector redoes them from the log. No need to wait
+            # for the disk.
+            cur.execute("SET LOCAL synchronous_commit = off")
+            return self.apply_batch(cur, upto)
+
+    def apply_batch(self, cur: Any, upto: int | None = None) -> int:
+        """Apply the next batch, up to position ``upto`` if given, in the caller's transaction."""
+        positions = lock_positions(cur, self.views)
+        start = min(positions.values())
+        if upto is not None and start >= upto:
+            return 0
+        notifications = self.app.recorder.select_notifications(
+            start=start, limit=self.batch_size, stop=upto, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        # Pipelined: the view updates go out without waiting for each answer.
+        with cur.connection.pipeline():
+            for notification in notifications:
+                if targets := self._targets(notification.topic):
+                    self._apply(cur, notification, targets, positions)
+            last = notifications[-1].id
+            cur.executemany(
+                """INSERT INTO view_positions VALUES (%s, %s)
+                   ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
+                [(key, max(position, last)) for key, position in positions.items()],
+            )
+        return len(notifications)
+
+    def catch_up(self, upto: int | None = None) -> int:
+        total = 0
+        while applied := self.step(upto):
+            total += applied
+        return total
+
+    def run(self, stop: threading.Event, idle_seconds: float = 0.05) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                applied = self.step()
+            except Exception:
+                log.exception("projection step failed; retrying")
+                stop.wait(1.0)
+                continue
+            if applied:
+                log.info(
+                    "projected",
+                    extra={"events": applied, "latency_ms": _ms_since(started)},
+                )
+            if applied < self.batch_size:
+                # Caught up: let new events gather, for fewer and larger transactions.
+                stop.wait(idle_seconds)
+
+    def _targets(self, topic: str) -> list[tuple[View, str]]:
+        """The views that handle events of this topic; events nobody handles are not decoded."""
+        if topic not in self._routes:
+            event_name = topic.rpartition(":")[2]
+            self._routes[topic] = [
+                (view, tracking_key(view)) for view in self.views if view.handles(event_name)
+            ]
+        return self._routes[topic]
+
+    def _apply(
+        self,
+        cur: Any,
+        notification: Any,
+        targets: list[tuple[View, str]],
+        positions: dict[str, int],
+    ) -> None:
+        event = self.app.mapper.to_domain_event(notification)
+        for view, key in targets:
+            if notification.id > positions[key]:
+                view.apply(cur, event, notification.id)
+
+
+def lock_positions(cur: Any, views: Sequence[View]) -> dict[str, int]:
+    """The views' positions, locked until the transaction ends (0 for a view not yet tracked)."""
+    keys = sorted(tracking_key(view) for view in views)
+    cur.execute(
+        "SELECT view, position FROM view_positions WHERE view = ANY(%s) ORDER BY view FOR UPDATE",
+        (keys,),
+    )
+    found = dict(cur.fetchall())
+    return {key: int(found.get(key, 0)) for key in keys}
+
+
+def read_positions(cur: Any, views: Sequence[View]) -> dict[str, int]:
+    """The views' positions, without locking them."""
+    keys = [tracking_key(view) for view in views]
+    cur.execute("SELECT view, position FROM view_positions WHERE view = ANY(%s)", (keys,))
+    found = dict(cur.fetchall())
+    return {key: int(found.get(key, 0)) for key in keys}
+
+
+def _ms_since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 2)
+
+
+def lag(pool: ConnectionPool[Any], app: Application[Any], views: Sequence[View]) -> dict[str, int]:
+    """How many events each view is behind the log."""
+    head = app.recorder.max_notification_id() or 0
+    with pool.connection() as conn:
+        positions = dict(conn.execute("SELECT view, position FROM view_positions").fetchall())
+    return {tracking_key(v): head - positions.get(tracking_key(v), 0) for v in views}

@@ -1,0 +1,148 @@
+"""What agents read: queries over the views, shaped as API.md's JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from adapters.timefmt import iso
+from domain import inactivity
+
+REPLY_WINDOW = timedelta(days=7)
+INBOX_COLUMNS = """
+    c.chat_id, c.ticket_id, c.account_id, c.contact_id, k.zalo_user_id, k.anonymous,
+    c.started_at, c.last_activity_at, c.last_message, c.unread_count, c.waiting_since,
+    c.extra_seconds, c.is_new, c.last_customer_at, COALESCE(a.chat_inactivity_seconds, %(default_timeout)s) AS timeout
+"""
+INBOX_FROM = """
+    inbox_chats c JOIN contacts k ON k.contact_id = c.contact_id
+    LEFT JOIN accounts a ON a.account_id = c.account_id
+"""
+
+
+class InboxQueries:
+    def __init__(self, pool: ConnectionPool[Any], default_timeout: int) -> None:
+        self.pool = pool
+        self.default_timeout = default_timeout
+
+    def inbox(self, now: datetime, limit: int) -> dict[str, Any]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"""SELECT {INBOX_COLUMNS} FROM {INBOX_FROM}
+                    ORDER BY c.last_activity_at DESC, c.chat_id DESC LIMIT %(limit)s""",
+                {"default_timeout": self.default_timeout, "limit": limit},
+            )
+            chats = [self._chat(row, now) for row in cur.fetchall()]
+            cur.execute(
+                """SELECT count(*) FILTER (WHERE is_new) AS new_chats,
+                          count(*) FILTER (WHERE unread_count > 0) AS unread_chats
+                   FROM inbox_chats"""
+            )
+            indicator = cur.fetchone() or {"new_chats": 0, "unread_chats": 0}
+        return {"indicator": dict(indicator), "chats": chats}
+
+    def chat(self, chat_id: UUID, now: datetime) -> dict[str, Any] | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"SELECT {INBOX_COLUMNS} FROM {INBOX_FROM} WHERE c.chat_id = %(chat_id)s",
+                {"default_timeout": self.default_timeout, "chat_id": chat_id},
+            )
+            row = cur.fetchone()
+            chat = self._chat(row, now) if row else self._ended_chat(cur, chat_id)
+            if chat is None:
+                return None
+            cur.execute(
+                """SELECT * FROM chat_messages WHERE chat_id = %s
+                   ORDER BY sent_at, position""",
+                (chat_id,),
+            )
+            chat["messages"] = [message(m) for m in cur.fetchall()]
+        return chat
+
+    def _ended_chat(self, cur: Any, chat_id: UUID) -> dict[str, Any] | None:
+        cur.execute(
+            """SELECT s.*, k.zalo_user_id, k.anonymous FROM chat_sessions s
+               JOIN contacts k ON k.contact_id = s.contact_id WHERE s.chat_id = %s""",
+            (chat_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return {
+            **chat_identity(row),
+            "ended_at": iso(row["ended_at"]),
+            "end_reason": row["end_reason"],
+            "active": row["ended_at"] is None,
+        }
+
+    def _chat(self, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+        end_at = inactivity.auto_end_at(
+            row["last_activity_at"], row["timeout"], row["extra_seconds"]
+        )
+        return {
+            **chat_identity(row),
+            "last_activity_at": iso(row["last_activity_at"]),
+            "last_message": row["last_message"],
+            "unread_count": row["unread_count"],
+            "waiting_since": iso(row["waiting_since"]),
+            "auto_end_at": iso(end_at),
+            "reply_window_closes_at": iso(reply_window_closes_at(row["last_customer_at"])),
+            "ending_soon": inactivity.ending_soon(now, end_at, row["timeout"]),
+            "new": row["is_new"],
+            "active": True,
+        }
+
+
+def chat_identity(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["chat_id"]),
+        "ticket_id": str(row["ticket_id"]),
+        "account_id": str(row["account_id"]),
+        "customer": customer(row),
+        "started_at": iso(row["started_at"]),
+    }
+
+
+def customer(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["contact_id"]),
+        "zalo_user_id": row["zalo_user_id"],
+        "anonymous": row["anonymous"],
+    }
+
+
+def message(row: dict[str, Any]) -> dict[str, Any]:
+    result = {
+        "id": str(row["message_id"]),
+        "zalo_msg_id": row["zalo_msg_id"],
+        "direction": row["direction"],
+        "author": row["author"],
+        "kind": row["kind"],
+        "text": row["text"],
+        "attachments": row["attachments"],
+        "quote_msg_id": row["quote_msg_id"],
+        "sent_at": iso(row["sent_at"]),
+        "status": row["status"],
+    }
+    if row["error"]:
+        result["error"] = row["error"]
+    return result
+
+
+def reply_window_closes_at(last_customer_at: datetime | None) -> datetime | None:
+    """ZALO.md: replies need the customer to have written within the last 7 days."""
+    return last_customer_at + REPLY_WINDOW if last_customer_at else None
+
+
+class AccountQueries:
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    def accounts(self) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute("SELECT * FROM accounts ORDER BY created_at, account_id")
+            return list(cur.fetchall())

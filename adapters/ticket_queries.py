@@ -1,0 +1,149 @@
+"""The ticket list with keyset paging, and one ticket with its whole transcript."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from uuid import UUID
+
+from attrs import frozen
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from adapters.queries import customer, message
+from adapters.timefmt import iso, parse_iso
+
+
+class BadCursor(ValueError):
+    """A cursor that this service did not hand out."""
+
+
+@frozen
+class TicketFilter:
+    status: str | None = None
+    account_id: UUID | None = None
+    customer_id: UUID | None = None
+    kind: str | None = None
+
+
+def encode_cursor(row: dict[str, Any]) -> str:
+    raw = f"{row['updated_at'].isoformat()}|{row['ticket_id']}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[Any, UUID]:
+    try:
+        updated_at, ticket_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return parse_iso(updated_at), UUID(ticket_id)
+    except (ValueError, UnicodeDecodeError):
+        raise BadCursor("cursor is not one this service handed out") from None
+
+
+class TicketQueries:
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    def page(self, where: TicketFilter, limit: int, cursor: str | None) -> dict[str, Any]:
+        """Most recently updated first. Keyset paging: a ticket updated while someone pages
+        moves to the top, so it is never shown twice, and no unchanged ticket is skipped."""
+        clauses = ["t.active_chat_id IS NULL"]
+        params: dict[str, Any] = {"limit": limit + 1}
+        for column, value in (
+            ("t.status", where.status),
+            ("t.account_id", where.account_id),
+            ("t.contact_id", where.customer_id),
+            ("t.kind", where.kind),
+        ):
+            if value is not None:
+                name = column.split(".")[1]
+                clauses.append(f"{column} = %({name})s")
+                params[name] = value
+        if cursor:
+            params["c_at"], params["c_id"] = decode_cursor(cursor)
+            clauses.append("(t.updated_at, t.ticket_id) < (%(c_at)s, %(c_id)s)")
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"""SELECT t.*, k.zalo_user_id, k.anonymous FROM tickets t
+                    LEFT JOIN contacts k ON k.contact_id = t.contact_id
+                    WHERE {" AND ".join(clauses)}
+                    ORDER BY t.updated_at DESC, t.ticket_id DESC LIMIT %(limit)s""",
+                params,
+            )
+            rows = cur.fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "tickets": [ticket(row) for row in rows],
+            "next_cursor": encode_cursor(rows[-1]) if more else None,
+        }
+
+    def detail(self, ticket_id: UUID) -> dict[str, Any] | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                """SELECT t.*, k.zalo_user_id, k.anonymous FROM tickets t
+                   LEFT JOIN contacts k ON k.contact_id = t.contact_id WHERE t.ticket_id = %s""",
+                (ticket_id,),
+            )
+            row = cur.fetchone()
+            if row is None:
+                return None
+            result = ticket(row)
+            result["chats"] = self._sessions(cur, ticket_id)
+            result["status_history"] = self._history(cur, ticket_id)
+        return result
+
+    def _sessions(self, cur: Any, ticket_id: UUID) -> list[dict[str, Any]]:
+        cur.execute(
+            """SELECT * FROM chat_sessions WHERE ticket_id = %s ORDER BY started_at""",
+            (ticket_id,),
+        )
+        sessions = [
+            {
+                "id": str(s["chat_id"]),
+                "started_at": iso(s["started_at"]),
+                "ended_at": iso(s["ended_at"]),
+                "end_reason": s["end_reason"],
+                "ended_by": s["ended_by"],
+                "reactivation": s["reactivation"],
+                "messages": [],
+            }
+            for s in cur.fetchall()
+        ]
+        by_id = {s["id"]: s for s in sessions}
+        cur.execute(
+            "SELECT * FROM chat_messages WHERE ticket_id = %s ORDER BY sent_at, position",
+            (ticket_id,),
+        )
+        loose: list[dict[str, Any]] = []
+        for row in cur.fetchall():
+            session = by_id.get(str(row["chat_id"]))
+            (session["messages"] if session else loose).append(message(row))
+        if loose:
+            sessions.insert(0, {"id": None, "messages": loose})
+        return sessions
+
+    def _history(self, cur: Any, ticket_id: UUID) -> list[dict[str, Any]]:
+        cur.execute(
+            """SELECT status, at, actor, reason FROM ticket_status_history
+               WHERE ticket_id = %s ORDER BY position""",
+            (ticket_id,),
+        )
+        return [{**h, "at": iso(h["at"])} for h in cur.fetchall()]
+
+
+def ticket(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["ticket_id"]),
+        "kind": row["kind"],
+        "status": row["status"],
+        "subject": row["subject"],
+        "account_id": str(row["account_id"]) if row["account_id"] else None,
+        "customer": customer(row) if row["contact_id"] else None,
+        "assignee": row["assignee"],
+        "tags": list(row["tags"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+        "last_message": row["last_message"],
+        "chat_count": row["chat_count"],
+        "active_chat_id": str(row["active_chat_id"]) if row["active_chat_id"] else None,
+    }

@@ -1,0 +1,149 @@
+"""The chat transcript: every message of every chat, in the platform's time order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import Cursor
+from psycopg.types.json import Jsonb
+
+from adapters.views.base import View, handles
+
+
+class TranscriptView(View):
+    name = "transcript"
+    tables = ("chat_sessions", "chat_messages")
+
+    def ddl(self) -> Sequence[str]:
+        messages = self.t("chat_messages")
+        return [
+            f"""CREATE TABLE IF NOT EXISTS {self.t("chat_sessions")} (
+                chat_id uuid PRIMARY KEY,
+                ticket_id uuid NOT NULL,
+                account_id uuid NOT NULL,
+                contact_id uuid NOT NULL,
+                reactivation boolean NOT NULL,
+                started_at timestamptz NOT NULL,
+                ended_at timestamptz,
+                end_reason text,
+                ended_by text
+            )""",
+            f"""CREATE INDEX IF NOT EXISTS {self.t("chat_sessions")}_by_ticket
+                ON {self.t("chat_sessions")} (ticket_id, started_at)""",
+            f"""CREATE TABLE IF NOT EXISTS {messages} (
+                message_id uuid PRIMARY KEY,
+                chat_id uuid,
+                ticket_id uuid,
+                zalo_msg_id text,
+                direction text NOT NULL,
+                author text NOT NULL,
+                kind text NOT NULL,
+                text text NOT NULL,
+                attachments jsonb NOT NULL,
+                quote_msg_id text,
+                sent_at timestamptz NOT NULL,
+                recorded_at timestamptz NOT NULL,
+                status text NOT NULL,
+                error text,
+                position bigint NOT NULL
+            )""",
+            f"""CREATE INDEX IF NOT EXISTS {messages}_by_chat
+                ON {messages} (chat_id, sent_at, position)""",
+            f"CREATE INDEX IF NOT EXISTS {messages}_by_ticket ON {messages} (ticket_id)",
+            f"""CREATE INDEX IF NOT EXISTS {messages}_queued ON {messages} (position)
+                WHERE status = 'queued'""",
+        ]
+
+    @handles("Chat.Started")
+    def started(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_sessions")} VALUES (%s, %s, %s, %s, %s, %s)
+                ON CONFLICT (chat_id) DO NOTHING""",
+            (e.originator_id, e.ticket_id, e.account_id, e.contact_id, e.reactivation, e.at),
+        )
+
+    @handles("Chat.Ended")
+    def ended(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("chat_sessions")} SET ended_at = %s, end_reason = %s, ended_by = %s
+                WHERE chat_id = %s""",
+            (e.at, e.reason, e.actor, e.originator_id),
+        )
+
+    @handles("Chat.CustomerMessageReceived")
+    def customer_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._zalo_message(cur, e, position, "in", "received", e.quote_msg_id)
+
+    @handles("Chat.OAManagerMessageRecorded")
+    def oa_manager_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._zalo_message(cur, e, position, "out", "sent", None)
+
+    def _zalo_message(
+        self, cur: Cursor[Any], e: Any, position: int, direction: str, status: str, quote: Any
+    ) -> None:
+        """A message that came through Zalo, filed under its chat's ticket."""
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_messages")}
+                SELECT %s, %s, ticket_id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s
+                FROM {self.t("chat_sessions")} WHERE chat_id = %s
+                ON CONFLICT (message_id) DO NOTHING""",
+            (
+                e.message_id,
+                e.originator_id,
+                e.zalo_msg_id,
+                direction,
+                e.actor,
+                e.kind,
+                e.text,
+                Jsonb(e.attachments),
+                quote,
+                e.platform_at or e.at,
+                e.at,
+                status,
+                position,
+                e.originator_id,
+            ),
+        )
+
+    @handles("Reply.Queued")
+    def reply_queued(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_messages")} VALUES
+                (%s, %s, %s, NULL, 'out', %s, 'text', %s, '[]', NULL, %s, %s, 'queued', NULL, %s)
+                ON CONFLICT (message_id) DO NOTHING""",
+            (e.originator_id, e.chat_id, e.ticket_id, e.actor, e.text, e.at, e.at, position),
+        )
+
+    @handles("Reply.Sent")
+    def reply_sent(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("chat_messages")} SET status = 'sent', zalo_msg_id = %s
+                WHERE message_id = %s""",
+            (e.zalo_msg_id, e.originator_id),
+        )
+
+    @handles("Reply.Failed")
+    def reply_failed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        error = f"{e.reason} (Zalo error {e.code})" if e.code is not None else e.reason
+        cur.execute(
+            f"""UPDATE {self.t("chat_messages")} SET status = 'failed', error = %s
+                WHERE message_id = %s""",
+            (error, e.originator_id),
+        )
+
+    @handles("Reply.Progressed")
+    def reply_progressed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"UPDATE {self.t('chat_messages')} SET status = %s WHERE message_id = %s",
+            (e.status, e.originator_id),
+        )
+
+    @handles("Ticket.MessageAdded")
+    def ticket_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""INSERT INTO {self.t("chat_messages")} VALUES
+                (%s, NULL, %s, NULL, %s, %s, 'text', %s, '[]', NULL, %s, %s, 'received', NULL, %s)
+                ON CONFLICT (message_id) DO NOTHING""",
+            (e.message_id, e.originator_id, e.direction, e.actor, e.text, e.at, e.at, position),
+        )

@@ -1,0 +1,113 @@
+"""The composition root: ``create_app`` chooses and wires every part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from adapters.account_cache import AccountCache
+from adapters.settings import Settings
+from api import errors
+from api.auth import BearerAuth
+from api.openapi import OpenAPI, Route, spec
+from api.requestlog import RequestLog
+from api.resources import accounts, audit, chats, health, tickets, webhooks
+from api.services import Services, build_services
+from domain.clock import Clock, system_clock
+
+
+def routes(services: Services) -> list[Route]:
+    app, settings = services.app, services.settings
+    presenter = accounts.AccountPresenter(settings)
+    webhook = webhooks.ZaloWebhook(app, AccountCache(app))
+    return [
+        Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
+        Route(
+            "/readyz", health.Ready(services), {"GET": "Store reachable, views caught up"}, False
+        ),
+        Route("/metrics", health.Metrics(services), {"GET": "Prometheus metrics"}, secured=False),
+        Route(
+            "/api/accounts",
+            accounts.Accounts(app, services.accounts, presenter, settings),
+            {"GET": "List accounts (admin)", "POST": "Connect an Official Account (admin)"},
+        ),
+        Route(
+            "/api/accounts/{account_id:uuid}",
+            accounts.Account(app, presenter),
+            {"GET": "One account", "PATCH": "Change an account", "DELETE": "Remove an account"},
+        ),
+        Route(
+            "/webhooks/zalo/{account_id:uuid}",
+            webhook,
+            {"POST": "Zalo webhook", "GET": "Domain verification page"},
+            secured=False,
+        ),
+        Route(
+            "/webhooks/zalo/{account_id:uuid}/",
+            webhook,
+            {"POST": "Zalo webhook", "GET": "Domain verification page"},
+            secured=False,
+        ),
+        Route(
+            "/webhooks/zalo/{account_id:uuid}/zalo_verifier{code}.html",
+            webhooks.ZaloVerifierFile(app),
+            {"GET": "Domain verification file"},
+            secured=False,
+        ),
+        Route("/api/chats", chats.Chats(services.inbox, services.clock), {"GET": "The chat inbox"}),
+        Route(
+            "/api/chats/{chat_id:uuid}",
+            chats.Chat(services.inbox, services.clock),
+            {"GET": "One chat with its messages"},
+        ),
+        Route(
+            "/api/chats/{chat_id:uuid}/messages",
+            chats.ChatMessages(app),
+            {"POST": "Queue a reply (reactivates an ended chat's ticket)"},
+        ),
+        Route("/api/chats/{chat_id:uuid}/end", chats.ChatEnd(app), {"POST": "End the chat"}),
+        Route(
+            "/api/chats/{chat_id:uuid}/postpone",
+            chats.ChatPostpone(app),
+            {"POST": "Move the automatic end 5 minutes later"},
+        ),
+        Route("/api/chats/{chat_id:uuid}/read", chats.ChatRead(app), {"POST": "Mark as read"}),
+        Route(
+            "/api/tickets",
+            tickets.Tickets(app, services.tickets),
+            {"GET": "The ticket list", "POST": "Open an asynchronous ticket"},
+        ),
+        Route(
+            "/api/tickets/{ticket_id:uuid}",
+            tickets.Ticket(app, services.tickets),
+            {"GET": "One ticket with its transcript", "PATCH": "Change status, assignee, tags"},
+        ),
+        Route(
+            "/api/audit/{aggregate_id:uuid}",
+            audit.Audit(app, services.pool),
+            {
+                "GET": "The timeline of a ticket (with its chats and replies), chat, contact or account"
+            },
+        ),
+        Route("/api/events", audit.Events(app, services.pool), {"GET": "The event log (admin)"}),
+        Route(
+            "/api/tickets/{ticket_id:uuid}/messages",
+            tickets.TicketMessages(app),
+            {"POST": "Write on a ticket (reactivates a chat ticket)"},
+        ),
+    ]
+
+
+def create_app(
+    settings: Settings, services: Services | None = None, clock: Clock = system_clock
+) -> falcon.App[Any, Any]:
+    services = services or build_services(settings, clock)
+    middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens)]
+    app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
+    table = routes(services)
+    for route in table:
+        app.add_route(route.template, route.resource)
+    app.add_route("/openapi.json", OpenAPI(spec(table)))
+    errors.register(app)
+    return app

@@ -1,0 +1,151 @@
+"""Channel accounts (admin): connect, list, change and remove Official Accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import falcon
+
+from adapters.queries import AccountQueries
+from adapters.settings import Settings
+from adapters.timefmt import iso
+from api import bodies
+from domain.account import DEFAULT_TOKEN_SECONDS, EDITABLE_FIELDS, ZaloAccount
+from domain.application import Zalodesk
+from domain.commands import ConnectAccount, DeleteAccount, UpdateAccount
+
+
+class AccountPresenter:
+    """The account as API.md shows it: never a secret or a token."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.public_url = settings.public_url
+
+    def webhook_url(self, account_id: object) -> str:
+        return f"{self.public_url}/webhooks/zalo/{account_id}"
+
+    def from_aggregate(self, account: ZaloAccount) -> dict[str, Any]:
+        """As the list shows it, and why the account needs reconnecting, if it does."""
+        row = {
+            "account_id": account.id,
+            "name": account.name,
+            "app_id": account.app_id,
+            "oa_id": account.oa_id,
+            "chat_inactivity_seconds": account.chat_inactivity_seconds,
+            "allow_postpone": account.allow_postpone,
+            "has_verification_code": bool(account.verification_code),
+            "access_token_expires_at": account.access_token_expires_at,
+            "needs_reconnect": account.needs_reconnect is not None,
+            "created_at": account.created_on,
+        }
+        return {**self.from_row(row), "reconnect_reason": account.needs_reconnect}
+
+    def from_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(row["account_id"]),
+            "name": row["name"],
+            "app_id": row["app_id"],
+            "oa_id": row["oa_id"],
+            "webhook_url": self.webhook_url(row["account_id"]),
+            "chat_inactivity_seconds": row["chat_inactivity_seconds"],
+            "allow_postpone": row["allow_postpone"],
+            "has_verification_code": row["has_verification_code"],
+            "access_token_expires_at": iso(row["access_token_expires_at"]),
+            "needs_reconnect": row["needs_reconnect"],
+            "created_at": iso(row["created_at"]),
+        }
+
+
+class Accounts:
+    admin_only = True
+
+    def __init__(
+        self,
+        app: Zalodesk,
+        queries: AccountQueries,
+        presenter: AccountPresenter,
+        settings: Settings,
+    ) -> None:
+        self.app = app
+        self.queries = queries
+        self.presenter = presenter
+        self.settings = settings
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"accounts": [self.presenter.from_row(r) for r in self.queries.accounts()]}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = bodies.json_object(req)
+        command = ConnectAccount(
+            name=bodies.text(body, "name"),
+            app_id=bodies.text(body, "app_id"),
+            oa_id=bodies.text(body, "oa_id"),
+            app_secret=bodies.text(body, "app_secret"),
+            oa_secret_key=bodies.text(body, "oa_secret_key"),
+            access_token=bodies.text(body, "access_token"),
+            refresh_token=bodies.text(body, "refresh_token"),
+            access_token_expires_in=bodies.integer(
+                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
+            ),
+            chat_inactivity_seconds=bodies.integer(
+                body, "chat_inactivity_seconds", self.settings.chat_inactivity_seconds
+            ),
+            allow_postpone=bodies.boolean(body, "allow_postpone", True),
+            verification_code=bodies.text(body, "verification_code", required=False) or None,
+            actor=req.context.principal.actor,
+        )
+        account = self.app.connect_account(command)
+        resp.status = falcon.HTTP_201
+        resp.location = f"/api/accounts/{account.id}"
+        resp.media = self.presenter.from_aggregate(account)
+
+
+class Account:
+    admin_only = True
+
+    def __init__(self, app: Zalodesk, presenter: AccountPresenter) -> None:
+        self.app = app
+        self.presenter = presenter
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
+        resp.media = self.presenter.from_aggregate(self.app.account(account_id))
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
+        body = bodies.json_object(req)
+        command = UpdateAccount(
+            account_id,
+            actor=req.context.principal.actor,
+            changes=parse_changes(body),
+            access_token=bodies.text(body, "access_token", required=False) or None,
+            refresh_token=bodies.text(body, "refresh_token", required=False) or None,
+            access_token_expires_in=bodies.integer(
+                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
+            ),
+        )
+        account = self.app.update_account(command)
+        resp.media = self.presenter.from_aggregate(account)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
+        self.app.delete_account(DeleteAccount(account_id, actor=req.context.principal.actor))
+        resp.status = falcon.HTTP_204
+
+
+TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "access_token_expires_in"})
+
+
+def parse_changes(body: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(body) - EDITABLE_FIELDS - TOKEN_FIELDS)
+    if unknown:
+        raise bodies.invalid(", ".join(unknown), "cannot be changed")
+    changes: dict[str, Any] = {}
+    for field in sorted(set(body) & EDITABLE_FIELDS):
+        if field == "chat_inactivity_seconds":
+            changes[field] = bodies.integer(body, field, 0)
+        elif field == "allow_postpone":
+            changes[field] = bodies.boolean(body, field, True)
+        elif field == "verification_code":
+            changes[field] = bodies.text(body, field, required=False) or None
+        else:
+            changes[field] = bodies.text(body, field)
+    return changes

@@ -1,0 +1,111 @@
+"""Zalo's way in: the webhook and the domain verification pages (ZALO.md sections 2 and 6)."""
+
+from __future__ import annotations
+
+import html
+import logging
+from uuid import UUID
+
+import falcon
+
+from adapters.account_cache import AccountCache
+from adapters.zalo import signature, translate
+from domain.account import ZaloAccount
+from domain.application import Zalodesk
+
+MAX_BODY = 1024 * 1024
+log = logging.getLogger("zalodesk.webhook")
+
+
+class ZaloWebhook:
+    """resource → translate → command → application → save, and 200 once it is stored."""
+
+    def __init__(self, app: Zalodesk, accounts: AccountCache) -> None:
+        self.app = app
+        self.accounts = accounts
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
+        req.context.event_name = "unparsed"
+        req.context.account_id = str(account_id)
+        raw = read_bounded(req)
+        account = self.accounts.get(account_id)
+        try:
+            body = translate.parse(raw)
+        except translate.BadPayload as ex:
+            raise falcon.HTTPBadRequest(title="Bad payload", description=str(ex)) from None
+        req.context.event_name = str(body.get("event_name") or "missing")
+        check_signature(req, raw, body, account)
+        command = translate.translate(account.id, raw, body, num_retry(req))
+        outcome = self.app.receive(command)
+        req.context.outcome = outcome.value
+        resp.media = {"ok": True, "outcome": outcome.value}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
+        """The URL prefix itself carries the verification meta tag (method 2)."""
+        code = self.app.account(account_id).verification_code or ""
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = verification_page(code, attribute="name")
+
+
+class ZaloVerifierFile:
+    """``zalo_verifier<CODE>.html`` under the URL prefix (method 1)."""
+
+    def __init__(self, app: Zalodesk) -> None:
+        self.app = app
+
+    def on_get(
+        self, req: falcon.Request, resp: falcon.Response, account_id: UUID, code: str
+    ) -> None:
+        expected = self.app.account(account_id).verification_code
+        if not expected or code != expected:
+            raise falcon.HTTPNotFound(title="Not found", description="No such verification file.")
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = verification_page(expected, attribute="property")
+
+
+def read_bounded(req: falcon.Request) -> bytes:
+    if req.content_length is not None and req.content_length > MAX_BODY:
+        raise too_large()
+    # Without a Content-Length (chunked), the bounded stream would read as empty.
+    stream = req.bounded_stream if req.content_length is not None else req.stream
+    raw = stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise too_large()
+    return raw
+
+
+def too_large() -> falcon.HTTPError:
+    return falcon.HTTPContentTooLarge(
+        title="Body too large", description=f"Webhook bodies are limited to {MAX_BODY} bytes."
+    )
+
+
+def check_signature(
+    req: falcon.Request, raw: bytes, body: dict[str, object], account: ZaloAccount
+) -> None:
+    ok = signature.signature_ok(
+        req.get_header("X-ZEvent-Signature"),
+        raw,
+        signature.value_text(body, "app_id") or "",
+        signature.value_text(body, "timestamp") or "",
+        account.signing_key,
+    )
+    if not ok:
+        raise falcon.HTTPUnauthorized(
+            title="Bad signature",
+            description="X-ZEvent-Signature is missing or does not match this account.",
+        )
+
+
+def num_retry(req: falcon.Request) -> int:
+    raw = req.get_header("num_retry") or req.get_header("num-retry") or "0"
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
+
+
+def verification_page(code: str, attribute: str) -> str:
+    escaped = html.escape(code, quote=True)
+    return (
+        "<!DOCTYPE html><html><head>"
+        f'<meta {attribute}="zalo-platform-site-verification" content="{escaped}" />'
+        "<title>zalodesk</title></head><body>zalodesk webhook</body></html>"
+    )

@@ -1,0 +1,73 @@
+"""Gunicorn, run in-process: the HTTP half of ``zalodesk serve`` and ``zalodesk api``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """The WSGI app is created in each worker after fork, never in the master."""
+
+    def __init__(self, options: dict[str, Any], on_exit: Callable[[], None] | None = None) -> None:
+        self.options = options
+        self.exit_hook = on_exit
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("post_fork", _leave_ctrl_c_to_the_master)
+        if self.exit_hook is not None:
+            hook = self.exit_hook
+            self.cfg.set("on_exit", lambda _server: hook())
+
+    def run(self) -> None:
+        GentleArbiter(self).run()
+
+    def load(self) -> Any:
+        from wsgi import app
+
+        return app
+
+
+class GentleArbiter(Arbiter):  # type: ignore[misc]
+    """Ctrl-C stops like SIGTERM: requests under way are answered before the workers exit.
+
+    (Gunicorn's own Ctrl-C is its quick shutdown, which cuts off answers half-written.)
+    """
+
+    def handle_int(self) -> None:
+        self.handle_term()
+
+
+def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
+    return {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "threads": threads,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "zalodesk",
+    }
+
+
+def default_workers() -> int:
+    """One more than the cores: measured best for the webhook load (bench/README.md)."""
+    return (os.cpu_count() or 1) + 1
+
+
+def _leave_ctrl_c_to_the_master(server: Any, worker: Any) -> None:
+    """Ctrl-C signals the terminal's whole process group; a worker that acted on it too,
+    perhaps still starting, could hang or die mid-start. In a group of its own it hears
+    only the master, which stops the workers in order (and each exits if the master dies)."""
+    os.setpgid(0, 0)

@@ -1,0 +1,175 @@
+"""One synchronous session of a conversation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import event
+
+from domain import inactivity
+from domain.aggregate import DeskAggregate
+from domain.errors import Conflict
+from domain.values import EndReason
+
+
+class Chat(DeskAggregate):
+    """Holds only what its decisions need: who spoke last, when, and whether it has ended.
+
+    Message text lives in the events and the views, never in a list here, so the
+    cost of a new message does not grow with the chat's length.
+    """
+
+    @staticmethod
+    def create_id() -> UUID:
+        return uuid4()
+
+    @event("Started")
+    def __init__(
+        self,
+        ticket_id: UUID,
+        account_id: UUID,
+        contact_id: UUID,
+        reactivation: bool,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self.ticket_id = ticket_id
+        self.account_id = account_id
+        self.contact_id = contact_id
+        self.started_at = at
+        self.last_activity_at = at
+        self.extra_seconds = 0
+        self.ended = False
+
+    def receive_customer_message(
+        self,
+        message_id: UUID,
+        zalo_msg_id: str,
+        kind: str,
+        text: str,
+        attachments: list[dict[str, Any]],
+        quote_msg_id: str | None,
+        platform_at: datetime | None,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self._require_active()
+        self._customer_message_received(
+            message_id=message_id,
+            zalo_msg_id=zalo_msg_id,
+            kind=kind,
+            text=text,
+            attachments=attachments,
+            quote_msg_id=quote_msg_id,
+            platform_at=platform_at,
+            actor=actor,
+            at=at,
+        )
+
+    @event("CustomerMessageReceived")
+    def _customer_message_received(
+        self,
+        message_id: UUID,
+        zalo_msg_id: str,
+        kind: str,
+        text: str,
+        attachments: list[dict[str, Any]],
+        quote_msg_id: str | None,
+        platform_at: datetime | None,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self._active_at(at)
+
+    def agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
+        self._require_active()
+        self._agent_replied(message_id=message_id, actor=actor, at=at)
+
+    @event("AgentReplied")
+    def _agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
+        self._active_at(at)
+
+    def record_oa_manager_message(
+        self,
+        message_id: UUID,
+        zalo_msg_id: str,
+        kind: str,
+        text: str,
+        attachments: list[dict[str, Any]],
+        admin_id: str | None,
+        platform_at: datetime | None,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """Staff typed in Zalo's OA manager: the OA's message, and agent activity."""
+        self._require_active()
+        self._oa_manager_message(
+            message_id=message_id,
+            zalo_msg_id=zalo_msg_id,
+            kind=kind,
+            text=text,
+            attachments=attachments,
+            admin_id=admin_id,
+            platform_at=platform_at,
+            actor=actor,
+            at=at,
+        )
+
+    @event("OAManagerMessageRecorded")
+    def _oa_manager_message(
+        self,
+        message_id: UUID,
+        zalo_msg_id: str,
+        kind: str,
+        text: str,
+        attachments: list[dict[str, Any]],
+        admin_id: str | None,
+        platform_at: datetime | None,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self._active_at(at)
+
+    def postpone(self, allowed: bool, timeout_seconds: int, actor: str, at: datetime) -> datetime:
+        """Move the automatic end five minutes later than it was; returns the new time."""
+        self._require_active()
+        if not allowed:
+            raise Conflict("this account does not allow postponing the end of a chat")
+        self._postponed(seconds=inactivity.POSTPONE_SECONDS, actor=actor, at=at)
+        return self.auto_end_at(timeout_seconds)
+
+    @event("Postponed")
+    def _postponed(self, seconds: int, actor: str, at: datetime) -> None:
+        self.extra_seconds += seconds
+
+    def mark_read(self, actor: str, at: datetime) -> None:
+        self._read_marked(actor=actor, at=at)
+
+    @event("ReadMarked")
+    def _read_marked(self, actor: str, at: datetime) -> None:
+        pass
+
+    def is_quiet(self, timeout_seconds: int, now: datetime) -> bool:
+        return not self.ended and self.auto_end_at(timeout_seconds) <= now
+
+    def end(self, reason: EndReason, status: str | None, actor: str, at: datetime) -> None:
+        self._require_active()
+        self._ended(reason=reason.value, status=status, actor=actor, at=at)
+
+    @event("Ended")
+    def _ended(self, reason: str, status: str | None, actor: str, at: datetime) -> None:
+        self.ended = True
+
+    def auto_end_at(self, timeout_seconds: int) -> datetime:
+        return inactivity.auto_end_at(self.last_activity_at, timeout_seconds, self.extra_seconds)
+
+    def _active_at(self, at: datetime) -> None:
+        # Activity of either side restarts the inactivity clock and drops any postponement.
+        self.last_activity_at = max(self.last_activity_at, at)
+        self.extra_seconds = 0
+
+    def _require_active(self) -> None:
+        if self.ended:
+            raise Conflict(f"chat {self.id} has ended")

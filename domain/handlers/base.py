@@ -1,0 +1,119 @@
+"""What every handler shares: finding aggregates, retrying on conflicts, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import EnvType
+
+from domain import actors
+from domain.account import ZaloAccount
+from domain.chat import Chat
+from domain.clock import Clock, system_clock
+from domain.contact import Contact
+from domain.errors import NotFound
+from domain.reply import Reply
+from domain.ticket import Ticket
+
+A = TypeVar("A", bound=Aggregate)
+
+# Forty customers' worth of simultaneous writers to one aggregate all get through.
+MAX_ATTEMPTS = 100
+
+
+class DeskBase(Application):  # type: ignore[type-arg]
+    name = "zalodesk"
+    # Contact, ticket and chat of every customer active in the last while, per process.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "30000", "AGGREGATE_CACHE_FASTFORWARD": "y"}  # noqa: RUF012
+    snapshotting_intervals = {Chat: 100, Ticket: 100, Contact: 100, Reply: 100}  # noqa: RUF012
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        clock: Clock = system_clock,
+        default_timeout: int = 600,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.default_timeout = default_timeout
+
+    def account(self, account_id: UUID) -> ZaloAccount:
+        account = self._find(ZaloAccount, account_id)
+        if account is None or account.deleted:
+            raise NotFound("account", account_id)
+        return account
+
+    def chat(self, chat_id: UUID) -> Chat:
+        chat = self._find(Chat, chat_id)
+        if chat is None:
+            raise NotFound("chat", chat_id)
+        return chat
+
+    def ticket(self, ticket_id: UUID) -> Ticket:
+        ticket = self._find(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound("ticket", ticket_id)
+        return ticket
+
+    def _contact(
+        self, account_id: UUID, zalo_user_id: str, anonymous: bool, now: datetime
+    ) -> Contact:
+        """The customer, registered on first sight (a deterministic id: races conflict)."""
+        cid = Contact.create_id(account_id, zalo_user_id)
+        return self._find(Contact, cid) or Contact(
+            account_id=account_id,
+            zalo_user_id=zalo_user_id,
+            anonymous=anonymous,
+            conversation_id=None,
+            actor=actors.customer(zalo_user_id),
+            at=now,
+        )
+
+    def _start_chat(self, contact: Contact, ticket: Ticket, actor: str, now: datetime) -> Chat:
+        reactivation = ticket.chat_count > 0
+        chat = Chat(
+            ticket_id=ticket.id,
+            account_id=contact.account_id,
+            contact_id=contact.id,
+            reactivation=reactivation,
+            actor=actor,
+            at=now,
+        )
+        ticket.attach_chat(chat.id, reactivation=reactivation, actor=actor, at=now)
+        contact.attach(ticket.id, chat.id, actor=actor, at=now)
+        return chat
+
+    def _timeout(self, account_id: UUID) -> int:
+        account = self._find(ZaloAccount, account_id)
+        return account.chat_inactivity_seconds if account else self.default_timeout
+
+    def _find(self, kind: type[A], aggregate_id: UUID | None) -> A | None:
+        if aggregate_id is None:
+            return None
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def _retrying(self, change: Callable[[], Sequence[Aggregate]]) -> Sequence[Aggregate]:
+        """Run ``change`` and save what it returns; on a conflict, reload and run it again."""
+        for _ in range(MAX_ATTEMPTS):
+            changed = change()
+            if not changed:
+                return changed
+            try:
+                self.save(*changed)
+            except IntegrityError:
+                continue
+            return changed
+        raise IntegrityError(f"gave up after {MAX_ATTEMPTS} conflicts")

@@ -1,0 +1,130 @@
+"""Ending chats (agent, inactivity, automation), postponing, read marks, agent replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate
+
+from domain import actors
+from domain.account import ZaloAccount
+from domain.chat import Chat
+from domain.commands import (
+    EndChat,
+    EndInactiveChat,
+    MarkChatRead,
+    PostponeChat,
+    PostReply,
+)
+from domain.contact import Contact
+from domain.errors import Conflict
+from domain.handlers.base import DeskBase
+from domain.reply import Reply, validate_text
+from domain.ticket import Ticket
+from domain.values import EndReason, TicketKind, TicketStatus
+
+
+class ChatHandlers(DeskBase):
+    def end_chat(self, cmd: EndChat) -> Ticket:
+        """End the chat; its ticket moves to the ticket list with ``cmd.status`` if given.
+
+        Automation rules call this with reason ``automation`` and their own actor:
+        "end chat and set status to X".
+        """
+
+        def change() -> Sequence[Aggregate]:
+            chat = self.chat(cmd.chat_id)
+            return self._end(chat, EndReason(cmd.reason), cmd.status, cmd.actor, self.clock())
+
+        return self._retrying(change)[1]  # type: ignore[return-value]
+
+    def end_inactive_chat(self, cmd: EndInactiveChat) -> bool:
+        """End the chat as ``system:inactivity`` if both sides are still quiet; True if it ended."""
+
+        def change() -> Sequence[Aggregate]:
+            chat = self.chat(cmd.chat_id)
+            now = self.clock()
+            if not chat.is_quiet(self._timeout(chat.account_id), now):
+                return []
+            return self._end(chat, EndReason.INACTIVITY, None, actors.INACTIVITY, now)
+
+        return bool(self._retrying(change))
+
+    def postpone_chat(self, cmd: PostponeChat) -> datetime:
+        chat = self.chat(cmd.chat_id)
+        account = self._find(ZaloAccount, chat.account_id)
+        allowed = account is not None and account.allow_postpone
+        until = chat.postpone(allowed, self._timeout(chat.account_id), cmd.actor, self.clock())
+        self.save(chat)
+        return until
+
+    def mark_chat_read(self, cmd: MarkChatRead) -> None:
+        chat = self.chat(cmd.chat_id)
+        chat.mark_read(cmd.actor, self.clock())
+        self.save(chat)
+
+    def post_reply(self, cmd: PostReply) -> Reply:
+        """Queue a reply; on an ended chat's ticket it starts a new chat session first."""
+        validate_text(cmd.text)
+
+        def change() -> Sequence[Aggregate]:
+            ticket = self._ticket_for(cmd)
+            existing = self._find(Reply, Reply.create_id(ticket.id, cmd.client_message_id))
+            if existing is not None:
+                return [existing]
+            now = self.clock()
+            contact, chat = self._live_chat(ticket, cmd.actor, now)
+            reply = Reply(
+                ticket_id=ticket.id,
+                chat_id=chat.id,
+                account_id=chat.account_id,
+                contact_id=contact.id,
+                text=cmd.text,
+                client_message_id=cmd.client_message_id,
+                actor=cmd.actor,
+                at=now,
+            )
+            chat.agent_replied(reply.id, cmd.actor, now)
+            # Log order matters to the views: a new session starts before its first reply.
+            return [contact, ticket, chat, reply]
+
+        return self._retrying(change)[-1]  # type: ignore[return-value]
+
+    def _ticket_for(self, cmd: PostReply) -> Ticket:
+        if cmd.ticket_id is not None:
+            return self.ticket(cmd.ticket_id)
+        assert cmd.chat_id is not None
+        return self.ticket(self.chat(cmd.chat_id).ticket_id)
+
+    def _live_chat(self, ticket: Ticket, actor: str, now: datetime) -> tuple[Contact, Chat]:
+        """The ticket's active chat, or a new session on it (reactivation by the agent)."""
+        if ticket.kind != TicketKind.CHAT or ticket.contact_id is None:
+            raise Conflict(f"ticket {ticket.id} is not a chat ticket")
+        contact = self._find(Contact, ticket.contact_id)
+        assert contact is not None
+        chat = self._find(Chat, ticket.active_chat_id)
+        if chat is not None and not chat.ended:
+            return contact, chat
+        if contact.active_chat_id is not None and contact.current_ticket_id != ticket.id:
+            raise Conflict(
+                f"the customer has an active chat on ticket {contact.current_ticket_id}; "
+                "answer there"
+            )
+        chat = self._start_chat(contact, ticket, actor, now)
+        if ticket.status == TicketStatus.CLOSED:
+            ticket.set_status(TicketStatus.OPEN, actor=actor, at=now, reason="agent replied")
+        return contact, chat
+
+    def _end(
+        self, chat: Chat, reason: EndReason, status: str | None, actor: str, now: datetime
+    ) -> list[Aggregate]:
+        ticket = self.ticket(chat.ticket_id)
+        contact = self._find(Contact, chat.contact_id)
+        assert contact is not None
+        chat.end(reason, status, actor, now)
+        if status is not None:
+            ticket.set_status(status, actor=actor, at=now, reason=f"chat ended ({reason.value})")
+        ticket.detach_chat(chat.id, actor=actor, at=now)
+        contact.detach_chat(chat.id, actor=actor, at=now)
+        return [chat, ticket, contact]

@@ -1,0 +1,204 @@
+"""Webhook deliveries: each stored once, with everything it changes, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain import actors, identity
+from domain.chat import Chat
+from domain.commands import (
+    InboundCommand,
+    ReceiveCustomerMessage,
+    ReceiveFollow,
+    ReceiveMessageStatus,
+    ReceiveOAMessage,
+)
+from domain.contact import Contact
+from domain.handlers.base import DeskBase
+from domain.receipt import InboundReceipt
+from domain.reply import Reply
+from domain.subject import subject_of
+from domain.ticket import Ticket
+from domain.values import TicketKind, TicketStatus
+from domain.zalo_message import ZaloMessage
+
+Effects = tuple[list[Aggregate], bool]  # what changed, and whether the delivery is settled
+
+
+class Outcome(StrEnum):
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+
+
+class InboundHandlers(DeskBase):
+    def receive(self, cmd: InboundCommand) -> Outcome:
+        """Store one delivery with everything it changes, exactly once.
+
+        A conflict on the receipt means Zalo sent it again: nothing changes. A
+        conflict on any other aggregate is a concurrent write: run it again.
+        """
+        delivery = cmd.delivery
+        rid = identity.receipt_id(
+            delivery.account_id, delivery.event_name, delivery.msg_id, delivery.raw_body.encode()
+        )
+
+        attempts = 0
+
+        def record() -> Sequence[Aggregate]:
+            # Saving is the duplicate check: only after a conflict is the receipt looked for.
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1 and self._exists(rid):
+                return []
+            now = self.clock()
+            changed, settled = self._effects(cmd, now, final=False)
+            receipt = InboundReceipt(
+                account_id=delivery.account_id,
+                event_name=delivery.event_name,
+                msg_id=delivery.msg_id,
+                raw_body=delivery.raw_body,
+                platform_at=delivery.platform_at,
+                num_retry=delivery.num_retry,
+                settled=settled,
+                actor=actors.ZALO,
+                at=now,
+            )
+            return [receipt, *changed]
+
+        return Outcome.RECORDED if self._retrying(record) else Outcome.DUPLICATE
+
+    def settle(self, receipt_id: UUID, cmd: InboundCommand) -> str:
+        """Place an echo or receipt that could not be placed on arrival; the grace time is over."""
+
+        def change() -> Sequence[Aggregate]:
+            receipt = self._find(InboundReceipt, receipt_id)
+            if receipt is None or receipt.settled:
+                return []
+            changed, _ = self._effects(cmd, self.clock(), final=True)
+            receipt.settle(outcome=type(cmd).__name__, actor=actors.SYSTEM, at=self.clock())
+            return [receipt, *changed]
+
+        return "settled" if self._retrying(change) else "already settled"
+
+    def _effects(self, cmd: InboundCommand, now: datetime, final: bool) -> Effects:
+        match cmd:
+            case ReceiveCustomerMessage():
+                return self._customer_message(cmd, now), True
+            case ReceiveFollow():
+                return self._follow(cmd, now), True
+            case ReceiveOAMessage():
+                return self._oa_message(cmd, now, final)
+            case ReceiveMessageStatus():
+                return self._message_status(cmd, now, final)
+        return [], True
+
+    def _customer_message(self, cmd: ReceiveCustomerMessage, now: datetime) -> list[Aggregate]:
+        account_id, customer, message = cmd.delivery.account_id, cmd.customer, cmd.message
+        actor = actors.customer(customer.zalo_user_id)
+        contact = self._contact(account_id, customer.zalo_user_id, customer.anonymous, now)
+        contact.note_conversation(customer.conversation_id, actor=actor, at=now)
+        ticket, chat = self._conversation(
+            contact, subject_of(message.kind, message.text), actor, now
+        )
+        if ticket.reopens_on_customer_message:
+            ticket.set_status(TicketStatus.OPEN, actor=actor, at=now, reason="customer replied")
+        chat.receive_customer_message(
+            message_id=identity.message_id(account_id, f"zalo:{message.msg_id}"),
+            zalo_msg_id=message.msg_id,
+            kind=message.kind,
+            text=message.text,
+            attachments=list(message.attachments),
+            quote_msg_id=message.quote_msg_id,
+            platform_at=cmd.delivery.platform_at,
+            actor=actor,
+            at=now,
+        )
+        return [contact, ticket, chat]
+
+    def _conversation(
+        self, contact: Contact, subject: str, actor: str, now: datetime
+    ) -> tuple[Ticket, Chat]:
+        """The contact's live chat: the current one, a new session, or a new ticket."""
+        ticket = self._find(Ticket, contact.current_ticket_id)
+        chat = self._find(Chat, contact.active_chat_id)
+        if ticket is None or not ticket.accepts_new_chat:
+            ticket = Ticket(
+                kind=TicketKind.CHAT.value,
+                account_id=contact.account_id,
+                contact_id=contact.id,
+                subject=subject,
+                channel="zalo",
+                actor=actor,
+                at=now,
+            )
+            chat = None
+        if chat is None or chat.ended:
+            chat = self._start_chat(contact, ticket, actor, now)
+        return ticket, chat
+
+    def _follow(self, cmd: ReceiveFollow, now: datetime) -> list[Aggregate]:
+        contact = self._contact(cmd.delivery.account_id, cmd.zalo_user_id, False, now)
+        actor = actors.customer(cmd.zalo_user_id)
+        if cmd.followed:
+            contact.follow(source=cmd.source, actor=actor, at=now)
+        else:
+            contact.unfollow(source=cmd.source, actor=actor, at=now)
+        return [contact]
+
+    def _oa_message(self, cmd: ReceiveOAMessage, now: datetime, final: bool) -> Effects:
+        """Our own send echoed back shows nothing new; a message typed in the OA manager shows.
+
+        ``sender.admin_id`` marks a person in the OA manager. Without it, the echo is ours
+        once our send call returns and claims the id; if nobody claims it within the grace
+        time, it was sent by someone else, and the settler records it (``final``).
+        """
+        account_id, message = cmd.delivery.account_id, cmd.message
+        if self._exists(ZaloMessage.create_id(account_id, message.msg_id)):
+            return [], True
+        if cmd.admin_id is None and not final:
+            return [], False
+        actor = actors.OA_MANAGER
+        contact = self._contact(account_id, cmd.customer.zalo_user_id, cmd.customer.anonymous, now)
+        ticket, chat = self._conversation(
+            contact, subject_of(message.kind, message.text), actor, now
+        )
+        claim = ZaloMessage(
+            account_id=account_id,
+            zalo_msg_id=message.msg_id,
+            owner=actor,
+            reply_id=None,
+            chat_id=chat.id,
+            actor=actor,
+            at=now,
+        )
+        chat.record_oa_manager_message(
+            message_id=identity.message_id(account_id, f"zalo:{message.msg_id}"),
+            zalo_msg_id=message.msg_id,
+            kind=message.kind,
+            text=message.text,
+            attachments=list(message.attachments),
+            admin_id=cmd.admin_id,
+            platform_at=cmd.delivery.platform_at,
+            actor=actor,
+            at=now,
+        )
+        return [contact, ticket, chat, claim], True
+
+    def _message_status(self, cmd: ReceiveMessageStatus, now: datetime, final: bool) -> Effects:
+        """Receipts are matched by msg_id, never by sender (sources disagree on the sender)."""
+        changed: list[Aggregate] = []
+        unmatched = False
+        for msg_id in cmd.msg_ids:
+            claim = self._find(ZaloMessage, ZaloMessage.create_id(cmd.delivery.account_id, msg_id))
+            reply = self._find(Reply, claim.reply_id if claim else None)
+            if reply is None:
+                unmatched = unmatched or claim is None
+                continue
+            reply.record_progress(cmd.status, cmd.delivery.platform_at, actors.ZALO, now)
+            changed.append(reply)
+        return changed, final or not unmatched

@@ -1,0 +1,70 @@
+"""Ticket status, assignee and tags; asynchronous tickets and their messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain import identity
+from domain.commands import ChangeTicket, OpenTicket, PostReply
+from domain.handlers.base import DeskBase
+from domain.reply import validate_text
+from domain.subject import subject_of
+from domain.ticket import Ticket
+from domain.values import TicketKind
+
+
+class TicketHandlers(DeskBase):
+    def change_ticket(self, cmd: ChangeTicket) -> Ticket:
+        def change() -> Sequence[Aggregate]:
+            ticket = self.ticket(cmd.ticket_id)
+            now = self.clock()
+            if cmd.status is not None:
+                ticket.set_status(cmd.status, actor=cmd.actor, at=now, reason=cmd.reason)
+            if cmd.change_assignee:
+                ticket.assign(cmd.assignee, actor=cmd.actor, at=now)
+            if cmd.tags is not None:
+                ticket.retag(list(cmd.tags), actor=cmd.actor, at=now)
+            return [ticket]
+
+        return self._retrying(change)[0]  # type: ignore[return-value]
+
+    def open_ticket(self, cmd: OpenTicket) -> Ticket:
+        validate_text(cmd.text)
+        now = self.clock()
+        contact = None
+        if cmd.account_id is not None and cmd.zalo_user_id:
+            self.account(cmd.account_id)
+            contact = self._contact(cmd.account_id, cmd.zalo_user_id, False, now)
+        ticket = Ticket(
+            kind=TicketKind.ASYNC.value,
+            account_id=cmd.account_id,
+            contact_id=contact.id if contact else None,
+            subject=cmd.subject.strip() or subject_of("text", cmd.text),
+            channel="zalo" if contact else "api",
+            actor=cmd.actor,
+            at=now,
+        )
+        ticket.add_message(
+            message_id=identity.message_id(ticket.id, "opening"),
+            direction="in",
+            text=cmd.text,
+            actor=cmd.actor,
+            at=now,
+        )
+        self.save(contact, ticket)
+        return ticket
+
+    def add_ticket_note(self, cmd: PostReply) -> UUID:
+        """An agent's message on an asynchronous ticket, recorded on the ticket."""
+        validate_text(cmd.text)
+        assert cmd.ticket_id is not None
+        ticket = self.ticket(cmd.ticket_id)
+        key = f"client:{cmd.client_message_id}" if cmd.client_message_id else str(uuid4())
+        message_id = identity.message_id(ticket.id, key)
+        now = self.clock()
+        ticket.add_message(message_id, direction="out", text=cmd.text, actor=cmd.actor, at=now)
+        self.save(ticket)
+        return message_id

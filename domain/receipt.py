@@ -1,0 +1,50 @@
+"""One webhook delivery, stored once with its raw body.
+
+``settled`` is false for an ``oa_send_*`` echo or a receipt that could not be matched
+to one of our replies when it arrived: the echo may come before our send call returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain import identity
+from domain.aggregate import DeskAggregate
+
+
+class InboundReceipt(DeskAggregate):
+    """Saving a second receipt with the same id is a conflict: that is how retries are seen."""
+
+    @staticmethod
+    def create_id(account_id: UUID, event_name: str, msg_id: str | None, raw_body: str) -> UUID:
+        return identity.receipt_id(account_id, event_name, msg_id, raw_body.encode())
+
+    @event("Received")
+    def __init__(
+        self,
+        account_id: UUID,
+        event_name: str,
+        msg_id: str | None,
+        raw_body: str,
+        platform_at: datetime | None,
+        num_retry: int,
+        settled: bool,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self.account_id = account_id
+        self.event_name = event_name
+        self.msg_id = msg_id
+        self.settled = settled
+
+    def settle(self, outcome: str, actor: str, at: datetime) -> None:
+        """An echo or receipt we could not place at once has now been placed (or given up)."""
+        if not self.settled:
+            self._settled(outcome=outcome, actor=actor, at=at)
+
+    @event("Settled")
+    def _settled(self, outcome: str, actor: str, at: datetime) -> None:
+        self.settled = True

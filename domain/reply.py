@@ -1,0 +1,93 @@
+"""One message from the OA to a customer, and what became of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import event
+
+from domain import identity
+from domain.aggregate import DeskAggregate
+from domain.errors import InvalidInput
+from domain.values import TEXT_LIMIT
+
+# States only move forward: a late "delivered" never undoes "seen".
+PROGRESS = {"queued": 0, "sent": 1, "delivered": 2, "seen": 3}
+
+
+def validate_text(text: str) -> str:
+    if not text.strip():
+        raise InvalidInput("text must not be empty")
+    if len(text) > TEXT_LIMIT:
+        raise InvalidInput(f"text is {len(text)} characters; Zalo accepts at most {TEXT_LIMIT}")
+    return text
+
+
+class Reply(DeskAggregate):
+    """Its id comes from the client's message id when there is one: the same id twice is one reply."""
+
+    @staticmethod
+    def create_id(ticket_id: UUID, client_message_id: str | None) -> UUID:
+        if client_message_id:
+            return identity.message_id(ticket_id, f"client:{client_message_id}")
+        return uuid4()
+
+    @event("Queued")
+    def __init__(
+        self,
+        ticket_id: UUID,
+        chat_id: UUID,
+        account_id: UUID,
+        contact_id: UUID,
+        text: str,
+        client_message_id: str | None,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self.ticket_id = ticket_id
+        self.chat_id = chat_id
+        self.account_id = account_id
+        self.contact_id = contact_id
+        self.text = text
+        self.status = "queued"
+        self.zalo_msg_id: str | None = None
+        self.attempts = 0
+
+    def begin_attempt(self, actor: str, at: datetime) -> None:
+        """Recorded before each call to Zalo, so a crash mid-call is visible after a restart."""
+        if self.status == "queued":
+            self._attempted(attempt=self.attempts + 1, actor=actor, at=at)
+
+    @event("SendAttempted")
+    def _attempted(self, attempt: int, actor: str, at: datetime) -> None:
+        self.attempts = attempt
+
+    def record_sent(self, zalo_msg_id: str, actor: str, at: datetime) -> None:
+        if self.status == "queued":
+            self._sent(zalo_msg_id=zalo_msg_id, actor=actor, at=at)
+
+    @event("Sent")
+    def _sent(self, zalo_msg_id: str, actor: str, at: datetime) -> None:
+        self.status = "sent"
+        self.zalo_msg_id = zalo_msg_id
+
+    def record_failed(self, code: int | None, reason: str, actor: str, at: datetime) -> None:
+        if self.status == "queued":
+            self._failed(code=code, reason=reason, actor=actor, at=at)
+
+    @event("Failed")
+    def _failed(self, code: int | None, reason: str, actor: str, at: datetime) -> None:
+        self.status = "failed"
+
+    def record_progress(
+        self, status: str, platform_at: datetime | None, actor: str, at: datetime
+    ) -> None:
+        if self.status in PROGRESS and PROGRESS[status] > PROGRESS[self.status]:
+            self._progressed(status=status, platform_at=platform_at, actor=actor, at=at)
+
+    @event("Progressed")
+    def _progressed(
+        self, status: str, platform_at: datetime | None, actor: str, at: datetime
+    ) -> None:
+        self.status = status

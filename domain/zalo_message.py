@@ -1,0 +1,39 @@
+"""Who a Zalo message id belongs to: one of our replies, or the OA manager."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain import identity
+from domain.aggregate import DeskAggregate
+
+
+class ZaloMessage(DeskAggregate):
+    """Claimed once: our outbox (when the send call returns) or the echo settler, whichever is first.
+
+    Its id comes from (account, msg_id), so the two can never both claim one message.
+    """
+
+    @staticmethod
+    def create_id(account_id: UUID, zalo_msg_id: str) -> UUID:
+        return identity.zalo_message_id(account_id, zalo_msg_id)
+
+    @event("Claimed")
+    def __init__(
+        self,
+        account_id: UUID,
+        zalo_msg_id: str,
+        owner: str,
+        reply_id: UUID | None,
+        chat_id: UUID | None,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self.account_id = account_id
+        self.zalo_msg_id = zalo_msg_id
+        self.owner = owner
+        self.reply_id = reply_id
+        self.chat_id = chat_id

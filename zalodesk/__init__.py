@@ -1,1 +1,0 @@
-"""zalodesk: the back end of a helpdesk's Zalo channel."""

@@ -1,3 +1,0 @@
-from zalodesk.api.cli import main
-
-raise SystemExit(main())

@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from adapters.tokens import Principal, TokenStore
+from adapters.api_tokens import Principal, TokenStore
 
 
 class BearerAuth:

@@ -16,9 +16,10 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import OperationalError as StoreUnavailable
 
-from adapters import logs
-from adapters.database import EmbeddedPostgres, redacted
-from adapters.schema import prepare
+from adapters import json_logs as logs
+from adapters.postgres.connection import redacted
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.schema import prepare
 from adapters.settings import Settings, SettingsError
 from api import cli_ops
 from api.server import GunicornServer, default_workers, gunicorn_options
@@ -132,7 +133,7 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
 
 
 def worker(args: argparse.Namespace) -> int:
-    from adapters.workers import run_processors
+    from adapters.workers.processors import run_processors
 
     settings = Settings.from_env()
     database = Database(settings)
@@ -164,7 +165,7 @@ def watch_parent(stop: threading.Event) -> None:
 def token_create(args: argparse.Namespace) -> int:
     from psycopg_pool import ConnectionPool
 
-    from adapters.tokens import TokenStore
+    from adapters.api_tokens import TokenStore
 
     name = args.name.strip()
     if not name:

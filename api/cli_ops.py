@@ -23,14 +23,14 @@ from attrs import frozen
 from eventsourcing.persistence import OperationalError
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from adapters.audit import AuditTrail, audit_line
-from adapters.eventlog import EventLog, api_entry
-from adapters.log_export import export_log
-from adapters.log_import import LogFormatError, StoreNotEmpty, import_log
-from adapters.replay import Busy, Replay, UnknownView, Verify, ViewCheck, views_named
+from adapters.log_tools.audit import AuditTrail, audit_line
+from adapters.log_tools.event_log import EventLog, api_entry
+from adapters.log_tools.exporter import export_log
+from adapters.log_tools.importer import LogFormatError, StoreNotEmpty, import_log
+from adapters.log_tools.replay import Busy, Replay, UnknownView, Verify, ViewCheck, views_named
+from adapters.log_tools.state import aggregate_as_of, describe_state
+from adapters.postgres.event_store import open_application
 from adapters.settings import Settings, SettingsError
-from adapters.state import aggregate_as_of, describe_state
-from adapters.store import open_application
 from adapters.timefmt import parse_iso
 
 # The module, not its names: cli imports this module while it is itself being imported.

@@ -7,14 +7,14 @@ from typing import Any
 from attrs import define
 from psycopg_pool import ConnectionPool
 
-from adapters.database import EmbeddedPostgres
-from adapters.queries import AccountQueries, InboxQueries
+from adapters.api_tokens import TokenStore
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.event_store import open_application
+from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
+from adapters.read_models.ticket_queries import TicketQueries
+from adapters.read_models.views.base import View
+from adapters.read_models.views.registry import all_views
 from adapters.settings import Settings
-from adapters.store import open_application
-from adapters.ticket_queries import TicketQueries
-from adapters.tokens import TokenStore
-from adapters.views.base import View
-from adapters.views.registry import all_views
 from domain.application import Zalodesk
 from domain.clock import Clock, system_clock
 

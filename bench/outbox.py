@@ -67,15 +67,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 from machine import cpu_model, package_version, postgres_version, wait_for_quiet  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
-from adapters.outbox import Outbox  # noqa: E402
-from adapters.projector import Projector  # noqa: E402
-from adapters.rate_limit import SlidingWindowLimiter  # noqa: E402
-from adapters.schema import prepare  # noqa: E402
-from adapters.store import open_application  # noqa: E402
-from adapters.token_refresher import TokenRefresher  # noqa: E402
-from adapters.views.registry import all_views  # noqa: E402
+from adapters.postgres.event_store import open_application  # noqa: E402
+from adapters.postgres.schema import prepare  # noqa: E402
+from adapters.read_models.views.registry import all_views  # noqa: E402
+from adapters.workers.outbox import Outbox  # noqa: E402
+from adapters.workers.projector import Projector  # noqa: E402
+from adapters.workers.token_refresher import TokenRefresher  # noqa: E402
 from adapters.zalo import translate  # noqa: E402
 from adapters.zalo.client import ZaloClient  # noqa: E402
+from adapters.zalo.rate_limit import SlidingWindowLimiter  # noqa: E402
 from domain import actors  # noqa: E402
 from domain.application import Zalodesk  # noqa: E402
 from domain.commands import ConnectAccount, PostReply  # noqa: E402

@@ -204,8 +204,8 @@ def in_process(args: argparse.Namespace) -> int:
     import psycopg
     from falcon import testing
 
-    from adapters import logs
-    from adapters.schema import prepare
+    from adapters import json_logs as logs
+    from adapters.postgres.schema import prepare
     from adapters.settings import Settings
     from api.app import create_app
     from tests.support import zalo

@@ -66,13 +66,13 @@ import psycopg  # noqa: E402
 from eventsourcing.persistence import Notification  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
-from adapters.database import eventsourcing_env  # noqa: E402
-from adapters.eventlog import EventLog  # noqa: E402
-from adapters.log_export import export_log  # noqa: E402
-from adapters.log_import import import_log  # noqa: E402
-from adapters.replay import Replay, view_names  # noqa: E402
-from adapters.schema import prepare  # noqa: E402
-from adapters.store import open_application  # noqa: E402
+from adapters.log_tools.event_log import EventLog  # noqa: E402
+from adapters.log_tools.exporter import export_log  # noqa: E402
+from adapters.log_tools.importer import import_log  # noqa: E402
+from adapters.log_tools.replay import Replay, view_names  # noqa: E402
+from adapters.postgres.connection import eventsourcing_env  # noqa: E402
+from adapters.postgres.event_store import open_application  # noqa: E402
+from adapters.postgres.schema import prepare  # noqa: E402
 from adapters.zalo.translate import parse, translate  # noqa: E402
 from domain.application import Zalodesk  # noqa: E402
 from domain.clock import FrozenClock  # noqa: E402

@@ -82,14 +82,14 @@ from psycopg.rows import dict_row  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
-from adapters.inactivity_timer import DUE, InactivityTimer  # noqa: E402
-from adapters.projector import Projector  # noqa: E402
-from adapters.queries import INBOX_COLUMNS, INBOX_FROM, InboxQueries  # noqa: E402
-from adapters.schema import prepare  # noqa: E402
-from adapters.store import open_application  # noqa: E402
-from adapters.ticket_queries import TicketFilter, TicketQueries  # noqa: E402
+from adapters.postgres.event_store import open_application  # noqa: E402
+from adapters.postgres.schema import prepare  # noqa: E402
+from adapters.read_models.inbox_queries import INBOX_COLUMNS, INBOX_FROM, InboxQueries  # noqa: E402
+from adapters.read_models.ticket_queries import TicketFilter, TicketQueries  # noqa: E402
+from adapters.read_models.views.registry import all_views  # noqa: E402
 from adapters.timefmt import iso  # noqa: E402
-from adapters.views.registry import all_views  # noqa: E402
+from adapters.workers.inactivity_timer import DUE, InactivityTimer  # noqa: E402
+from adapters.workers.projector import Projector  # noqa: E402
 from adapters.zalo import translate  # noqa: E402
 from api.server import default_workers, gunicorn_options  # noqa: E402
 from domain import actors, identity  # noqa: E402

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from adapters.schema import prepare
+from adapters.postgres.schema import prepare
 from tests.support.databases import fresh_database
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import falcon
 
-from adapters.queries import AccountQueries
+from adapters.read_models.inbox_queries import AccountQueries
 from adapters.settings import Settings
 from adapters.timefmt import iso
 from api import bodies

@@ -9,8 +9,8 @@ import falcon
 from eventsourcing.application import Application
 from psycopg_pool import ConnectionPool
 
-from adapters.audit import AuditTrail
-from adapters.eventlog import EventLog, api_entry
+from adapters.log_tools.audit import AuditTrail
+from adapters.log_tools.event_log import EventLog, api_entry
 from api import bodies
 
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import falcon
 
-from adapters.queries import InboxQueries
+from adapters.read_models.inbox_queries import InboxQueries
 from adapters.timefmt import iso
 from api import bodies
 from domain.application import Zalodesk

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import falcon
 
-from adapters import metrics, projector
+from adapters import metrics
+from adapters.workers import projector
 from api.services import Services
 
 READY_LAG_EVENTS = 1000

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import falcon
 
-from adapters.ticket_queries import BadCursor, TicketFilter, TicketQueries
+from adapters.read_models.ticket_queries import BadCursor, TicketFilter, TicketQueries
 from api import bodies
 from api.resources.chats import reply_accepted
 from domain.application import Zalodesk

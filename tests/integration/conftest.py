@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from adapters.projector import Projector
 from adapters.settings import Settings
+from adapters.workers.projector import Projector
 from api.app import create_app
 from api.services import Services, build_services
 from domain.clock import FrozenClock

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from adapters.tokens import TokenStore
+from adapters.api_tokens import TokenStore
 from api import cli_ops
 from api.services import Services
 from domain.clock import FrozenClock

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from adapters.inactivity_timer import InactivityTimer
+from adapters.workers.inactivity_timer import InactivityTimer
 from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform

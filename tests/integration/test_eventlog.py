@@ -12,9 +12,9 @@ import pytest
 from eventsourcing.cryptography import AESCipher
 from falcon import testing
 
-from adapters.eventlog import REDACTED, EventLog
-from adapters.schema import prepare
-from adapters.store import open_application
+from adapters.log_tools.event_log import REDACTED, EventLog
+from adapters.postgres.event_store import open_application
+from adapters.postgres.schema import prepare
 from api import cli_ops
 from api.services import Services
 from domain.account import ZaloAccount

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from adapters.echo_settler import EchoSettler
-from adapters.outbox import Outbox
-from adapters.rate_limit import SlidingWindowLimiter
+from adapters.postgres.event_store import open_application
 from adapters.settings import Settings
-from adapters.store import open_application
 from adapters.timefmt import parse_iso
-from adapters.token_refresher import TokenRefresher
+from adapters.workers.echo_settler import EchoSettler
+from adapters.workers.outbox import Outbox
+from adapters.workers.token_refresher import TokenRefresher
 from adapters.zalo.client import ZaloClient
+from adapters.zalo.rate_limit import SlidingWindowLimiter
 from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform

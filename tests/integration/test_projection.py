@@ -6,7 +6,7 @@ from typing import Any
 
 from falcon import testing
 
-from adapters.projector import Projector
+from adapters.workers.projector import Projector
 from api.services import Services
 from tests.integration.conftest import ZaloPlatform
 

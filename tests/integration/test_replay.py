@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from adapters.eventlog import EventLog
-from adapters.projector import Projector, lag
-from adapters.replay import (
+from adapters.log_tools.event_log import EventLog
+from adapters.log_tools.replay import (
     ASIDE,
     Builder,
     Busy,
@@ -23,6 +22,7 @@ from adapters.replay import (
     view_names,
     views_named,
 )
+from adapters.workers.projector import Projector, lag
 from api import cli_ops
 from api.cli_ops import Progress
 from api.services import Services

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 
-from adapters.schema import prepare
+from adapters.postgres.schema import prepare
 from tests.support.databases import fresh_database
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 from falcon import testing
 
-from adapters.state import aggregate_as_of, describe_state
+from adapters.log_tools.state import aggregate_as_of, describe_state
 from api import cli_ops
 from api.services import Services
 from domain.clock import FrozenClock

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import psycopg
 
-from adapters.database import EmbeddedPostgres, ensure_database, with_database
+from adapters.postgres.connection import ensure_database, with_database
+from adapters.postgres.embedded import EmbeddedPostgres
 
 LOCAL_SERVER = "postgresql://root@127.0.0.1:5432/postgres"
 

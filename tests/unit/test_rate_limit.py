@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.rate_limit import SlidingWindowLimiter
+from adapters.zalo.rate_limit import SlidingWindowLimiter
 
 
 class Clock:

@@ -19,7 +19,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from adapters.eventlog import (
+from adapters.log_tools.event_log import (
     DOMAIN_TOPICS,
     PAGE,
     REDACTED,
@@ -28,7 +28,7 @@ from adapters.eventlog import (
     Progress,
     snapshots_table,
 )
-from adapters.log_export import (
+from adapters.log_tools.exporter import (
     typed_fields,
 )
 from domain.account import SECRET_FIELDS

@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import Cursor
 
-from adapters.views.base import View, handles
+from adapters.read_models.views.base import View, handles
 
 PUBLIC_FIELDS = ("name", "app_id", "oa_id", "chat_inactivity_seconds", "allow_postpone")
 

@@ -27,7 +27,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from adapters.eventlog import (
+from adapters.log_tools.event_log import (
     ENVELOPE,
     EventLog,
     LoggedEvent,

@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import Cursor
 
-from adapters.views.base import View, handles
+from adapters.read_models.views.base import View, handles
 
 
 class ContactsView(View):

@@ -8,8 +8,8 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
+from adapters.read_models.views.base import View, handles
 from adapters.timefmt import iso
-from adapters.views.base import View, handles
 
 
 class InboxView(View):

@@ -11,7 +11,7 @@ from typing import Any
 from eventsourcing.application import Application
 from psycopg_pool import ConnectionPool
 
-from adapters.views.base import View
+from adapters.read_models.views.base import View
 
 log = logging.getLogger("zalodesk.projector")
 

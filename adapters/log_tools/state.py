@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
-from adapters.eventlog import event_time, redact, to_json
+from adapters.log_tools.event_log import event_time, redact, to_json
 from adapters.timefmt import iso
 from domain.errors import InvalidInput, NotFound
 

@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from adapters.views.base import View, handles
+from adapters.read_models.views.base import View, handles
 
 
 class TranscriptView(View):

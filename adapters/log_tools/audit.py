@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from adapters.eventlog import EventLog, LoggedEvent, event_time, event_type
+from adapters.log_tools.event_log import EventLog, LoggedEvent, event_time, event_type
 from adapters.timefmt import iso
 from domain.errors import NotFound
 from domain.receipt import InboundReceipt

@@ -22,10 +22,15 @@ from typing import Any
 from attrs import frozen
 from psycopg_pool import ConnectionPool
 
-from adapters.eventlog import EventLog, NoProgress, Progress
-from adapters.projector import Projector, lock_positions, read_positions, tracking_key
-from adapters.views.base import View
-from adapters.views.registry import VIEW_CLASSES
+from adapters.log_tools.event_log import EventLog, NoProgress, Progress
+from adapters.read_models.views.base import View
+from adapters.read_models.views.registry import VIEW_CLASSES
+from adapters.workers.projector import (
+    Projector,
+    lock_positions,
+    read_positions,
+    tracking_key,
+)
 
 ASIDE = "_rebuild"
 SCRATCH = "_verify"

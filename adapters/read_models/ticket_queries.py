@@ -10,7 +10,7 @@ from attrs import frozen
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from adapters.queries import customer, message
+from adapters.read_models.inbox_queries import customer, message
 from adapters.timefmt import iso, parse_iso
 
 

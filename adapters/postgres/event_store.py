@@ -7,7 +7,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import Environment, get_topic
 
-from adapters.database import eventsourcing_env
+from adapters.postgres.connection import eventsourcing_env
 from domain.application import Zalodesk
 from domain.clock import Clock, system_clock
 

@@ -18,8 +18,7 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
-from adapters.rate_limit import SlidingWindowLimiter
-from adapters.token_refresher import ReconnectNeeded, TokenRefresher
+from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
 from adapters.zalo.client import (
     Recipient,
     ZaloClient,
@@ -27,6 +26,7 @@ from adapters.zalo.client import (
     ZaloUnavailable,
     human_reason,
 )
+from adapters.zalo.rate_limit import SlidingWindowLimiter
 from domain.application import SendJob, Zalodesk
 
 log = logging.getLogger("zalodesk.outbox")

@@ -1,8 +1,38 @@
-"""For gunicorn: ``gunicorn wsgi:app``. Imported in each worker, after fork."""
+"""For gunicorn: ``gunicorn wsgi:app``, imported in each worker after fork.
 
-from adapters import json_logs as logs
-from adapters.settings import Settings
-from api.app import create_app
+Run by hand, it needs ``ZALODESK_DATABASE_URL`` (only ``zalodesk serve`` and
+``zalodesk api`` start the embedded database); the schema is prepared by the first
+worker, and the workers share their metrics as under ``zalodesk serve``.
+"""
 
-logs.configure()
-app = create_app(Settings.from_env())
+import sys
+from typing import Any, NoReturn
+
+from adapters import json_logs, metrics_folder
+from adapters.settings import Settings, SettingsError
+
+# Gunicorn's code for "a worker failed to boot": the master stops instead of retrying.
+WORKER_BOOT_ERROR = 3
+
+
+def _load() -> Any:
+    json_logs.configure()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as ex:
+        _refuse(ex)
+    metrics_folder.join(settings.data_dir)  # before prometheus_client is first imported
+    from api import bootstrap
+
+    try:
+        return bootstrap.wsgi_app(settings)
+    except (SettingsError, bootstrap.StartupError) as ex:
+        _refuse(ex)
+
+
+def _refuse(reason: Exception) -> NoReturn:
+    print(f"zalodesk: {reason}", file=sys.stderr, flush=True)
+    raise SystemExit(WORKER_BOOT_ERROR)
+
+
+app = _load()

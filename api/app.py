@@ -1,4 +1,4 @@
-"""The composition root: ``create_app`` chooses and wires every part."""
+"""The HTTP app: every route, its resource, and the middleware, from parts the root built."""
 
 from __future__ import annotations
 
@@ -7,26 +7,29 @@ from typing import Any
 import falcon
 
 from adapters.account_cache import AccountCache
-from adapters.settings import Settings
 from api import errors
 from api.auth import BearerAuth
 from api.openapi import OpenAPI, Route, spec
 from api.requestlog import RequestLog
 from api.resources import accounts, audit, chats, health, tickets, webhooks
-from api.services import Services, build_services
-from domain.clock import Clock, system_clock
+from api.services import Services
 
 
-def routes(services: Services) -> list[Route]:
+def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
     app, settings = services.app, services.settings
     presenter = accounts.AccountPresenter(settings)
-    webhook = webhooks.ZaloWebhook(app, AccountCache(app))
+    webhook = webhooks.ZaloWebhook(app, accounts_cache)
     return [
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
         Route(
-            "/readyz", health.Ready(services), {"GET": "Store reachable, views caught up"}, False
+            "/readyz",
+            health.Ready(services.lag),
+            {"GET": "Store reachable, views caught up"},
+            False,
         ),
-        Route("/metrics", health.Metrics(services), {"GET": "Prometheus metrics"}, secured=False),
+        Route(
+            "/metrics", health.Metrics(services.lag), {"GET": "Prometheus metrics"}, secured=False
+        ),
         Route(
             "/api/accounts",
             accounts.Accounts(app, services.accounts, presenter, settings),
@@ -99,13 +102,10 @@ def routes(services: Services) -> list[Route]:
     ]
 
 
-def create_app(
-    settings: Settings, services: Services | None = None, clock: Clock = system_clock
-) -> falcon.App[Any, Any]:
-    services = services or build_services(settings, clock)
+def create_app(services: Services, accounts_cache: AccountCache) -> falcon.App[Any, Any]:
     middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens)]
     app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
-    table = routes(services)
+    table = routes(services, accounts_cache)
     for route in table:
         app.add_route(route.template, route.resource)
     app.add_route("/openapi.json", OpenAPI(spec(table)))

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import psycopg
-from eventsourcing.persistence import OperationalError as StoreUnavailable
-
 from adapters import json_logs as logs
+from adapters import metrics_folder
 from adapters.postgres.connection import redacted
-from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.postgres.schema import prepare
 from adapters.settings import Settings, SettingsError
-from api import cli_ops
+from api import bootstrap, cli_ops
+from api.console import CommandError
 from api.server import GunicornServer, default_workers, gunicorn_options
-
-
-class CommandError(Exception):
-    """Ends the command with this message and a non-zero status."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure()
     try:
         return int(args.run(args) or 0)
-    except (CommandError, SettingsError) as ex:
+    except (CommandError, SettingsError, bootstrap.StartupError) as ex:
         print(f"zalodesk: {ex}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -70,32 +61,6 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-class Database:
-    """The database URL for this process, starting the embedded server when none is set."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.embedded: EmbeddedPostgres | None = None
-        if settings.database_url:
-            self.url = settings.database_url
-        else:
-            self.embedded = EmbeddedPostgres(settings.data_dir)
-            self.url = self.embedded.url
-        try:
-            prepare(self.url)
-        except (psycopg.OperationalError, StoreUnavailable) as ex:
-            self.stop()
-            reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
-            raise CommandError(f"cannot use the database {redacted(self.url)}: {reason}") from None
-
-    def share(self) -> None:
-        """Children (gunicorn workers, the worker process) use the same server."""
-        os.environ["ZALODESK_DATABASE_URL"] = self.url
-
-    def stop(self) -> None:
-        if self.embedded is not None:
-            self.embedded.stop()
-
-
 def serve(args: argparse.Namespace) -> int:
     return run_http(args, with_worker=True)
 
@@ -106,9 +71,10 @@ def api(args: argparse.Namespace) -> int:
 
 def run_http(args: argparse.Namespace, with_worker: bool) -> int:
     settings = Settings.from_env()
-    database = Database(settings)
-    database.share()
-    metrics_dir(settings.data_dir)
+    database = bootstrap.open_database(settings)
+    # Children (gunicorn workers, the worker process) use the same server.
+    os.environ["ZALODESK_DATABASE_URL"] = database.url
+    metrics_folder.start_fresh(settings.data_dir)
     children: list[subprocess.Popen[Any]] = []
     if with_worker:
         # Its own session: Ctrl-C reaches gunicorn, whose exit hook stops the worker in order.
@@ -133,16 +99,14 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
 
 
 def worker(args: argparse.Namespace) -> int:
-    from adapters.workers.processors import run_processors
-
     settings = Settings.from_env()
-    database = Database(settings)
+    database = bootstrap.open_database(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     watch_parent(stop)
     try:
-        run_processors(database.url, settings, stop)
+        bootstrap.run_workers(settings, database.url, stop)
     finally:
         database.stop()
     return 0
@@ -163,26 +127,9 @@ def watch_parent(stop: threading.Event) -> None:
 
 
 def token_create(args: argparse.Namespace) -> int:
-    from psycopg_pool import ConnectionPool
-
-    from adapters.api_tokens import TokenStore
-
     name = args.name.strip()
     if not name:
         raise CommandError("a token needs a name")
-    database = Database(Settings.from_env())
-    pool: ConnectionPool[Any] = ConnectionPool(database.url, min_size=1, max_size=1, open=True)
-    try:
-        print(TokenStore(pool).create(name, admin=args.admin))
-    finally:
-        pool.close()
-        database.stop()
+    with cli_ops.opened() as services:
+        print(services.tokens.create(name, admin=args.admin))
     return 0
-
-
-def metrics_dir(data_dir: Path) -> None:
-    """Prometheus counters shared by all gunicorn workers; emptied at each start."""
-    folder = data_dir.resolve() / "metrics"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)

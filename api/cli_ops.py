@@ -2,7 +2,7 @@
 
 ``register(commands)`` adds these subcommands to the ``zalodesk`` parser. Each
 resolves the database as the other commands do (``cli.Database``), and fails
-with one clear line on standard error (``cli.CommandError``).
+with one clear line on standard error (``CommandError``).
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ import argparse
 import functools
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from uuid import UUID
 
 import psycopg
-from attrs import frozen
 from eventsourcing.persistence import OperationalError
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from adapters.log_tools.audit import AuditTrail, audit_line
 from adapters.log_tools.event_log import EventLog, api_entry
@@ -29,13 +27,11 @@ from adapters.log_tools.exporter import export_log
 from adapters.log_tools.importer import LogFormatError, StoreNotEmpty, import_log
 from adapters.log_tools.replay import Busy, Replay, UnknownView, Verify, ViewCheck, views_named
 from adapters.log_tools.state import aggregate_as_of, describe_state
-from adapters.postgres.event_store import open_application
-from adapters.settings import Settings, SettingsError
+from adapters.settings import Settings
 from adapters.timefmt import parse_iso
-
-# The module, not its names: cli imports this module while it is itself being imported.
-from api import cli
-from domain.application import Zalodesk
+from api import bootstrap
+from api.console import CommandError, Progress, say
+from api.services import Services
 from domain.errors import DomainError
 
 Run = Callable[[argparse.Namespace], int]
@@ -86,44 +82,19 @@ def _register_log(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     load.set_defaults(run=run_import)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """These commands alone, handled as ``zalodesk`` handles its own (``python -m`` this module)."""
-    root = argparse.ArgumentParser(prog="zalodesk")
-    register(root.add_subparsers(dest="command", required=True))
-    args = root.parse_args(argv)
-    try:
-        return int(args.run(args) or 0)
-    except (cli.CommandError, SettingsError) as ex:
-        print(f"zalodesk: {ex}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-
-
 # Plumbing
 
 
-@frozen
-class Ops:
-    app: Zalodesk
-    pool: ConnectionPool[Any]
-    log: EventLog
-
-
 @contextmanager
-def opened() -> Iterator[Ops]:
-    settings = Settings.from_env()
-    database = cli.Database(settings)
+def opened() -> Iterator[Services]:
+    """The parts on this installation's database, closed (and the embedded server stopped) after."""
+    database = bootstrap.open_database(Settings.from_env())
     try:
-        app = open_application(database.url, settings.cipher_key)
-        pool: ConnectionPool[Any] = ConnectionPool(
-            database.url, min_size=1, max_size=4, open=True, kwargs={"autocommit": True}
-        )
+        services = bootstrap.build(Settings.from_env(), database.url)
         try:
-            yield Ops(app, pool, EventLog(app, pool))
+            yield services
         finally:
-            pool.close()
-            app.close()
+            services.close()
     finally:
         database.stop()
 
@@ -136,9 +107,9 @@ def command(run: Run) -> Run:
         try:
             return run(args)
         except EXPECTED as ex:
-            raise cli.CommandError(str(ex)) from ex
+            raise CommandError(str(ex)) from ex
         except UNREACHABLE as ex:
-            raise cli.CommandError(f"cannot reach the database: {ex}") from ex
+            raise CommandError(f"cannot reach the database: {ex}") from ex
 
     return guarded
 
@@ -147,68 +118,7 @@ def aggregate_id(text: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
-        raise cli.CommandError(f"{text!r} is not an id") from None
-
-
-class Progress:
-    """On standard error: redrawn in place on a terminal, one line per 5% otherwise."""
-
-    def __init__(self, stream: IO[str] | None = None, clock: Callable[[], float] = time.monotonic):
-        self._stream = stream
-        self.clock = clock
-        self.start(0, "")
-
-    @property
-    def stream(self) -> IO[str]:
-        return self._stream or sys.stderr
-
-    def start(self, total: int, doing: str) -> None:
-        self.total, self.doing, self.done = total, doing, 0
-        self.began = self.drawn = self.clock()
-        self.next_step = 5
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        if self.stream.isatty():
-            if self.clock() - self.drawn >= 0.1:
-                self.drawn = self.clock()
-                self.stream.write(f"\r{self.line()}   ")
-                self.stream.flush()
-        elif self.percent() >= self.next_step:
-            while self.percent() >= self.next_step:
-                self.next_step += 5
-            print(self.line(), file=self.stream)
-
-    def finish(self) -> None:
-        elapsed = max(self.clock() - self.began, 1e-9)
-        end = "\r" if self.stream.isatty() else ""
-        self.stream.write(
-            f"{end}{self.doing}: {self.done:,} events in {elapsed:.1f} s "
-            f"({self.done / elapsed:,.0f} events/s)   \n"
-        )
-        self.stream.flush()
-
-    def percent(self) -> float:
-        return 100.0 * self.done / self.total if self.total else 100.0
-
-    def line(self) -> str:
-        elapsed = max(self.clock() - self.began, 1e-9)
-        rate = self.done / elapsed
-        left = (self.total - self.done) / rate if rate else 0.0
-        return (
-            f"{self.doing} {min(self.percent(), 100.0):5.1f}%  {self.done:,}/{self.total:,} "
-            f"events  {rate:,.0f} events/s  {_duration(max(left, 0.0))} left"
-        )
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def say(message: str) -> None:
-    print(f"zalodesk: {message}", file=sys.stderr)
+        raise CommandError(f"{text!r} is not an id") from None
 
 
 # Commands
@@ -217,8 +127,8 @@ def say(message: str) -> None:
 @command
 def run_replay(args: argparse.Namespace) -> int:
     names = [v.name for v in views_named(args.views)]
-    with opened() as ops:
-        replay = Replay(ops.log, ops.pool)
+    with opened() as services:
+        replay = Replay(services.log, services.pool)
         for name, position in replay.resumable(names).items():
             say(f"resuming the interrupted rebuild of {name} from position {position}")
         position = replay.run(names, Progress())
@@ -228,13 +138,13 @@ def run_replay(args: argparse.Namespace) -> int:
 
 @command
 def run_verify(args: argparse.Namespace) -> int:
-    with opened() as ops:
-        checks = Verify(ops.log, ops.pool).run(Progress())
+    with opened() as services:
+        checks = Verify(services.log, services.pool).run(Progress())
     for check in checks:
         print(verdict(check))
     differ = [c.view for c in checks if not c.equal]
     if differ:
-        raise cli.CommandError(
+        raise CommandError(
             f"{len(differ)} view(s) differ from the log: {', '.join(differ)} "
             f"(`zalodesk replay {' '.join(differ)}` rebuilds them)"
         )
@@ -253,8 +163,8 @@ def verdict(check: ViewCheck) -> str:
 @command
 def run_audit(args: argparse.Namespace) -> int:
     ident = aggregate_id(args.id)
-    with opened() as ops:
-        trail = AuditTrail(ops.log)
+    with opened() as services:
+        trail = AuditTrail(services.log)
         entries = trail.timeline(ident)
         bodies = [trail.inbound_body(e) if args.raw else None for e in entries]
     if args.json:
@@ -275,8 +185,8 @@ def run_audit(args: argparse.Namespace) -> int:
 def run_state(args: argparse.Namespace) -> int:
     ident = aggregate_id(args.id)
     at = _time(args.at) if args.at else None
-    with opened() as ops:
-        aggregate = aggregate_as_of(ops.app, ident, version=args.version, at=at)
+    with opened() as services:
+        aggregate = aggregate_as_of(services.app, ident, version=args.version, at=at)
     print(json.dumps(describe_state(aggregate), ensure_ascii=False, indent=2))
     return 0
 
@@ -285,19 +195,19 @@ def _time(text: str) -> Any:
     try:
         return parse_iso(text)
     except ValueError:
-        raise cli.CommandError(f"{text!r} is not an ISO 8601 time") from None
+        raise CommandError(f"{text!r} is not an ISO 8601 time") from None
 
 
 @command
 def run_export(args: argparse.Namespace) -> int:
     if args.after < 0:
-        raise cli.CommandError("--after must not be negative")
-    with opened() as ops:
+        raise CommandError("--after must not be negative")
+    with opened() as services:
         if args.output:
-            count = _export_to(Path(args.output), ops.log, args)
+            count = _export_to(Path(args.output), services.log, args)
         else:
             out = sys.stdout.buffer
-            count = export_log(ops.log, out, args.after, args.include_secrets, Progress())
+            count = export_log(services.log, out, args.after, args.include_secrets, Progress())
             sys.stdout.flush()
     secrets = "with secrets" if args.include_secrets else "secrets redacted"
     say(f"exported {count} events ({secrets})")
@@ -316,14 +226,10 @@ def _export_to(path: Path, log: EventLog, args: argparse.Namespace) -> int:
 @command
 def run_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    with opened() as ops:
+    with opened() as services:
         try:
-            count = import_log(ops.log, path, args.allow_redacted, Progress())
+            count = import_log(services.log, path, args.allow_redacted, Progress())
         except LogFormatError as ex:
-            raise cli.CommandError(f"{path}: {ex}; nothing was imported") from ex
+            raise CommandError(f"{path}: {ex}; nothing was imported") from ex
     say(f"imported {count} events; the views catch up as the worker runs (or `zalodesk replay`)")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
-
-from adapters.postgres.event_store import open_application
-from adapters.read_models.views.registry import all_views
-from adapters.settings import Settings
-from adapters.workers.echo_settler import EchoSettler
-from adapters.workers.inactivity_timer import InactivityTimer
-from adapters.workers.outbox import Outbox
-from adapters.workers.projector import Projector
-from adapters.workers.token_refresher import TokenRefresher
-from adapters.zalo.client import ZaloClient
-from adapters.zalo.rate_limit import SlidingWindowLimiter
 
 log = logging.getLogger("zalodesk.worker")
 
 PROCESSORS_LOCK = "zalodesk:processors"
+
+Loop = Callable[[threading.Event], None]
 
 
 def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[Any] | None:
@@ -44,34 +34,15 @@ def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[A
     return None
 
 
-def run_processors(url: str, settings: Settings, stop: threading.Event) -> None:
-    lock = hold_processor_lock(url, stop)
-    if lock is None:
-        return
-    app = open_application(
-        url, settings.cipher_key, default_timeout=settings.chat_inactivity_seconds
-    )
-    pool: ConnectionPool[Any] = ConnectionPool(url, min_size=2, max_size=8, open=True)
-    client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base)
-    outbox = Outbox(app, pool, client, TokenRefresher(app, url, client), SlidingWindowLimiter())
-    try:
-        threads = [
-            _thread("projector", Projector(app, pool, all_views()).run, stop),
-            _thread("inactivity", InactivityTimer(app, pool).run, stop),
-            _thread("outbox", outbox.run, stop),
-            _thread("settler", EchoSettler(app, pool).run, stop),
-        ]
-        log.info("processors started", extra={"processors": [t.name for t in threads]})
-        for thread in threads:
-            thread.join()
-    finally:
-        pool.close()
-        app.close()
-        lock.close()
-        log.info("processors stopped")
-
-
-def _thread(name: str, target: Callable[[threading.Event], None], stop: threading.Event) -> Any:
-    thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
-    thread.start()
-    return thread
+def run_loops(loops: Mapping[str, Loop], stop: threading.Event) -> None:
+    """Each loop in a thread of its own, until ``stop`` is set and every loop has returned."""
+    threads = [
+        threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
+        for name, loop in loops.items()
+    ]
+    for thread in threads:
+        thread.start()
+    log.info("processors started", extra={"processors": list(loops)})
+    for thread in threads:
+        thread.join()
+    log.info("processors stopped")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import falcon
 
 from adapters import metrics
-from adapters.workers import projector
-from api.services import Services
+
+Lag = Callable[[], dict[str, int]]
 
 READY_LAG_EVENTS = 1000
 
@@ -19,11 +21,11 @@ class Health:
 class Ready:
     """Ready when the store answers and every view is within a bound of the log."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, lag: Lag) -> None:
+        self.lag = lag
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lag = projector.lag(self.services.pool, self.services.app, self.services.views)
+        lag = self.lag()
         behind = {view: n for view, n in lag.items() if n > READY_LAG_EVENTS}
         resp.media = {"status": "lagging" if behind else "ready", "lag": lag}
         if behind:
@@ -31,10 +33,10 @@ class Ready:
 
 
 class Metrics:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, lag: Lag) -> None:
+        self.lag = lag
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lag = projector.lag(self.services.pool, self.services.app, self.services.views)
+        lag = self.lag()
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
         resp.data = metrics.render(lag)

@@ -140,6 +140,17 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     stderr_path: Path | None = None
+    cwd: Path | None = None
+
+    def argv(self) -> list[str]:
+        return [
+            ZALODESK,
+            "serve",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+        ]
 
     def start(self) -> Service:
         assert self.process is None, "already running"
@@ -150,15 +161,9 @@ class Service:
         self.stderr_path = self.logs / f"serve-{self.starts}.err"
         with stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                [
-                    ZALODESK,
-                    "serve",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--workers",
-                    str(self.workers),
-                ],
+                self.argv(),
                 env=self.env,
+                cwd=self.cwd,
                 stdout=out,
                 stderr=err,
                 stdin=subprocess.DEVNULL,

@@ -9,9 +9,8 @@ import pytest
 from falcon import testing
 
 from adapters.settings import Settings
-from adapters.workers.projector import Projector
-from api.app import create_app
-from api.services import Services, build_services
+from api import bootstrap
+from api.services import Services
 from domain.clock import FrozenClock
 from tests.support import zalo
 
@@ -29,22 +28,21 @@ def settings(db: str) -> Settings:
 
 
 @pytest.fixture
-def services(settings: Settings, clock: FrozenClock) -> Iterator[Services]:
-    built = build_services(settings, clock)
+def services(settings: Settings, db: str, clock: FrozenClock) -> Iterator[Services]:
+    built = bootstrap.build(settings, db, clock)
     yield built
     built.close()
 
 
 @pytest.fixture
 def client(settings: Settings, services: Services) -> testing.TestClient:
-    return testing.TestClient(create_app(settings, services), headers=ADMIN)
+    return testing.TestClient(bootstrap.http_app(services), headers=ADMIN)
 
 
 @pytest.fixture
 def project(services: Services) -> Any:
     """Bring every view up to date with the log, as the projection worker would."""
-    projector = Projector(services.app, services.pool, services.views)
-    return projector.catch_up
+    return bootstrap.projector(services).catch_up
 
 
 class ZaloPlatform:

@@ -10,7 +10,7 @@ import pytest
 from falcon import testing
 
 from adapters.api_tokens import TokenStore
-from api import cli_ops
+from api import cli
 from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
@@ -143,7 +143,7 @@ def test_the_terminal_timeline_with_raw_deliveries(
     two_sessions: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli_ops.main(["audit", two_sessions["ticket_id"], "--raw"]) == 0
+    assert cli.main(["audit", two_sessions["ticket_id"], "--raw"]) == 0
     out = capsys.readouterr().out.splitlines()
 
     assert out[0].startswith("2026-11-24T10:00:00.000Z  #")
@@ -160,7 +160,7 @@ def test_the_terminal_timeline_as_json(
     two_sessions: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli_ops.main(["audit", two_sessions["chats"][1], "--json", "--raw"]) == 0
+    assert cli.main(["audit", two_sessions["chats"][1], "--json", "--raw"]) == 0
     events = json.loads(capsys.readouterr().out)["events"]
     assert [e["type"] for e in events] == ["Chat.Started", "Chat.CustomerMessageReceived"]
     assert events[0]["raw"] is None and '"Cho hỏi thêm"' in events[1]["raw"]
@@ -170,7 +170,7 @@ def test_the_terminal_refuses_what_is_not_there(
     db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli_ops.main(["audit", "nope"]) == 2
+    assert cli.main(["audit", "nope"]) == 2
     assert capsys.readouterr().err == "zalodesk: 'nope' is not an id\n"
-    assert cli_ops.main(["audit", "0b0e9a62-22f8-4ac2-9f65-4ee1c1b8a7a4"]) == 2
+    assert cli.main(["audit", "0b0e9a62-22f8-4ac2-9f65-4ee1c1b8a7a4"]) == 2
     assert "not found" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import pytest
 from falcon import testing
 
 from adapters.workers.inactivity_timer import InactivityTimer
+from api import bootstrap
 from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
@@ -18,7 +19,7 @@ CUSTOMER = "1594636778967000001"
 
 @pytest.fixture
 def timer(services: Services) -> InactivityTimer:
-    return InactivityTimer(services.app, services.pool)
+    return bootstrap.workers(services).inactivity
 
 
 class Desk:

@@ -15,7 +15,7 @@ from falcon import testing
 from adapters.log_tools.event_log import REDACTED, EventLog
 from adapters.postgres.event_store import open_application
 from adapters.postgres.schema import prepare
-from api import cli_ops
+from api import cli
 from api.services import Services
 from domain.account import ZaloAccount
 from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
@@ -73,12 +73,12 @@ def test_export_import_export_gives_the_identical_file_across_cipher_keys(
 ) -> None:
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     use(monkeypatch, db)
-    assert cli_ops.main(["log", "export", "--include-secrets", "-o", str(first)]) == 0
+    assert cli.main(["log", "export", "--include-secrets", "-o", str(first)]) == 0
 
     # The new home encrypts its store with a key of its own.
     use(monkeypatch, other_db, AESCipher.create_key(16))
-    assert cli_ops.main(["log", "import", str(first)]) == 0
-    assert cli_ops.main(["log", "export", "--include-secrets", "-o", str(second)]) == 0
+    assert cli.main(["log", "import", str(first)]) == 0
+    assert cli.main(["log", "export", "--include-secrets", "-o", str(second)]) == 0
 
     assert second.read_bytes() == first.read_bytes()
     assert event_count(other_db) == event_count(db) == len(lines(first)) - 1
@@ -96,9 +96,9 @@ def test_an_imported_store_keeps_positions_ids_versions_and_secrets(
 ) -> None:
     path = tmp_path / "log.jsonl"
     use(monkeypatch, services.settings.database_url or "")
-    cli_ops.main(["log", "export", "--include-secrets", "-o", str(path)])
+    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
     use(monkeypatch, other_db)
-    cli_ops.main(["log", "import", str(path)])
+    cli.main(["log", "import", str(path)])
 
     def rows(url: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(url) as conn:
@@ -125,7 +125,7 @@ def test_export_redacts_secrets_unless_asked(
     history: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsysbinary: Any
 ) -> None:
     use(monkeypatch, db)
-    assert cli_ops.main(["log", "export"]) == 0
+    assert cli.main(["log", "export"]) == 0
     out = capsysbinary.readouterr().out.decode()
     assert not any(secret in out for secret in [*SECRETS, "new-app-secret"])
     records = [json.loads(line) for line in out.splitlines()]
@@ -146,7 +146,7 @@ def test_export_after_a_position(
 ) -> None:
     path = tmp_path / "tail.jsonl"
     use(monkeypatch, db)
-    assert cli_ops.main(["log", "export", "--after", "5", "-o", str(path)]) == 0
+    assert cli.main(["log", "export", "--after", "5", "-o", str(path)]) == 0
     positions = [r["position"] for r in lines(path)[:-1]]
     assert positions and min(positions) == 6 and positions == sorted(positions)
 
@@ -160,11 +160,11 @@ def test_import_refuses_a_non_empty_store(
 ) -> None:
     path = tmp_path / "log.jsonl"
     use(monkeypatch, db)
-    cli_ops.main(["log", "export", "--include-secrets", "-o", str(path)])
+    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
     before = event_count(db)
     capsys.readouterr()
 
-    assert cli_ops.main(["log", "import", str(path)]) == 2
+    assert cli.main(["log", "import", str(path)]) == 2
 
     error = capsys.readouterr().err.strip()
     assert error.startswith("zalodesk: ") and "not empty" in error and "\n" not in error
@@ -193,7 +193,7 @@ def test_a_damaged_file_is_refused_with_its_line_and_nothing_stored(
 ) -> None:
     path = tmp_path / "log.jsonl"
     use(monkeypatch, db)
-    cli_ops.main(["log", "export", "--include-secrets", "-o", str(path)])
+    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
     text = path.read_text().splitlines(keepends=True)
     if damage == "cut mid-line":
         damaged = "".join(text[:8]) + text[8][: len(text[8]) // 2]
@@ -217,7 +217,7 @@ def test_a_damaged_file_is_refused_with_its_line_and_nothing_stored(
     use(monkeypatch, other_db)
     capsys.readouterr()
 
-    assert cli_ops.main(["log", "import", str(path)]) == 2
+    assert cli.main(["log", "import", str(path)]) == 2
 
     error = capsys.readouterr().err
     assert f"line {line_at_fault}: " in error and why in error and "nothing was imported" in error
@@ -234,15 +234,15 @@ def test_a_redacted_export_is_imported_only_when_allowed(
 ) -> None:
     path = tmp_path / "redacted.jsonl"
     use(monkeypatch, db)
-    cli_ops.main(["log", "export", "-o", str(path)])
+    cli.main(["log", "export", "-o", str(path)])
     use(monkeypatch, other_db)
     capsys.readouterr()
 
-    assert cli_ops.main(["log", "import", str(path)]) == 2
+    assert cli.main(["log", "import", str(path)]) == 2
     assert "--include-secrets" in capsys.readouterr().err
     assert event_count(other_db) == 0
 
-    assert cli_ops.main(["log", "import", "--allow-redacted", str(path)]) == 0
+    assert cli.main(["log", "import", "--allow-redacted", str(path)]) == 0
     assert event_count(other_db) == event_count(db)
 
 

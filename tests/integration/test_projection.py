@@ -6,7 +6,7 @@ from typing import Any
 
 from falcon import testing
 
-from adapters.workers.projector import Projector
+from api import bootstrap
 from api.services import Services
 from tests.integration.conftest import ZaloPlatform
 
@@ -25,9 +25,9 @@ def test_a_restarted_projector_resumes_without_applying_twice(
     for n in range(10):
         platform.text(CUSTOMER, f"m{n}")
     # A first worker applies one small batch, then "crashes".
-    assert Projector(services.app, services.pool, services.views, batch_size=7).step() == 7
+    assert bootstrap.projector(services, batch_size=7).step() == 7
     # A new worker picks up where the committed position says.
-    Projector(services.app, services.pool, services.views).catch_up()
+    bootstrap.projector(services).catch_up()
 
     inbox, chat = inbox_and_transcript(client)
     assert inbox["chats"][0]["unread_count"] == 10

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from adapters.log_tools.event_log import EventLog
 from adapters.log_tools.replay import (
     ASIDE,
     Builder,
@@ -22,9 +21,9 @@ from adapters.log_tools.replay import (
     view_names,
     views_named,
 )
-from adapters.workers.projector import Projector, lag
-from api import cli_ops
-from api.cli_ops import Progress
+from adapters.workers.projector import lag
+from api import bootstrap, cli
+from api.console import Progress
 from api.services import Services
 from tests.integration.conftest import ZaloPlatform
 
@@ -85,10 +84,10 @@ def test_replay_during_live_traffic_loses_and_doubles_nothing(
     for n in range(160):  # a history worth several batches
         traffic.send(n)
     stop_projector = threading.Event()
-    projector = Projector(services.app, services.pool, services.views, batch_size=20)
+    projector = bootstrap.projector(services, batch_size=20)
     live = threading.Thread(target=projector.run, args=(stop_projector,), daemon=True)
     caplog.set_level(logging.WARNING, "zalodesk.projector")
-    log = EventLog(services.app, services.pool)
+    log = services.log
 
     live.start()
     traffic.thread.start()
@@ -121,7 +120,7 @@ def test_an_interrupted_replay_resumes_where_it_stopped(
         platform.text(CUSTOMERS[n % 3], f"m{n}")
     project()
     before = client.simulate_get("/api/chats").json
-    log = EventLog(services.app, services.pool)
+    log = services.log
     replay = Replay(log, services.pool, batch=10)
     # A first run builds one batch aside, then the process dies.
     replay._prepare(views_named([], ASIDE))
@@ -147,7 +146,7 @@ def test_replay_rebuilds_only_the_views_named(
         conn.execute("UPDATE contacts SET anonymous = true")
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
 
-    assert cli_ops.main(["replay", "inbox"]) == 0
+    assert cli.main(["replay", "inbox"]) == 0
 
     out = capsys.readouterr().out
     assert out.startswith("replayed inbox up to position ")
@@ -157,7 +156,7 @@ def test_replay_rebuilds_only_the_views_named(
 
 def test_replay_names_the_views_it_knows(db: str, monkeypatch: Any, capsys: Any) -> None:
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli_ops.main(["replay", "inbox", "nonsense"]) == 2
+    assert cli.main(["replay", "inbox", "nonsense"]) == 2
     assert capsys.readouterr().err == (
         f"zalodesk: no view named nonsense; the views are {', '.join(view_names())}\n"
     )
@@ -170,7 +169,7 @@ def test_verify_passes_on_true_views(
     project()
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
 
-    assert cli_ops.main(["verify"]) == 0
+    assert cli.main(["verify"]) == 0
 
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == view_names()
@@ -191,7 +190,7 @@ def test_verify_catches_a_view_row_changed_by_hand(
         conn.execute("DELETE FROM chat_messages WHERE text = 'hi'")
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
 
-    assert cli_ops.main(["verify"]) != 0
+    assert cli.main(["verify"]) != 0
 
     captured = capsys.readouterr()
     lines = {line.split()[0]: line for line in captured.out.splitlines()}
@@ -213,7 +212,7 @@ def test_verify_catches_a_view_row_changed_by_hand(
 
 def test_one_replay_or_verify_at_a_time(services: Services) -> None:
     with exclusive(services.pool), pytest.raises(Busy):
-        Replay(EventLog(services.app, services.pool), services.pool).run()
+        Replay(services.log, services.pool).run()
 
 
 class FakeClock:

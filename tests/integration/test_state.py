@@ -10,7 +10,7 @@ import pytest
 from falcon import testing
 
 from adapters.log_tools.state import aggregate_as_of, describe_state
-from api import cli_ops
+from api import cli
 from api.services import Services
 from domain.clock import FrozenClock
 from domain.errors import InvalidInput, NotFound
@@ -36,7 +36,7 @@ def ticket_id(
 
 def run_state(monkeypatch: pytest.MonkeyPatch, db: str, capsys: Any, *argv: str) -> Any:
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli_ops.main(["state", *argv]) == 0
+    assert cli.main(["state", *argv]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -94,7 +94,7 @@ def test_what_cannot_be_shown_is_one_clear_line(
     message: str,
 ) -> None:
     monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli_ops.main(["state", ticket_id, *argv]) == 2
+    assert cli.main(["state", ticket_id, *argv]) == 2
     error = capsys.readouterr().err
     assert error.startswith("zalodesk: ") and message in error and error.count("\n") == 1
 

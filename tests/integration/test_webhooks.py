@@ -7,12 +7,10 @@ import uuid
 from typing import Any
 
 import psycopg
-from attrs import evolve
 from falcon import testing
 
 from adapters.settings import Settings
-from api.app import create_app
-from api.services import build_services
+from api import bootstrap
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
 from tests.support.proxy import CuttableProxy
@@ -151,9 +149,9 @@ def test_an_unreachable_store_answers_503_so_zalo_retries(
     settings: Settings, account: dict[str, Any], platform: ZaloPlatform
 ) -> None:
     proxy = CuttableProxy(str(settings.database_url))
-    services = build_services(evolve(settings, database_url=proxy.url))
+    services = bootstrap.build(settings, proxy.url)
     try:
-        client = testing.TestClient(create_app(settings, services))
+        client = testing.TestClient(bootstrap.http_app(services))
         raw, headers = zalo.signed(zalo.user_text(BIG_ID, "hi"), platform.key)
         assert client.simulate_post(platform.path, body=raw, headers=headers).status_code == 200
         proxy.cut()

@@ -1,0 +1,191 @@
+"""The composition root: the only place where settings become parts.
+
+The web app, every command, the background workers, the tests and the benchmarks
+all get their store, application, views, workers and HTTP app from here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+import psycopg
+from attrs import define, frozen
+from eventsourcing.persistence import OperationalError as StoreUnavailable
+from psycopg_pool import ConnectionPool
+
+from adapters.account_cache import AccountCache
+from adapters.api_tokens import TokenStore
+from adapters.log_tools.event_log import EventLog
+from adapters.postgres.connection import redacted
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.event_store import open_application
+from adapters.postgres.schema import prepare
+from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
+from adapters.read_models.ticket_queries import TicketQueries
+from adapters.read_models.views.registry import all_views
+from adapters.settings import Settings, SettingsError
+from adapters.workers import processors
+from adapters.workers.echo_settler import EchoSettler
+from adapters.workers.inactivity_timer import InactivityTimer
+from adapters.workers.outbox import Outbox
+from adapters.workers.projector import Projector
+from adapters.workers.token_refresher import TokenRefresher
+from adapters.zalo.client import ZaloClient
+from adapters.zalo.rate_limit import SlidingWindowLimiter
+from api.services import Services
+from domain.clock import Clock, system_clock
+
+NO_DATABASE_FOR_GUNICORN = (
+    "gunicorn wsgi:app needs ZALODESK_DATABASE_URL: only `zalodesk serve` and "
+    "`zalodesk api` start the embedded database"
+)
+
+
+class StartupError(Exception):
+    """The service cannot start; the message is one line for the person starting it."""
+
+
+@define
+class Database:
+    """The PostgreSQL server of this process: the configured one, or the embedded one."""
+
+    url: str
+    embedded: EmbeddedPostgres | None = None
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def open_database(settings: Settings, start_embedded: bool = True) -> Database:
+    """The configured server, or the embedded one started here; the schema prepared."""
+    if settings.database_url:
+        database = Database(settings.database_url)
+    elif start_embedded:
+        database = Database(*_embedded(settings))
+    else:
+        raise SettingsError(NO_DATABASE_FOR_GUNICORN)
+    try:
+        prepare(database.url)
+    except (psycopg.OperationalError, StoreUnavailable) as ex:
+        database.stop()
+        reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+        raise StartupError(f"cannot use the database {redacted(database.url)}: {reason}") from None
+    return database
+
+
+def _embedded(settings: Settings) -> tuple[str, EmbeddedPostgres]:
+    server = EmbeddedPostgres(settings.data_dir)
+    return server.url, server
+
+
+def build(settings: Settings, database_url: str, clock: Clock = system_clock) -> Services:
+    """Opens connection pools: call it in the process that uses them (after fork)."""
+    app = open_application(
+        database_url, settings.cipher_key, clock, settings.chat_inactivity_seconds
+    )
+    pool: ConnectionPool[Any] = ConnectionPool(
+        database_url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
+    )
+    return Services(
+        settings=settings,
+        url=database_url,
+        app=app,
+        pool=pool,
+        views=all_views(),
+        clock=clock,
+        tokens=TokenStore(pool, settings.admin_token),
+        inbox=InboxQueries(pool, settings.chat_inactivity_seconds),
+        tickets=TicketQueries(pool),
+        accounts=AccountQueries(pool),
+        log=EventLog(app, pool),
+    )
+
+
+def http_app(services: Services) -> falcon.App[Any, Any]:
+    # Imported here, in the process that serves: the app brings prometheus_client, which
+    # must not be imported before the metrics folder shared by the workers is chosen.
+    from api.app import create_app
+
+    return create_app(services, AccountCache(services.app))
+
+
+def wsgi_app(settings: Settings) -> falcon.App[Any, Any]:
+    """The app of one gunicorn worker: never starts a database of its own."""
+    database = open_database(settings, start_embedded=False)
+    return http_app(build(settings, database.url))
+
+
+@frozen
+class WorkerTuning:
+    """How the background workers pace themselves; tests and benchmarks make them quicker."""
+
+    retry_delays: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 30, 30)
+    sleep: Callable[[float], None] = time.sleep
+    calls_per_window: int = 4000
+    window_seconds: float = 60.0
+    echo_grace_seconds: float = 30.0
+    projector_batch: int = 500
+    timer_batch: int = 500
+    zalo_timeout: float = 10.0
+
+
+@define
+class Workers:
+    projector: Projector
+    inactivity: InactivityTimer
+    outbox: Outbox
+    settler: EchoSettler
+
+    def loops(self) -> dict[str, Callable[[threading.Event], None]]:
+        return {
+            "projector": self.projector.run,
+            "inactivity": self.inactivity.run,
+            "outbox": self.outbox.run,
+            "settler": self.settler.run,
+        }
+
+    def close(self) -> None:
+        self.outbox.executor.shutdown()
+
+
+def projector(services: Services, batch_size: int = 500) -> Projector:
+    return Projector(services.app, services.pool, services.views, batch_size)
+
+
+def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Workers:
+    settings, app, pool = services.settings, services.app, services.pool
+    client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base, tuning.zalo_timeout)
+    return Workers(
+        projector=projector(services, tuning.projector_batch),
+        inactivity=InactivityTimer(app, pool, tuning.timer_batch),
+        outbox=Outbox(
+            app,
+            pool,
+            client,
+            TokenRefresher(app, services.url, client),
+            SlidingWindowLimiter(tuning.calls_per_window, tuning.window_seconds),
+            retry_delays=tuning.retry_delays,
+            sleep=tuning.sleep,
+        ),
+        settler=EchoSettler(app, pool, tuning.echo_grace_seconds),
+    )
+
+
+def run_workers(settings: Settings, database_url: str, stop: threading.Event) -> None:
+    """The background processors, once this process holds their lock; until ``stop``."""
+    lock = processors.hold_processor_lock(database_url, stop)
+    if lock is None:
+        return
+    services = build(settings, database_url)
+    running = workers(services)
+    try:
+        processors.run_loops(running.loops(), stop)
+    finally:
+        running.close()
+        services.close()
+        lock.close()

@@ -1,0 +1,73 @@
+"""What every command shares: one-line failures, messages and progress on standard error."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import IO
+
+
+class CommandError(Exception):
+    """Ends the command with this message and a non-zero status."""
+
+
+def say(message: str) -> None:
+    print(f"zalodesk: {message}", file=sys.stderr)
+
+
+class Progress:
+    """On standard error: redrawn in place on a terminal, one line per 5% otherwise."""
+
+    def __init__(self, stream: IO[str] | None = None, clock: Callable[[], float] = time.monotonic):
+        self._stream = stream
+        self.clock = clock
+        self.start(0, "")
+
+    @property
+    def stream(self) -> IO[str]:
+        return self._stream or sys.stderr
+
+    def start(self, total: int, doing: str) -> None:
+        self.total, self.doing, self.done = total, doing, 0
+        self.began = self.drawn = self.clock()
+        self.next_step = 5
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self.stream.isatty():
+            if self.clock() - self.drawn >= 0.1:
+                self.drawn = self.clock()
+                self.stream.write(f"\r{self.line()}   ")
+                self.stream.flush()
+        elif self.percent() >= self.next_step:
+            while self.percent() >= self.next_step:
+                self.next_step += 5
+            print(self.line(), file=self.stream)
+
+    def finish(self) -> None:
+        elapsed = max(self.clock() - self.began, 1e-9)
+        end = "\r" if self.stream.isatty() else ""
+        self.stream.write(
+            f"{end}{self.doing}: {self.done:,} events in {elapsed:.1f} s "
+            f"({self.done / elapsed:,.0f} events/s)   \n"
+        )
+        self.stream.flush()
+
+    def percent(self) -> float:
+        return 100.0 * self.done / self.total if self.total else 100.0
+
+    def line(self) -> str:
+        elapsed = max(self.clock() - self.began, 1e-9)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate else 0.0
+        return (
+            f"{self.doing} {min(self.percent(), 100.0):5.1f}%  {self.done:,}/{self.total:,} "
+            f"events  {rate:,.0f} events/s  {_duration(max(left, 0.0))} left"
+        )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

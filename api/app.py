@@ -14,6 +14,8 @@ from api.requestlog import RequestLog
 from api.resources import accounts, audit, chats, health, tickets, webhooks
 from api.services import Services
 
+OPENAPI = "/openapi.json"
+
 
 def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
     app, settings = services.app, services.settings
@@ -103,11 +105,12 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
 
 
 def create_app(services: Services, accounts_cache: AccountCache) -> falcon.App[Any, Any]:
-    middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens)]
-    app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
     table = routes(services, accounts_cache)
+    public = [route.template for route in table if not route.secured] + [OPENAPI]
+    middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens, public)]
+    app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
     for route in table:
         app.add_route(route.template, route.resource)
-    app.add_route("/openapi.json", OpenAPI(spec(table)))
+    app.add_route(OPENAPI, OpenAPI(spec(table)))
     errors.register(app)
     return app

@@ -1,7 +1,13 @@
-"""Bearer tokens for everything under /api/: 401 without a valid one, 403 for admin-only calls."""
+"""Bearer tokens: decided on the route that matched, never on the text of the path.
+
+Every route needs a valid token unless the route table marks it public, so no spelling
+of a path (extra slashes, percent-encoding, a trailing slash) reaches a protected
+resource without one: 401 without a valid token, 403 for admin-only calls.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import falcon
@@ -10,13 +16,14 @@ from adapters.api_tokens import Principal, TokenStore
 
 
 class BearerAuth:
-    def __init__(self, tokens: TokenStore) -> None:
+    def __init__(self, tokens: TokenStore, public_templates: Iterable[str]) -> None:
         self.tokens = tokens
+        self.public = frozenset(public_templates)
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
     ) -> None:
-        if not req.path.startswith("/api/"):
+        if resource is None or req.uri_template in self.public:
             return
         principal = self._principal(req)
         if getattr(resource, "admin_only", False) and not principal.admin:
@@ -26,8 +33,9 @@ class BearerAuth:
         req.context.principal = principal
 
     def _principal(self, req: falcon.Request) -> Principal:
-        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
-        principal = self.tokens.authenticate(token.strip()) if scheme == "Bearer" else None
+        scheme, _, token = (req.get_header("Authorization") or "").strip().partition(" ")
+        bearer = scheme.lower() == "bearer"
+        principal = self.tokens.authenticate(token.strip()) if bearer else None
         if principal is None:
             raise falcon.HTTPUnauthorized(
                 title="Unauthorized",

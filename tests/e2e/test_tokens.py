@@ -54,3 +54,30 @@ def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
         assert result.returncode != 0
         assert "Traceback" not in result.stderr, result.stderr[-1500:]
         assert result.stderr.strip().splitlines()[-1].startswith("zalodesk: "), result.stderr
+
+
+SPELLINGS = [
+    "//api/events",
+    "/api//events",
+    "///api/events",
+    "/api/events/",
+    "/api/%65vents",
+    "/%61pi/events",
+    "/API/events",
+    "/api/./events",
+    "/./api/events",
+    "//api/chats",
+    "//api/accounts",
+    "/api/chats//",
+]
+
+
+def test_no_spelling_of_a_path_reaches_the_api_without_a_token(live: Service) -> None:
+    answers = {path: live.get(path).status for path in SPELLINGS}
+    assert {path: status for path, status in answers.items() if status not in (401, 404)} == {}
+
+
+def test_the_bearer_scheme_is_case_insensitive(live: Service) -> None:
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        headers = {"Authorization": f"{scheme} {ADMIN_TOKEN}"}
+        assert live.get("/api/events", headers=headers).status == 200, scheme

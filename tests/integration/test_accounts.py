@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from falcon import testing
 
 from api.services import Services
@@ -97,3 +98,13 @@ def test_the_log_lines_carry_no_secret(client: testing.TestClient, caplog: Any) 
     assert "/api/accounts" in logged
     for secret in SECRETS:
         assert secret not in logged
+
+
+@pytest.mark.parametrize(
+    "path", ["//api/events", "/api//events", "/api/events/", "/api/%65vents", "//api/accounts"]
+)
+def test_no_spelling_of_a_path_reaches_the_api_without_a_token(
+    client: testing.TestClient, path: str
+) -> None:
+    result = client.simulate_get(path, headers={"Authorization": ""})
+    assert result.status_code in (401, 404), (path, result.status_code)

@@ -9,6 +9,7 @@ from typing import Any
 import falcon
 
 from adapters import metrics
+from adapters.zalo.translate import event_label
 
 log = logging.getLogger("zalodesk.http")
 
@@ -32,8 +33,8 @@ class RequestLog:
         if event is not None:
             outcome = req.context.get("outcome") or f"http_{resp.status_code}"
             fields.update(
-                event_name=event, account_id=req.context.get("account_id"), outcome=outcome
+                event_name=event[:64], account_id=req.context.get("account_id"), outcome=outcome
             )
-            metrics.WEBHOOKS.labels(event=event, outcome=outcome).inc()
+            metrics.WEBHOOKS.labels(event=event_label(event), outcome=outcome).inc()
             metrics.WEBHOOK_ACK_SECONDS.observe(seconds)
         log.info("request", extra=fields)

@@ -304,6 +304,11 @@ def _lenient(build: Builder) -> Builder:
     return attempt
 
 
+def event_label(event_name: str) -> str:
+    """The event name as a metrics label: only names we know, so strangers add no series."""
+    return event_name if event_name in BY_NAME else "other"
+
+
 def builder_for(event_name: str) -> Builder:
     """The builder for an event name: listed names, then families by prefix, else keep."""
     if event_name in BY_NAME:

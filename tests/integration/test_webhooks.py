@@ -199,3 +199,27 @@ def test_the_log_never_holds_a_float_id(platform: ZaloPlatform, db: str) -> None
         states = [bytes(r[0]).decode() for r in conn.execute("SELECT state FROM zalodesk_events")]
     assert any(BIG_ID in s for s in states)
     assert not any("7.605173638941758e" in s for s in states)
+
+
+def test_made_up_event_names_from_strangers_create_no_metric_series(
+    client: testing.TestClient, platform: ZaloPlatform
+) -> None:
+    def series() -> set[str]:
+        text = client.simulate_get("/metrics").text
+        return {
+            line.split(" ")[0]
+            for line in text.splitlines()
+            if line.startswith("zalodesk_webhooks_total{")
+        }
+
+    platform.text(BIG_ID, "one known event first")
+    before = series()
+    for n in range(50):
+        body = json.dumps({"event_name": f"made_up_{n}", "app_id": "1"}).encode()
+        assert client.simulate_post(platform.path, body=body).status_code == 401
+        assert (
+            platform.send({"event_name": f"signed_made_up_{n}", "app_id": "1"}).status_code == 200
+        )
+    after = series()
+    assert len(after - before) <= 2, sorted(after - before)  # "other" with each outcome at most
+    assert not any("made_up" in name for name in after)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 from adapters import json_logs as logs
 from adapters import metrics_folder
@@ -18,6 +16,7 @@ from adapters.settings import Settings, SettingsError
 from api import bootstrap, cli_ops
 from api.console import CommandError
 from api.server import GunicornServer, default_workers, gunicorn_options
+from api.supervisor import Supervised
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,18 +74,16 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
     # Children (gunicorn workers, the worker process) use the same server.
     os.environ["ZALODESK_DATABASE_URL"] = database.url
     metrics_folder.start_fresh(settings.data_dir)
-    children: list[subprocess.Popen[Any]] = []
+    children: list[Supervised] = []
     if with_worker:
-        # Its own session: Ctrl-C reaches gunicorn, whose exit hook stops the worker in order.
         env = {**os.environ, "ZALODESK_PARENT_PID": str(os.getpid())}
-        worker_cmd = [sys.executable, "-m", "api", "worker"]
-        children.append(subprocess.Popen(worker_cmd, env=env, start_new_session=True))
+        children.append(Supervised("worker", [sys.executable, "-m", "api", "worker"], env))
+    for child in children:
+        child.start()
 
     def on_exit() -> None:
         for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=15)
+            child.stop()
         database.stop()
 
     print(

@@ -345,3 +345,20 @@ def postmasters(data_dir: Path) -> list[int]:
         if Path(argv[0].decode(errors="replace")).name.startswith("postgres") and needle in command:
             found.append(int(entry.name))
     return found
+
+
+def children_running(parent: int, needle: str) -> list[int]:
+    """Pids of the direct children of ``parent`` whose command line contains ``needle``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and needle in argv:
+            found.append(int(entry.name))
+    return found

@@ -25,7 +25,7 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
         Route(
             "/readyz",
-            health.Ready(services.lag),
+            health.Ready(services.lag, services.stalled),
             {"GET": "Store reachable, views caught up"},
             False,
         ),

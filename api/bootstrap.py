@@ -30,7 +30,9 @@ from adapters.read_models.views.registry import all_views
 from adapters.settings import Settings, SettingsError
 from adapters.workers import processors
 from adapters.workers.echo_settler import EchoSettler
+from adapters.workers.heartbeats import Heartbeats
 from adapters.workers.inactivity_timer import InactivityTimer
+from adapters.workers.loops import Loop
 from adapters.workers.outbox import Outbox
 from adapters.workers.projector import Projector
 from adapters.workers.token_refresher import TokenRefresher
@@ -141,13 +143,21 @@ class Workers:
     outbox: Outbox
     settler: EchoSettler
 
-    def loops(self) -> dict[str, Callable[[threading.Event], None]]:
-        return {
-            "projector": self.projector.run,
-            "inactivity": self.inactivity.run,
-            "outbox": self.outbox.run,
-            "settler": self.settler.run,
-        }
+    def loops(self) -> list[Loop]:
+        projector, outbox = self.projector, self.outbox
+        return [
+            # A full batch means more is waiting; otherwise let new events gather a moment.
+            Loop("projector", projector.step, 0.05, again=lambda n: n >= projector.batch_size),
+            Loop("inactivity", self.inactivity.tick, 1.0),
+            Loop(
+                "outbox",
+                outbox.tick,
+                0.05,
+                before=outbox.recover,
+                after=lambda: outbox.executor.shutdown(wait=True),
+            ),
+            Loop("settler", self.settler.tick, 1.0),
+        ]
 
     def close(self) -> None:
         self.outbox.executor.shutdown()
@@ -184,7 +194,7 @@ def run_workers(settings: Settings, database_url: str, stop: threading.Event) ->
     services = build(settings, database_url)
     running = workers(services)
     try:
-        processors.run_loops(running.loops(), stop)
+        processors.run_loops(running.loops(), Heartbeats(services.pool), stop)
     finally:
         running.close()
         services.close()

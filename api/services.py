@@ -13,7 +13,7 @@ from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.base import View
 from adapters.settings import Settings
-from adapters.workers import projector
+from adapters.workers import heartbeats, projector
 from domain.application import Zalodesk
 from domain.clock import Clock
 
@@ -35,6 +35,10 @@ class Services:
     def lag(self) -> dict[str, int]:
         """How many events each view is behind the log."""
         return projector.lag(self.pool, self.app, self.views)
+
+    def stalled(self) -> dict[str, float]:
+        """The background loops that have not finished a round lately, by seconds since."""
+        return heartbeats.stalled(self.pool)
 
     def close(self) -> None:
         self.pool.close()

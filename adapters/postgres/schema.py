@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool
 from adapters.api_tokens import TOKENS_DDL
 from adapters.postgres.event_store import create_event_store_tables
 from adapters.read_models.views.registry import all_views
+from adapters.workers.heartbeats import HEARTBEATS_DDL
 from adapters.workers.projector import create_tables
 
 
@@ -22,6 +23,7 @@ def prepare(url: str) -> None:
         try:
             with pool.connection() as conn:
                 conn.execute(TOKENS_DDL)
+                conn.execute(HEARTBEATS_DDL)
             create_tables(pool, all_views())
         finally:
             pool.close()

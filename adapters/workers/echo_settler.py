@@ -9,7 +9,6 @@ sent by someone else through the OA, and it is recorded in the chat as the OA's 
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -39,11 +38,3 @@ class EchoSettler:
             outcome = self.app.settle(receipt_id, command)
             log.info("settled", extra={"receipt_id": str(receipt_id), "outcome": outcome})
         return len(due)
-
-    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("settling failed; retrying")
-            stop.wait(interval)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Any
 
 from psycopg_pool import ConnectionPool
@@ -46,12 +44,3 @@ class InactivityTimer:
         if ended:
             log.info("ended quiet chats", extra={"ended": ended, "candidates": len(due)})
         return ended
-
-    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                self.tick()
-            except Exception:
-                log.exception("inactivity tick failed; retrying")
-            stop.wait(max(0.0, interval - (time.monotonic() - started)))

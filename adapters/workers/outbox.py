@@ -91,17 +91,6 @@ class Outbox:
                     return
             time.sleep(0.01)
 
-    def run(self, stop: threading.Event, interval: float = 0.05) -> None:
-        self.recover()
-        while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("outbox tick failed; retrying")
-                stop.wait(1.0)
-            stop.wait(interval)
-        self.executor.shutdown(wait=True)
-
     def deliver(self, reply_id: UUID) -> None:
         job = self.app.begin_send(reply_id)
         if job is None:

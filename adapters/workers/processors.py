@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
+from adapters.workers.heartbeats import Heartbeats
+from adapters.workers.loops import Loop, run_loop
+
 log = logging.getLogger("zalodesk.worker")
 
 PROCESSORS_LOCK = "zalodesk:processors"
-
-Loop = Callable[[threading.Event], None]
 
 
 def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[Any] | None:
@@ -34,15 +35,17 @@ def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[A
     return None
 
 
-def run_loops(loops: Mapping[str, Loop], stop: threading.Event) -> None:
+def run_loops(loops: Sequence[Loop], heartbeats: Heartbeats, stop: threading.Event) -> None:
     """Each loop in a thread of its own, until ``stop`` is set and every loop has returned."""
     threads = [
-        threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
-        for name, loop in loops.items()
+        threading.Thread(
+            target=run_loop, args=(loop, stop, heartbeats), name=loop.name, daemon=True
+        )
+        for loop in loops
     ]
     for thread in threads:
         thread.start()
-    log.info("processors started", extra={"processors": list(loops)})
+    log.info("processors started", extra={"processors": [loop.name for loop in loops]})
     for thread in threads:
         thread.join()
     log.info("processors stopped")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,24 +92,6 @@ class Projector:
             total += applied
         return total
 
-    def run(self, stop: threading.Event, idle_seconds: float = 0.05) -> None:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                applied = self.step()
-            except Exception:
-                log.exception("projection step failed; retrying")
-                stop.wait(1.0)
-                continue
-            if applied:
-                log.info(
-                    "projected",
-                    extra={"events": applied, "latency_ms": _ms_since(started)},
-                )
-            if applied < self.batch_size:
-                # Caught up: let new events gather, for fewer and larger transactions.
-                stop.wait(idle_seconds)
-
     def _targets(self, topic: str) -> list[tuple[View, str]]:
         """The views that handle events of this topic; events nobody handles are not decoded."""
         if topic not in self._routes:
@@ -151,10 +131,6 @@ def read_positions(cur: Any, views: Sequence[View]) -> dict[str, int]:
     cur.execute("SELECT view, position FROM view_positions WHERE view = ANY(%s)", (keys,))
     found = dict(cur.fetchall())
     return {key: int(found.get(key, 0)) for key in keys}
-
-
-def _ms_since(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 2)
 
 
 def lag(pool: ConnectionPool[Any], app: Application[Any], views: Sequence[View]) -> dict[str, int]:

@@ -9,6 +9,7 @@ import falcon
 from adapters import metrics
 
 Lag = Callable[[], dict[str, int]]
+Stalled = Callable[[], dict[str, float]]
 
 READY_LAG_EVENTS = 1000
 
@@ -19,16 +20,19 @@ class Health:
 
 
 class Ready:
-    """Ready when the store answers and every view is within a bound of the log."""
+    """Ready when the store answers, every view is within a bound of the log, and every
+    background loop has finished a round in the last few seconds."""
 
-    def __init__(self, lag: Lag) -> None:
+    def __init__(self, lag: Lag, stalled: Stalled) -> None:
         self.lag = lag
+        self.stalled = stalled
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lag = self.lag()
+        lag, stalled = self.lag(), self.stalled()
         behind = {view: n for view, n in lag.items() if n > READY_LAG_EVENTS}
-        resp.media = {"status": "lagging" if behind else "ready", "lag": lag}
-        if behind:
+        status = "stalled" if stalled else "lagging" if behind else "ready"
+        resp.media = {"status": status, "lag": lag, "stalled_seconds": stalled}
+        if stalled or behind:
             resp.status = falcon.HTTP_503
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from falcon import testing
 
+from adapters.workers.heartbeats import Heartbeats
 from api import bootstrap
 from api.services import Services
 from tests.integration.conftest import ZaloPlatform
@@ -47,3 +48,22 @@ def test_views_rebuilt_from_position_zero_are_the_same(
         conn.execute("UPDATE view_positions SET position = 0")
     project()
     assert inbox_and_transcript(client) == before
+
+
+def test_readiness_names_a_background_loop_that_stopped_finishing_rounds(
+    client: testing.TestClient, services: Services
+) -> None:
+    Heartbeats(services.pool).beat("projector")
+    Heartbeats(services.pool).beat("outbox")
+    assert client.simulate_get("/readyz").status_code == 200
+
+    with services.pool.connection() as conn:
+        conn.execute(
+            "UPDATE worker_heartbeats SET beat_at = now() - interval '12 seconds' "
+            "WHERE worker = 'outbox'"
+        )
+    answer = client.simulate_get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json["status"] == "stalled"
+    assert set(answer.json["stalled_seconds"]) == {"outbox"}
+    assert answer.json["stalled_seconds"]["outbox"] >= 12

@@ -21,6 +21,8 @@ from adapters.log_tools.replay import (
     view_names,
     views_named,
 )
+from adapters.workers.heartbeats import Heartbeats
+from adapters.workers.loops import run_loop
 from adapters.workers.projector import lag
 from api import bootstrap, cli
 from api.console import Progress
@@ -84,9 +86,12 @@ def test_replay_during_live_traffic_loses_and_doubles_nothing(
     for n in range(160):  # a history worth several batches
         traffic.send(n)
     stop_projector = threading.Event()
-    projector = bootstrap.projector(services, batch_size=20)
-    live = threading.Thread(target=projector.run, args=(stop_projector,), daemon=True)
-    caplog.set_level(logging.WARNING, "zalodesk.projector")
+    running = bootstrap.workers(services, bootstrap.WorkerTuning(projector_batch=20))
+    [projecting] = [loop for loop in running.loops() if loop.name == "projector"]
+    live = threading.Thread(
+        target=run_loop, args=(projecting, stop_projector, Heartbeats(services.pool)), daemon=True
+    )
+    caplog.set_level(logging.WARNING, "zalodesk.worker")
     log = services.log
 
     live.start()
@@ -102,7 +107,7 @@ def test_replay_during_live_traffic_loses_and_doubles_nothing(
     live.join()
 
     assert during > 0, "no traffic flowed while the replay ran"
-    assert not [r for r in caplog.records if r.name == "zalodesk.projector"]
+    assert not [r for r in caplog.records if r.name == "zalodesk.worker"]
     assert unread(services) == traffic.sent  # each message counted exactly once
     assert count(services, "SELECT count(*) FROM chat_messages") == traffic.total
     assert count(services, "SELECT count(DISTINCT zalo_msg_id) FROM chat_messages") == traffic.total

@@ -10,6 +10,7 @@ a plain delivery so that new Zalo events are logged, never refused.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,8 @@ from domain.values import MessageKind
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DELIVERED = "delivered"
 SEEN = "seen"
+MAX_DEPTH = 64  # Zalo's bodies nest four levels at most
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings, so brackets inside are skipped
 MAX_TIMESTAMP_DIGITS = 20  # far beyond year 9999; bounds int() on hostile input
 _KINDS = frozenset(kind.value for kind in MessageKind)
 
@@ -46,8 +49,22 @@ def _no_constant(name: str) -> Any:
     raise BadPayload(f"{name} is not valid JSON")
 
 
+def _check_depth(text: str) -> None:
+    """Refuse deep nesting before decoding: the decoder recurses once per level."""
+    depth = 0
+    for token in _STRUCTURE.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise BadPayload(f"body is nested deeper than {MAX_DEPTH} levels")
+        elif bracket in "]}":
+            depth -= 1
+
+
 def parse_text(text: str) -> Any:
     """Any JSON value, with every number kept as its text (``"7605173638941758527"``)."""
+    _check_depth(text)
     try:
         return json.loads(text, parse_int=str, parse_float=str, parse_constant=_no_constant)
     except json.JSONDecodeError as error:

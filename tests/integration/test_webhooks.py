@@ -223,3 +223,14 @@ def test_made_up_event_names_from_strangers_create_no_metric_series(
     after = series()
     assert len(after - before) <= 2, sorted(after - before)  # "other" with each outcome at most
     assert not any("made_up" in name for name in after)
+
+
+def test_a_deeply_nested_body_is_refused_with_400_and_no_stack_trace(
+    client: testing.TestClient, platform: ZaloPlatform, caplog: Any
+) -> None:
+    body = b'{"event_name":"user_send_text","app_id":"1","x":' + b"[" * 990 + b"]" * 990 + b"}"
+    headers = {"X-ZEvent-Signature": "mac=" + zalo.mac("1", body, "", platform.key)}
+    result = client.simulate_post(platform.path, body=body, headers=headers)
+    assert result.status_code == 400
+    assert "nested deeper than 64 levels" in result.json["description"]
+    assert not [r for r in caplog.records if r.exc_info]

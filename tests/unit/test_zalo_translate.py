@@ -627,3 +627,15 @@ def test_parse_gives_a_dict_of_the_body() -> None:
 
     assert body["recipient"] == {"id": OA}
     assert body["message"] == {"msg_ids": ["e72c0a55e95fcb00924f"]}
+
+
+def test_deep_nesting_is_refused_before_decoding() -> None:
+    deep = b'{"event_name":"user_send_text","x":' + b"[" * 990 + b"]" * 990 + b"}"
+    with pytest.raises(BadPayload, match="nested deeper than 64 levels"):
+        parse(deep)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    text = "[" * 500 + '\\"{'  # an escaped quote does not end the string
+    body = parse(('{"event_name":"user_send_text","t":"' + text + '"}').encode())
+    assert body["t"] == "[" * 500 + '"{'

@@ -73,9 +73,10 @@ class ReceiveMessageStatus:
 
 @frozen
 class KeepDelivery:
-    """An event we do not act on (yet): kept in the log all the same."""
+    """An event we do not act on, or cannot read: kept in the log all the same."""
 
     delivery: Delivery
+    problem: str | None = None
 
 
 InboundCommand = (

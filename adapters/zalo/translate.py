@@ -358,4 +358,8 @@ def translate(
 ) -> InboundCommand:
     """The command for one webhook delivery; ``body`` is ``parse(raw_body)``."""
     delivery = delivery_of(account_id, raw_body, body, num_retry)
-    return builder_for(delivery.event_name)(delivery, body)
+    try:
+        return builder_for(delivery.event_name)(delivery, body)
+    except BadPayload as problem:
+        # Signed by Zalo, so kept: a 4xx or 5xx would only make Zalo send it again for an hour.
+        return KeepDelivery(delivery=delivery, problem=str(problem))

@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import psycopg
 from attrs import frozen
+from psycopg.conninfo import conninfo_to_dict
 
 
 class SettingsError(ValueError):
@@ -38,7 +40,7 @@ class Settings:
             return value or None
 
         return cls(
-            database_url=get("DATABASE_URL"),
+            database_url=_database_url(get("DATABASE_URL")),
             data_dir=Path(get("DATA_DIR") or ".zalodesk"),
             admin_token=get("ADMIN_TOKEN"),
             public_url=(get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
@@ -49,6 +51,22 @@ class Settings:
             ),
             cipher_key=get("CIPHER_KEY"),
         )
+
+
+def _database_url(raw: str | None) -> str | None:
+    """A PostgreSQL URL (``postgresql://...``) or libpq ``key=value`` string; nothing else."""
+    if raw is None:
+        return None
+    scheme, found, _ = raw.partition("://")
+    if found and scheme not in ("postgresql", "postgres"):
+        raise SettingsError(
+            f"ZALODESK_DATABASE_URL must be a PostgreSQL URL (postgresql://...), not {scheme}://..."
+        )
+    try:
+        conninfo_to_dict(raw)
+    except psycopg.ProgrammingError as ex:
+        raise SettingsError(f"ZALODESK_DATABASE_URL cannot be read: {ex}") from None
+    return raw
 
 
 def _positive_int(name: str, raw: str | None, default: int) -> int:

@@ -21,7 +21,7 @@ from adapters.account_cache import AccountCache
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.connection import redacted
-from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.embedded import EmbeddedPostgres, holds_database, pgdata
 from adapters.postgres.event_store import open_application
 from adapters.postgres.schema import prepare
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
@@ -63,14 +63,25 @@ class Database:
             self.embedded.stop()
 
 
-def open_database(settings: Settings, start_embedded: bool = True) -> Database:
-    """The configured server, or the embedded one started here; the schema prepared."""
+def open_database(
+    settings: Settings, start_embedded: bool = True, create_embedded: bool = False
+) -> Database:
+    """The configured server, or the embedded one started here; the schema prepared.
+
+    Only ``create_embedded`` makes a new embedded database where the data folder has
+    none: any other command would otherwise work on a new, empty database unnoticed.
+    """
     if settings.database_url:
         database = Database(settings.database_url)
-    elif start_embedded:
+    elif not start_embedded:
+        raise SettingsError(NO_DATABASE_FOR_GUNICORN)
+    elif create_embedded or holds_database(settings.data_dir):
         database = Database(*_embedded(settings))
     else:
-        raise SettingsError(NO_DATABASE_FOR_GUNICORN)
+        raise StartupError(
+            f"no database: ZALODESK_DATABASE_URL is not set and {pgdata(settings.data_dir)} "
+            "holds none (`zalodesk serve` creates it; set ZALODESK_DATA_DIR if it is elsewhere)"
+        )
     try:
         prepare(database.url)
     except (psycopg.OperationalError, StoreUnavailable) as ex:

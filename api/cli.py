@@ -1,20 +1,22 @@
-"""The ``zalodesk`` command (API.md): one clear line on standard error when something fails."""
+"""The ``zalodesk`` command: one clear line on standard error when something fails."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
+from importlib import metadata
 
 from adapters import json_logs as logs
 from adapters import metrics_folder
 from adapters.postgres.connection import redacted
 from adapters.settings import Settings, SettingsError
 from api import bootstrap, cli_ops
-from api.console import CommandError
+from api.console import ENVIRONMENT, CommandError, Help, add_command
 from api.server import GunicornServer, default_workers, gunicorn_options
 from api.supervisor import Supervised
 
@@ -32,32 +34,75 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="zalodesk", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
+    root = argparse.ArgumentParser(
+        prog="zalodesk", description=DESCRIPTION, epilog=ENVIRONMENT, formatter_class=Help
+    )
+    root.add_argument("--version", action="version", version=f"zalodesk {version()}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     for name, run, help_text in (
         ("serve", serve, "the HTTP API and the background workers, in one command"),
         ("api", api, "only the HTTP API under gunicorn"),
     ):
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument("--bind", default="127.0.0.1:8000", help="HOST:PORT to listen on")
-        command.add_argument("--workers", type=int, default=default_workers())
+        command = add_command(commands, name, help_text)
         command.add_argument(
-            "--threads", type=int, default=1, help="threads per worker (1: gunicorn's sync worker)"
+            "--bind", default="127.0.0.1:8000", type=bind_address, help="HOST:PORT to listen on"
+        )
+        command.add_argument(
+            "--workers", type=positive, default=default_workers(), help="gunicorn workers"
+        )
+        command.add_argument(
+            "--threads", type=positive, default=1, help="threads per worker (1: sync workers)"
         )
         command.set_defaults(run=run)
 
-    commands.add_parser("worker", help="only the background workers").set_defaults(run=worker)
+    add_command(commands, "worker", "only the background workers").set_defaults(run=worker)
 
-    token = commands.add_parser("token", help="API tokens").add_subparsers(
-        dest="token_command", required=True
+    token = add_command(commands, "token", "API tokens").add_subparsers(
+        dest="token_command", required=True, metavar="COMMAND"
     )
-    create = token.add_parser("create", help="issue an API token; it is printed once")
+    create = add_command(token, "create", "issue an API token; it is printed once")
     create.add_argument("name")
     create.add_argument("--admin", action="store_true", help="may manage accounts and rules")
     create.set_defaults(run=token_create)
     cli_ops.register(commands)
     return root
+
+
+DESCRIPTION = "zalodesk: the back end of a helpdesk's Zalo channel."
+
+
+def version() -> str:
+    try:
+        return metadata.version("zalodesk")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def bind_address(text: str) -> str:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"must be HOST:PORT, such as 127.0.0.1:8000, not {text!r}")
+    return text
+
+
+def check_can_listen(bind: str) -> None:
+    """Fail with one line now, rather than after gunicorn's retries and a traceback."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, int(port))[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as ex:
+        raise CommandError(f"cannot listen on {bind}: {ex.strerror or ex}") from None
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -69,8 +114,9 @@ def api(args: argparse.Namespace) -> int:
 
 
 def run_http(args: argparse.Namespace, with_worker: bool) -> int:
+    check_can_listen(args.bind)
     settings = Settings.from_env()
-    database = bootstrap.open_database(settings)
+    database = bootstrap.open_database(settings, create_embedded=with_worker)
     # Children (gunicorn workers, the worker process) use the same server.
     os.environ["ZALODESK_DATABASE_URL"] = database.url
     metrics_folder.start_fresh(settings.data_dir)

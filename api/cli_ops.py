@@ -30,7 +30,7 @@ from adapters.log_tools.state import aggregate_as_of, describe_state
 from adapters.settings import Settings
 from adapters.timefmt import parse_iso
 from api import bootstrap
-from api.console import CommandError, Progress, say
+from api.console import CommandError, Progress, add_command, say
 from api.services import Services
 from domain.errors import DomainError
 
@@ -40,20 +40,20 @@ UNREACHABLE = (psycopg.OperationalError, OperationalError, PoolTimeout)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    replay = commands.add_parser("replay", help="rebuild views from the log, then swap them in")
+    replay = add_command(commands, "replay", "rebuild views from the log, then swap them in")
     replay.add_argument("views", nargs="*", metavar="VIEW", help="views to rebuild (default: all)")
     replay.set_defaults(run=run_replay)
 
-    verify = commands.add_parser("verify", help="rebuild every view aside and compare")
+    verify = add_command(commands, "verify", "rebuild every view aside and compare")
     verify.set_defaults(run=run_verify)
 
-    audit = commands.add_parser("audit", help="the timeline of a ticket, chat, contact or account")
+    audit = add_command(commands, "audit", "the timeline of a ticket, chat, contact or account")
     audit.add_argument("id")
     audit.add_argument("--json", action="store_true", help="JSON for scripts")
     audit.add_argument("--raw", action="store_true", help="with each Zalo delivery's exact body")
     audit.set_defaults(run=run_audit)
 
-    state = commands.add_parser("state", help="an aggregate as it was")
+    state = add_command(commands, "state", "an aggregate as it was")
     state.add_argument("id")
     when = state.add_mutually_exclusive_group()
     when.add_argument("--at", metavar="TIME", help="ISO 8601 time, e.g. 2026-11-24T10:00:00Z")
@@ -64,17 +64,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _register_log(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    log = commands.add_parser("log", help="the event log as JSON lines").add_subparsers(
+    log = add_command(commands, "log", "the event log as JSON lines").add_subparsers(
         dest="log_command", required=True
     )
-    export = log.add_parser("export", help="write the log as JSON lines")
+    export = add_command(log, "export", "write the log as JSON lines")
     export.add_argument("--after", type=int, default=0, metavar="N", help="after position N")
     export.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
     export.add_argument(
         "--include-secrets", action="store_true", help="keep tokens and secrets (for a move)"
     )
     export.set_defaults(run=run_export)
-    load = log.add_parser("import", help="load an exported log into an empty store")
+    load = add_command(log, "import", "load an exported log into an empty store")
     load.add_argument("file", metavar="FILE")
     load.add_argument(
         "--allow-redacted", action="store_true", help="accept a file whose secrets were redacted"

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections.abc import Callable
 from typing import IO
+
+ENVIRONMENT = """settings, read from the environment by every command:
+  ZALODESK_DATABASE_URL  the PostgreSQL server (postgresql://user:pass@host:port/db);
+                         unset: the embedded server in the data folder, which only
+                         `zalodesk serve` creates
+  ZALODESK_DATA_DIR      the embedded server's folder and the metrics folder
+                         (default: ./.zalodesk)
+  ZALODESK_CIPHER_KEY    encrypts the event store at rest (base64, 16/24/32 bytes)
+  ZALODESK_ADMIN_TOKEN   a bootstrap admin API token (serve, api)
+  ZALODESK_PUBLIC_URL    the base of webhook URLs (default: http://127.0.0.1:8000)
+  ZALODESK_ZALO_API_BASE, ZALODESK_ZALO_OAUTH_BASE   Zalo's API (serve, worker)
+  ZALODESK_CHAT_INACTIVITY_SECONDS  new accounts' chat timeout (default: 600)"""
+
+
+class Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default, and the settings table as it is written."""
+
+
+def add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name, help=help_text, description=help_text, epilog=ENVIRONMENT, formatter_class=Help
+    )
 
 
 class CommandError(Exception):

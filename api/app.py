@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
 from adapters.settings import Settings
 from api import errors
@@ -20,7 +21,9 @@ from domain.clock import Clock, system_clock
 def routes(services: Services) -> list[Route]:
     app, settings = services.app, services.settings
     presenter = accounts.AccountPresenter(settings)
-    webhook = webhooks.ZaloWebhook(app, AccountCache(app))
+    signing_keys = AccountCache(app, services.credentials)
+    admin = AccountAdmin(app, services.credentials)
+    webhook = webhooks.ZaloWebhook(app, signing_keys)
     return [
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
         Route(
@@ -29,12 +32,12 @@ def routes(services: Services) -> list[Route]:
         Route("/metrics", health.Metrics(services), {"GET": "Prometheus metrics"}, secured=False),
         Route(
             "/api/accounts",
-            accounts.Accounts(app, services.accounts, presenter, settings),
+            accounts.Accounts(admin, services.accounts, presenter, settings),
             {"GET": "List accounts (admin)", "POST": "Connect an Official Account (admin)"},
         ),
         Route(
             "/api/accounts/{account_id:uuid}",
-            accounts.Account(app, presenter),
+            accounts.Account(app, admin, presenter, signing_keys),
             {"GET": "One account", "PATCH": "Change an account", "DELETE": "Remove an account"},
         ),
         Route(

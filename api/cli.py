@@ -17,7 +17,9 @@ import psycopg
 from eventsourcing.persistence import OperationalError as StoreUnavailable
 
 from adapters import json_logs as logs
+from adapters.credential_cipher import credential_cipher
 from adapters.postgres.connection import redacted
+from adapters.postgres.credentials import check_key
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.schema import prepare
 from adapters.settings import Settings, SettingsError
@@ -82,10 +84,16 @@ class Database:
             self.url = self.embedded.url
         try:
             prepare(self.url)
+            # Here, before any child starts: a wrong key stops the command with one line.
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                check_key(conn, credential_cipher(settings))
         except (psycopg.OperationalError, StoreUnavailable) as ex:
             self.stop()
             reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
             raise CommandError(f"cannot use the database {redacted(self.url)}: {reason}") from None
+        except SettingsError:
+            self.stop()
+            raise
 
     def share(self) -> None:
         """Children (gunicorn workers, the worker process) use the same server."""

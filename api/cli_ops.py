@@ -25,10 +25,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from adapters.log_tools.audit import AuditTrail, audit_line
 from adapters.log_tools.event_log import EventLog, api_entry
-from adapters.log_tools.exporter import export_log
+from adapters.log_tools.exporter import Exported, export_log
 from adapters.log_tools.importer import LogFormatError, StoreNotEmpty, import_log
 from adapters.log_tools.replay import Busy, Replay, UnknownView, Verify, ViewCheck, views_named
 from adapters.log_tools.state import aggregate_as_of, describe_state
+from adapters.postgres.credentials import CredentialStore, CredentialsUnreadable, open_credentials
 from adapters.postgres.event_store import open_application
 from adapters.settings import Settings, SettingsError
 from adapters.timefmt import parse_iso
@@ -39,7 +40,7 @@ from domain.application import Zalodesk
 from domain.errors import DomainError
 
 Run = Callable[[argparse.Namespace], int]
-EXPECTED = (DomainError, UnknownView, Busy, StoreNotEmpty, OSError)
+EXPECTED = (DomainError, UnknownView, Busy, StoreNotEmpty, CredentialsUnreadable, OSError)
 UNREACHABLE = (psycopg.OperationalError, OperationalError, PoolTimeout)
 
 
@@ -75,13 +76,17 @@ def _register_log(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     export.add_argument("--after", type=int, default=0, metavar="N", help="after position N")
     export.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
     export.add_argument(
-        "--include-secrets", action="store_true", help="keep tokens and secrets (for a move)"
+        "--include-secrets",
+        action="store_true",
+        help="add the accounts' secrets and tokens, decrypted (for a move to another database)",
     )
     export.set_defaults(run=run_export)
     load = log.add_parser("import", help="load an exported log into an empty store")
     load.add_argument("file", metavar="FILE")
     load.add_argument(
-        "--allow-redacted", action="store_true", help="accept a file whose secrets were redacted"
+        "--allow-redacted",
+        action="store_true",
+        help="accept a file without the accounts' secrets (they must be reconnected)",
     )
     load.set_defaults(run=run_import)
 
@@ -108,6 +113,7 @@ class Ops:
     app: Zalodesk
     pool: ConnectionPool[Any]
     log: EventLog
+    credentials: CredentialStore
 
 
 @contextmanager
@@ -120,7 +126,8 @@ def opened() -> Iterator[Ops]:
             database.url, min_size=1, max_size=4, open=True, kwargs={"autocommit": True}
         )
         try:
-            yield Ops(app, pool, EventLog(app, pool))
+            credentials = open_credentials(database.url, pool, settings)
+            yield Ops(app, pool, EventLog(app, pool), credentials)
         finally:
             pool.close()
             app.close()
@@ -293,21 +300,26 @@ def run_export(args: argparse.Namespace) -> int:
     if args.after < 0:
         raise cli.CommandError("--after must not be negative")
     with opened() as ops:
+        secrets = ops.credentials if args.include_secrets else None
         if args.output:
-            count = _export_to(Path(args.output), ops.log, args)
+            done = _export_to(Path(args.output), ops.log, args.after, secrets)
         else:
-            out = sys.stdout.buffer
-            count = export_log(ops.log, out, args.after, args.include_secrets, Progress())
+            done = export_log(ops.log, sys.stdout.buffer, args.after, secrets, Progress())
             sys.stdout.flush()
-    secrets = "with secrets" if args.include_secrets else "secrets redacted"
-    say(f"exported {count} events ({secrets})")
+    if args.include_secrets:
+        say(
+            f"exported {done.events} events and the credentials of {done.credentials} "
+            "account(s), decrypted: keep the file as safe as the accounts themselves"
+        )
+    else:
+        say(f"exported {done.events} events, without the accounts' credentials")
     return 0
 
 
-def _export_to(path: Path, log: EventLog, args: argparse.Namespace) -> int:
+def _export_to(path: Path, log: EventLog, after: int, secrets: CredentialStore | None) -> Exported:
     try:
         with path.open("wb") as out:
-            return export_log(log, out, args.after, args.include_secrets, Progress())
+            return export_log(log, out, after, secrets, Progress())
     except BaseException:
         path.unlink(missing_ok=True)  # never leave half a file that looks like an export
         raise
@@ -318,10 +330,19 @@ def run_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     with opened() as ops:
         try:
-            count = import_log(ops.log, path, args.allow_redacted, Progress())
+            done = import_log(ops.log, path, ops.credentials, args.allow_redacted, Progress())
         except LogFormatError as ex:
             raise cli.CommandError(f"{path}: {ex}; nothing was imported") from ex
-    say(f"imported {count} events; the views catch up as the worker runs (or `zalodesk replay`)")
+    say(
+        f"imported {done.events} events and the credentials of {done.credentials} account(s); "
+        "the views catch up as the worker runs (or `zalodesk replay`)"
+    )
+    if done.to_reconnect:
+        say(
+            f"{len(done.to_reconnect)} account(s) came without their credentials: reconnect "
+            "each (PATCH /api/accounts/ID with app_secret, oa_secret_key, access_token and "
+            f"refresh_token): {', '.join(str(a) for a in done.to_reconnect)}"
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ from attrs import define
 from psycopg_pool import ConnectionPool
 
 from adapters.api_tokens import TokenStore
+from adapters.postgres.credentials import CredentialStore, open_credentials
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.event_store import open_application
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
@@ -25,6 +26,7 @@ class Services:
     app: Zalodesk
     pool: ConnectionPool[Any]
     tokens: TokenStore
+    credentials: CredentialStore
     inbox: InboxQueries
     tickets: TicketQueries
     accounts: AccountQueries
@@ -49,11 +51,17 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     pool: ConnectionPool[Any] = ConnectionPool(
         url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
     )
+    try:
+        credentials = open_credentials(url, pool, settings)
+    except BaseException:
+        pool.close()
+        raise
     return Services(
         settings=settings,
         app=open_application(url, settings.cipher_key, clock, settings.chat_inactivity_seconds),
         pool=pool,
         tokens=TokenStore(pool, settings.admin_token),
+        credentials=credentials,
         inbox=InboxQueries(pool, settings.chat_inactivity_seconds),
         tickets=TicketQueries(pool),
         accounts=AccountQueries(pool),

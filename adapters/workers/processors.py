@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.credentials import open_credentials
 from adapters.postgres.event_store import open_application
 from adapters.read_models.views.registry import all_views
 from adapters.settings import Settings
@@ -52,9 +53,10 @@ def run_processors(url: str, settings: Settings, stop: threading.Event) -> None:
         url, settings.cipher_key, default_timeout=settings.chat_inactivity_seconds
     )
     pool: ConnectionPool[Any] = ConnectionPool(url, min_size=2, max_size=8, open=True)
-    client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base)
-    outbox = Outbox(app, pool, client, TokenRefresher(app, url, client), SlidingWindowLimiter())
     try:
+        client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base)
+        refresher = TokenRefresher(app, open_credentials(url, pool, settings), client)
+        outbox = Outbox(app, pool, client, refresher, SlidingWindowLimiter())
         threads = [
             _thread("projector", Projector(app, pool, all_views()).run, stop),
             _thread("inactivity", InactivityTimer(app, pool).run, stop),

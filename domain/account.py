@@ -36,7 +36,7 @@ class ZaloAccount(DeskAggregate):
     @event("Connected")
     def __init__(
         self,
-        id: UUID,  # given, not generated: the id its credentials are stored under; not in the event
+        id: UUID,  # chosen by the caller: its credentials are stored under it first
         name: str,
         app_id: str,
         oa_id: str,

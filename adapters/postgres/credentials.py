@@ -4,6 +4,11 @@ encrypted with the installation's key (``adapters.credential_cipher``).
 The table is bound to one key: the first process to open it records a check of its
 key, and a process with another key refuses to start (``WrongCredentialKey``), so that
 no host of a shared database ever writes rows the others cannot read.
+
+A row the key still cannot open (damaged, or copied to another account) raises
+``CredentialsUnreadable``: webhooks, the outbox and the admin's PATCH then treat the
+account as having no credentials (it must be reconnected with all four), and an
+export with secrets stops rather than leave the account out.
 """
 
 from __future__ import annotations

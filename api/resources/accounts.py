@@ -124,18 +124,11 @@ class Account:
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         body = bodies.json_object(req)
-        unknown = sorted(
-            set(body) - EDITABLE_FIELDS - CREDENTIAL_FIELDS - {"access_token_expires_in"}
-        )
-        if unknown:
-            raise bodies.invalid(", ".join(unknown), "cannot be changed")
         account = self.admin.change(
             account_id,
             actor=req.context.principal.actor,
             changes=parse_changes(body),
-            credentials=CredentialChanges(
-                **{f: bodies.text(body, f) for f in sorted(set(body) & CREDENTIAL_FIELDS)}
-            ),
+            credentials=parse_credentials(body),
             access_token_expires_in=bodies.integer(
                 body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
             ),
@@ -150,9 +143,13 @@ class Account:
 
 
 CREDENTIAL_FIELDS = frozenset({"app_secret", "oa_secret_key", "access_token", "refresh_token"})
+FORM_FIELDS = EDITABLE_FIELDS | CREDENTIAL_FIELDS | {"access_token_expires_in"}
 
 
 def parse_changes(body: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(body) - FORM_FIELDS)
+    if unknown:
+        raise bodies.invalid(", ".join(unknown), "cannot be changed")
     changes: dict[str, Any] = {}
     for field in sorted(set(body) & EDITABLE_FIELDS):
         if field == "chat_inactivity_seconds":
@@ -164,3 +161,8 @@ def parse_changes(body: dict[str, Any]) -> dict[str, Any]:
         else:
             changes[field] = bodies.text(body, field)
     return changes
+
+
+def parse_credentials(body: dict[str, Any]) -> CredentialChanges:
+    """The secrets and tokens sent anew (each, when sent, must not be empty)."""
+    return CredentialChanges(**{f: bodies.text(body, f) for f in set(body) & CREDENTIAL_FIELDS})

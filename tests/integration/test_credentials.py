@@ -74,6 +74,39 @@ def test_a_row_copied_to_another_account_does_not_open(services: Services, db: s
         services.credentials.get(other)
 
 
+def test_a_row_that_cannot_be_decrypted_is_an_account_to_reconnect(
+    client: testing.TestClient,
+    account: dict[str, Any],
+    db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    with psycopg.connect(db) as conn:
+        conn.execute("UPDATE account_credentials SET sealed = sealed || '\\x00'::bytea")
+    webhook = client.simulate_post(
+        f"/webhooks/zalo/{account['id']}", body=b'{"event_name":"follow"}', headers={}
+    )
+    assert webhook.status_code == 401
+
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
+    path = tmp_path / "log.jsonl"
+    capsys.readouterr()
+    assert cli_ops.main(["log", "export", "--include-secrets", "-o", str(path)]) == 2
+    [error] = [line for line in capsys.readouterr().err.splitlines() if "zalodesk:" in line]
+    assert error.startswith(f"zalodesk: the stored credentials of account {account['id']} cannot")
+    assert not path.exists()
+
+    whole = {k: f"{k}-again" for k in ("app_secret", "oa_secret_key", "access_token")}
+    assert (
+        client.simulate_patch(
+            f"/api/accounts/{account['id']}", json={**whole, "refresh_token": "refresh-again"}
+        ).status_code
+        == 200
+    )
+    assert cli_ops.main(["log", "export", "--include-secrets", "-o", str(path)]) == 0
+
+
 def test_the_generated_key_is_owner_only_and_reused(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     first = credential_cipher(settings)

@@ -296,6 +296,9 @@ def test_a_redacted_export_is_imported_only_when_allowed(
     assert credentials_in(other_db) == {}
     told = capsys.readouterr().err
     assert "reconnect" in told and history["account_id"] in told
+    again = tmp_path / "again.jsonl"
+    assert cli_ops.main(["log", "export", "-o", str(again)]) == 0
+    assert again.read_bytes() == path.read_bytes()
 
 
 def test_a_file_missing_its_credentials_line_is_refused(

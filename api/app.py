@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
 from api import errors
 from api.auth import BearerAuth
@@ -20,6 +21,7 @@ OPENAPI = "/openapi.json"
 def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
     app, settings = services.app, services.settings
     presenter = accounts.AccountPresenter(settings)
+    admin = AccountAdmin(app, services.credentials)
     webhook = webhooks.ZaloWebhook(app, accounts_cache)
     return [
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
@@ -34,12 +36,12 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         ),
         Route(
             "/api/accounts",
-            accounts.Accounts(app, services.accounts, presenter, settings),
+            accounts.Accounts(admin, services.accounts, presenter, settings),
             {"GET": "List accounts (admin)", "POST": "Connect an Official Account (admin)"},
         ),
         Route(
             "/api/accounts/{account_id:uuid}",
-            accounts.Account(app, presenter),
+            accounts.Account(app, admin, presenter, accounts_cache),
             {"GET": "One account", "PATCH": "Change an account", "DELETE": "Remove an account"},
         ),
         Route(

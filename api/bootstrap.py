@@ -19,8 +19,10 @@ from psycopg_pool import ConnectionPool
 
 from adapters.account_cache import AccountCache
 from adapters.api_tokens import TokenStore
+from adapters.credential_cipher import credential_cipher
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.connection import redacted
+from adapters.postgres.credentials import check_key, open_credentials
 from adapters.postgres.embedded import EmbeddedPostgres, holds_database, pgdata
 from adapters.postgres.event_store import open_application
 from adapters.postgres.schema import prepare
@@ -84,10 +86,17 @@ def open_database(
         )
     try:
         prepare(database.url)
+        # Before any child starts: a key the database's credentials were not written with
+        # stops the command with one line.
+        with psycopg.connect(database.url, autocommit=True) as conn:
+            check_key(conn, credential_cipher(settings))
     except (psycopg.OperationalError, StoreUnavailable) as ex:
         database.stop()
         reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
         raise StartupError(f"cannot use the database {redacted(database.url)}: {reason}") from None
+    except SettingsError:
+        database.stop()
+        raise
     return database
 
 
@@ -104,6 +113,12 @@ def build(settings: Settings, database_url: str, clock: Clock = system_clock) ->
     pool: ConnectionPool[Any] = ConnectionPool(
         database_url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
     )
+    try:
+        credentials = open_credentials(database_url, pool, settings)
+    except BaseException:
+        pool.close()
+        app.close()
+        raise
     return Services(
         settings=settings,
         url=database_url,
@@ -112,6 +127,7 @@ def build(settings: Settings, database_url: str, clock: Clock = system_clock) ->
         views=all_views(),
         clock=clock,
         tokens=TokenStore(pool, settings.admin_token),
+        credentials=credentials,
         inbox=InboxQueries(pool, settings.chat_inactivity_seconds),
         tickets=TicketQueries(pool),
         accounts=AccountQueries(pool),
@@ -124,7 +140,7 @@ def http_app(services: Services) -> falcon.App[Any, Any]:
     # must not be imported before the metrics folder shared by the workers is chosen.
     from api.app import create_app
 
-    return create_app(services, AccountCache(services.app))
+    return create_app(services, AccountCache(services.app, services.credentials))
 
 
 def wsgi_app(settings: Settings) -> falcon.App[Any, Any]:
@@ -188,7 +204,7 @@ def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Worker
             app,
             pool,
             client,
-            TokenRefresher(app, services.url, client),
+            TokenRefresher(app, services.credentials, client),
             SlidingWindowLimiter(tuning.calls_per_window, tuning.window_seconds),
             retry_delays=tuning.retry_delays,
             sleep=tuning.sleep,

@@ -23,10 +23,11 @@ from psycopg_pool import PoolTimeout
 
 from adapters.log_tools.audit import AuditTrail, audit_line
 from adapters.log_tools.event_log import EventLog, api_entry
-from adapters.log_tools.exporter import export_log
+from adapters.log_tools.exporter import Exported, export_log
 from adapters.log_tools.importer import LogFormatError, StoreNotEmpty, import_log
 from adapters.log_tools.replay import Busy, Replay, UnknownView, Verify, ViewCheck, views_named
 from adapters.log_tools.state import aggregate_as_of, describe_state
+from adapters.postgres.credentials import CredentialStore, CredentialsUnreadable
 from adapters.settings import Settings
 from adapters.timefmt import parse_iso
 from api import bootstrap
@@ -35,7 +36,7 @@ from api.services import Services
 from domain.errors import DomainError
 
 Run = Callable[[argparse.Namespace], int]
-EXPECTED = (DomainError, UnknownView, Busy, StoreNotEmpty, OSError)
+EXPECTED = (DomainError, UnknownView, Busy, StoreNotEmpty, CredentialsUnreadable, OSError)
 UNREACHABLE = (psycopg.OperationalError, OperationalError, PoolTimeout)
 
 
@@ -71,13 +72,17 @@ def _register_log(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     export.add_argument("--after", type=int, default=0, metavar="N", help="after position N")
     export.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
     export.add_argument(
-        "--include-secrets", action="store_true", help="keep tokens and secrets (for a move)"
+        "--include-secrets",
+        action="store_true",
+        help="add the accounts' secrets and tokens, decrypted (for a move to another database)",
     )
     export.set_defaults(run=run_export)
     load = add_command(log, "import", "load an exported log into an empty store")
     load.add_argument("file", metavar="FILE")
     load.add_argument(
-        "--allow-redacted", action="store_true", help="accept a file whose secrets were redacted"
+        "--allow-redacted",
+        action="store_true",
+        help="accept a file without the accounts' secrets (they must be reconnected)",
     )
     load.set_defaults(run=run_import)
 
@@ -203,21 +208,26 @@ def run_export(args: argparse.Namespace) -> int:
     if args.after < 0:
         raise CommandError("--after must not be negative")
     with opened() as services:
+        secrets = services.credentials if args.include_secrets else None
         if args.output:
-            count = _export_to(Path(args.output), services.log, args)
+            done = _export_to(Path(args.output), services.log, args.after, secrets)
         else:
-            out = sys.stdout.buffer
-            count = export_log(services.log, out, args.after, args.include_secrets, Progress())
+            done = export_log(services.log, sys.stdout.buffer, args.after, secrets, Progress())
             sys.stdout.flush()
-    secrets = "with secrets" if args.include_secrets else "secrets redacted"
-    say(f"exported {count} events ({secrets})")
+    if args.include_secrets:
+        say(
+            f"exported {done.events} events and the credentials of {done.credentials} "
+            "account(s), decrypted: keep the file as safe as the accounts themselves"
+        )
+    else:
+        say(f"exported {done.events} events, without the accounts' credentials")
     return 0
 
 
-def _export_to(path: Path, log: EventLog, args: argparse.Namespace) -> int:
+def _export_to(path: Path, log: EventLog, after: int, secrets: CredentialStore | None) -> Exported:
     try:
         with path.open("wb") as out:
-            return export_log(log, out, args.after, args.include_secrets, Progress())
+            return export_log(log, out, after, secrets, Progress())
     except BaseException:
         path.unlink(missing_ok=True)  # never leave half a file that looks like an export
         raise
@@ -228,8 +238,19 @@ def run_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     with opened() as services:
         try:
-            count = import_log(services.log, path, args.allow_redacted, Progress())
+            done = import_log(
+                services.log, path, services.credentials, args.allow_redacted, Progress()
+            )
         except LogFormatError as ex:
             raise CommandError(f"{path}: {ex}; nothing was imported") from ex
-    say(f"imported {count} events; the views catch up as the worker runs (or `zalodesk replay`)")
+    say(
+        f"imported {done.events} events and the credentials of {done.credentials} account(s); "
+        "the views catch up as the worker runs (or `zalodesk replay`)"
+    )
+    if done.to_reconnect:
+        say(
+            f"{len(done.to_reconnect)} account(s) came without their credentials: reconnect "
+            "each (PATCH /api/accounts/ID with app_secret, oa_secret_key, access_token and "
+            f"refresh_token): {', '.join(str(a) for a in done.to_reconnect)}"
+        )
     return 0

@@ -9,6 +9,7 @@ from psycopg_pool import ConnectionPool
 
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.event_log import EventLog
+from adapters.postgres.credentials import CredentialStore
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.base import View
@@ -27,6 +28,7 @@ class Services:
     views: list[View]
     clock: Clock
     tokens: TokenStore
+    credentials: CredentialStore
     inbox: InboxQueries
     tickets: TicketQueries
     accounts: AccountQueries

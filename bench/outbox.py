@@ -67,6 +67,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from machine import cpu_model, package_version, postgres_version, wait_for_quiet  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
+from adapters.account_admin import AccountAdmin, NewAccount  # noqa: E402
+from adapters.credential_cipher import CredentialCipher  # noqa: E402
+from adapters.postgres.credentials import Credentials, CredentialStore  # noqa: E402
 from adapters.postgres.event_store import open_application  # noqa: E402
 from adapters.postgres.schema import prepare  # noqa: E402
 from adapters.read_models.views.registry import all_views  # noqa: E402
@@ -78,7 +81,7 @@ from adapters.zalo.client import ZaloClient  # noqa: E402
 from adapters.zalo.rate_limit import SlidingWindowLimiter  # noqa: E402
 from domain import actors  # noqa: E402
 from domain.application import Zalodesk  # noqa: E402
-from domain.commands import ConnectAccount, PostReply  # noqa: E402
+from domain.commands import PostReply  # noqa: E402
 from domain.contact import Contact  # noqa: E402
 from tests.support import fake_zalo, zalo  # noqa: E402
 from tests.support.databases import fresh_database  # noqa: E402
@@ -311,7 +314,7 @@ def run_scenario(
     scenario: Scenario,
     app: Zalodesk,
     pool: ConnectionPool[Any],
-    url: str,
+    credentials: CredentialStore,
     account_id: uuid.UUID,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
@@ -348,7 +351,7 @@ def run_scenario(
             app,
             pool,
             client,
-            TokenRefresher(app, url, client),
+            TokenRefresher(app, credentials, client),
             limiter,
             concurrency=args.concurrency,
         )
@@ -514,25 +517,28 @@ def run(args: argparse.Namespace, url: str, chosen: list[Scenario]) -> int:
     app = open_application(url, None)
     pool: ConnectionPool[Any] = ConnectionPool(url, min_size=2, max_size=8, open=True)
     results = []
+    credentials = CredentialStore(url, pool, CredentialCipher(os.urandom(32), "the bench's key"))
     try:
-        account = app.connect_account(
-            ConnectAccount(
+        account = AccountAdmin(app, credentials).connect(
+            NewAccount(
                 name="Bench OA",
                 app_id=zalo.APP_ID,
                 oa_id=zalo.OA_ID,
-                app_secret=fake_zalo.APP_SECRET,
-                oa_secret_key="bench-oa-secret-key",
-                access_token=fake_zalo.ACCESS_TOKEN,
-                refresh_token=fake_zalo.REFRESH_TOKEN,
+                credentials=Credentials(
+                    app_secret=fake_zalo.APP_SECRET,
+                    oa_secret_key="bench-oa-secret-key",
+                    access_token=fake_zalo.ACCESS_TOKEN,
+                    refresh_token=fake_zalo.REFRESH_TOKEN,
+                ),
                 access_token_expires_in=90000,
                 chat_inactivity_seconds=7 * 24 * 3600,
                 allow_postpone=False,
                 verification_code=None,
-                actor="admin",
-            )
+            ),
+            actor="admin",
         )
         for n, scenario in enumerate(chosen):
-            results.append(run_scenario(n, scenario, app, pool, url, account.id, args))
+            results.append(run_scenario(n, scenario, app, pool, credentials, account.id, args))
     finally:
         pool.close()
         app.close()

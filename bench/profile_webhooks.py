@@ -217,7 +217,11 @@ def in_process(args: argparse.Namespace) -> int:
     handler.setStream((tmp / "app.log").open("w"))
     with fresh_database("zalodesk_bench") as url:
         prepare(url)
-        env = {"ZALODESK_DATABASE_URL": url, "ZALODESK_ADMIN_TOKEN": "bench-admin"}
+        env = {
+            "ZALODESK_DATABASE_URL": url,
+            "ZALODESK_ADMIN_TOKEN": "bench-admin",
+            "ZALODESK_DATA_DIR": str(tmp / "data"),  # the credentials key goes there
+        }
         os.environ.update(env)
         client = testing.TestClient(create_app(Settings.from_env(env)))
         account = {

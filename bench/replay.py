@@ -25,7 +25,7 @@ What one run does:
 3. **replay**: ``Replay.run()`` of every view, as ``zalodesk replay`` does it
    (the batch path into ``*_rebuild`` tables, then their secondary indexes,
    then the swap): events/s over the whole log;
-4. **export**: ``export_log(..., include_secrets=True)`` into a file, as
+4. **export**: ``export_log(..., secrets=CredentialStore)`` into a file, as
    ``zalodesk log export --include-secrets -o FILE``: events/s and the size;
 5. **import**: that file into a second fresh database, as
    ``zalodesk log import FILE`` (a checking pass over the whole file, then one
@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,14 +66,17 @@ import psycopg  # noqa: E402
 from eventsourcing.persistence import Notification  # noqa: E402
 from psycopg_pool import ConnectionPool  # noqa: E402
 
+from adapters.credential_cipher import CredentialCipher  # noqa: E402
 from adapters.log_tools.event_log import EventLog  # noqa: E402
 from adapters.log_tools.exporter import export_log  # noqa: E402
 from adapters.log_tools.importer import import_log  # noqa: E402
 from adapters.log_tools.replay import Replay, view_names  # noqa: E402
 from adapters.postgres.connection import eventsourcing_env  # noqa: E402
+from adapters.postgres.credentials import CredentialStore  # noqa: E402
 from adapters.postgres.event_store import open_application  # noqa: E402
 from adapters.postgres.schema import prepare  # noqa: E402
 from adapters.zalo.translate import parse, translate  # noqa: E402
+from domain.account import fingerprint  # noqa: E402
 from domain.application import Zalodesk  # noqa: E402
 from domain.clock import FrozenClock  # noqa: E402
 from domain.commands import (  # noqa: E402
@@ -109,13 +112,12 @@ class Conversations:
         self.msg_ids = iter(range(10**15, 10**16))
         account = app.connect_account(
             ConnectAccount(
+                account_id=uuid4(),
                 name="Shop Hoa Mai",
                 app_id=APP_ID,
                 oa_id=OA_ID,
-                app_secret="app-secret",
-                oa_secret_key="oa-secret-key",
-                access_token="access-token",
-                refresh_token="refresh-token",
+                secrets_fingerprint=fingerprint("bench-app-secret", "bench-oa-secret-key"),
+                tokens_fingerprint=fingerprint("bench-access-token", "bench-refresh-token"),
                 access_token_expires_in=90000,
                 chat_inactivity_seconds=600,
                 allow_postpone=True,
@@ -269,7 +271,8 @@ def fill(url: str, events: int, seed: int, cipher_key: str | None) -> dict[str, 
             except DomainError:
                 stories.remove(story)
             if rng.random() < 0.0005:
-                app.rotate_tokens(talk.account_id, "access-token", "refresh-token", 90000, "system")
+                pair = fingerprint(f"access-token-{copied}", f"refresh-token-{copied}")
+                app.rotate_tokens(talk.account_id, pair, 90000, "system")
             copied = copy_new(app, conn, copied, events, mix)
         conn.execute(
             "SELECT setval(pg_get_serial_sequence('zalodesk_events', 'notification_id'), %s)",
@@ -327,7 +330,7 @@ def export_all(url: str, cipher_key: str | None, path: str) -> dict[str, Any]:
     try:
         started = time.monotonic()
         with open(path, "wb") as out:
-            events = export_log(EventLog(app, pool), out, include_secrets=True)
+            events = export_log(EventLog(app, pool), out, 0, credentials(url, pool)).events
         return {
             "events": events,
             "seconds": time.monotonic() - started,
@@ -342,11 +345,17 @@ def import_all(url: str, cipher_key: str | None, path: str) -> dict[str, Any]:
     app, pool = opened(url, cipher_key)
     try:
         started = time.monotonic()
-        events = import_log(EventLog(app, pool), Path(path))
+        # The bench's account was connected without credentials: none to carry over.
+        log = EventLog(app, pool)
+        events = import_log(log, Path(path), credentials(url, pool), allow_redacted=True).events
         return {"events": events, "seconds": time.monotonic() - started}
     finally:
         pool.close()
         app.close()
+
+
+def credentials(url: str, pool: ConnectionPool[Any]) -> CredentialStore:
+    return CredentialStore(url, pool, CredentialCipher(os.urandom(32), "the bench's key"))
 
 
 def opened(url: str, cipher_key: str | None) -> tuple[Zalodesk, ConnectionPool[Any]]:

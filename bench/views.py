@@ -93,6 +93,7 @@ from adapters.workers.projector import Projector  # noqa: E402
 from adapters.zalo import translate  # noqa: E402
 from api.server import default_workers, gunicorn_options  # noqa: E402
 from domain import actors, identity  # noqa: E402
+from domain.account import fingerprint  # noqa: E402
 from domain.application import Zalodesk  # noqa: E402
 from domain.commands import ConnectAccount, EndChat  # noqa: E402
 from domain.contact import Contact  # noqa: E402
@@ -597,13 +598,12 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
         accounts = [
             app.connect_account(
                 ConnectAccount(
+                    account_id=uuid.uuid4(),
                     name=f"Bench OA {n}",
                     app_id=zalo.APP_ID,
                     oa_id=str(int(zalo.OA_ID) + n),
-                    app_secret="bench-app-secret",
-                    oa_secret_key="bench-oa-secret-key",
-                    access_token="bench-access-token",
-                    refresh_token="bench-refresh-token",
+                    secrets_fingerprint=fingerprint("bench-app-secret", "bench-oa-secret-key"),
+                    tokens_fingerprint=fingerprint("bench-access-token", "bench-refresh-token"),
                     access_token_expires_in=90000,
                     chat_inactivity_seconds=args.timeout,
                     allow_postpone=True,

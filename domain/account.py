@@ -1,47 +1,47 @@
-"""An Official Account connection and its secrets."""
+"""An Official Account connection: what it is called, its app, its chat settings, and
+which secrets and tokens it holds, known only by their fingerprints.
+
+The secrets and tokens themselves never reach an event: events are forever and are
+exported. They live in a credential store of their own (adapters), written before the
+event that says they changed.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import event
 
 from domain.aggregate import DeskAggregate
 from domain.errors import Conflict, InvalidInput
 
-SECRET_FIELDS = frozenset({"app_secret", "oa_secret_key", "access_token", "refresh_token"})
 DEFAULT_TOKEN_SECONDS = 90000  # ZALO.md: an access token lives 25 hours
 EDITABLE_FIELDS = frozenset(
-    {
-        "name",
-        "app_id",
-        "oa_id",
-        "app_secret",
-        "oa_secret_key",
-        "verification_code",
-        "chat_inactivity_seconds",
-        "allow_postpone",
-    }
+    {"name", "app_id", "oa_id", "chat_inactivity_seconds", "allow_postpone", "verification_code"}
 )
+FINGERPRINT_DIGITS = 12
+
+
+def fingerprint(*secrets: str) -> str:
+    """Tells one set of secrets from another without revealing them: a short SHA-256 prefix."""
+    digest = hashlib.sha256("\x1f".join(secrets).encode()).hexdigest()
+    return digest[:FINGERPRINT_DIGITS]
 
 
 class ZaloAccount(DeskAggregate):
-    @staticmethod
-    def create_id() -> UUID:
-        return uuid4()
-
     @event("Connected")
     def __init__(
         self,
+        id: UUID,  # chosen by the caller: its credentials are stored under it first
         name: str,
         app_id: str,
         oa_id: str,
-        app_secret: str,
-        oa_secret_key: str,
-        access_token: str,
-        refresh_token: str,
+        secrets_fingerprint: str,
+        tokens_fingerprint: str,
         access_token_expires_at: datetime,
         chat_inactivity_seconds: int,
         allow_postpone: bool,
@@ -52,10 +52,8 @@ class ZaloAccount(DeskAggregate):
         self.name = name
         self.app_id = app_id
         self.oa_id = oa_id
-        self.app_secret = app_secret
-        self.oa_secret_key = oa_secret_key
-        self.access_token = access_token
-        self.refresh_token = refresh_token
+        self.secrets_fingerprint = secrets_fingerprint
+        self.tokens_fingerprint = tokens_fingerprint
         self.access_token_expires_at = access_token_expires_at
         self.chat_inactivity_seconds = chat_inactivity_seconds
         self.allow_postpone = allow_postpone
@@ -63,27 +61,74 @@ class ZaloAccount(DeskAggregate):
         self.deleted = False
         self.needs_reconnect: str | None = None
 
-    def update(self, changes: dict[str, Any], actor: str, at: datetime) -> None:
+    def update(self, changes: Mapping[str, Any], actor: str, at: datetime) -> None:
+        """An admin's changes to the form: each part recorded in its own words, if it changed."""
         self._require_live()
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
             raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
-        effective = {k: v for k, v in changes.items() if getattr(self, k) != v}
-        if effective:
-            self._updated(changes=effective, actor=actor, at=at)
+        if changes.get("name", self.name) != self.name:
+            self._renamed(name=changes["name"], actor=actor, at=at)
+        app = (changes.get("app_id", self.app_id), changes.get("oa_id", self.oa_id))
+        if app != (self.app_id, self.oa_id):
+            self._app_changed(app_id=app[0], oa_id=app[1], actor=actor, at=at)
+        settings = (
+            changes.get("chat_inactivity_seconds", self.chat_inactivity_seconds),
+            changes.get("allow_postpone", self.allow_postpone),
+        )
+        if settings != (self.chat_inactivity_seconds, self.allow_postpone):
+            self._chat_settings_changed(
+                chat_inactivity_seconds=settings[0], allow_postpone=settings[1], actor=actor, at=at
+            )
+        if changes.get("verification_code", self.verification_code) != self.verification_code:
+            self._verification_code_set(
+                verification_code=changes["verification_code"], actor=actor, at=at
+            )
 
-    @event("Updated")
-    def _updated(self, changes: dict[str, Any], actor: str, at: datetime) -> None:
-        for key, value in changes.items():
-            setattr(self, key, value)
+    @event("Renamed")
+    def _renamed(self, name: str, actor: str, at: datetime) -> None:
+        self.name = name
+
+    @event("AppChanged")
+    def _app_changed(self, app_id: str, oa_id: str, actor: str, at: datetime) -> None:
+        self.app_id = app_id
+        self.oa_id = oa_id
+
+    @event("ChatSettingsChanged")
+    def _chat_settings_changed(
+        self, chat_inactivity_seconds: int, allow_postpone: bool, actor: str, at: datetime
+    ) -> None:
+        self.chat_inactivity_seconds = chat_inactivity_seconds
+        self.allow_postpone = allow_postpone
+
+    @event("VerificationCodeSet")
+    def _verification_code_set(
+        self, verification_code: str | None, actor: str, at: datetime
+    ) -> None:
+        self.verification_code = verification_code
+
+    def replace_signing_secrets(self, secrets_fingerprint: str, actor: str, at: datetime) -> None:
+        """The app secret or the OA secret key was replaced (the same ones again: nothing)."""
+        self._require_live()
+        if secrets_fingerprint != self.secrets_fingerprint:
+            self._signing_secrets_replaced(
+                secrets_fingerprint=secrets_fingerprint, actor=actor, at=at
+            )
+
+    @event("SigningSecretsReplaced")
+    def _signing_secrets_replaced(self, secrets_fingerprint: str, actor: str, at: datetime) -> None:
+        self.secrets_fingerprint = secrets_fingerprint
 
     def rotate_tokens(
-        self, access_token: str, refresh_token: str, expires_in: int, actor: str, at: datetime
+        self, tokens_fingerprint: str, expires_in: int, actor: str, at: datetime
     ) -> None:
+        """A new token pair: refreshed, or pasted by an admin (the same pair again: nothing,
+        unless the account waits to be reconnected, which the pair then does)."""
         self._require_live()
+        if tokens_fingerprint == self.tokens_fingerprint and self.needs_reconnect is None:
+            return
         self._tokens_rotated(
-            access_token=access_token,
-            refresh_token=refresh_token,
+            tokens_fingerprint=tokens_fingerprint,
             access_token_expires_at=at + timedelta(seconds=expires_in),
             actor=actor,
             at=at,
@@ -92,14 +137,12 @@ class ZaloAccount(DeskAggregate):
     @event("TokensRotated")
     def _tokens_rotated(
         self,
-        access_token: str,
-        refresh_token: str,
+        tokens_fingerprint: str,
         access_token_expires_at: datetime,
         actor: str,
         at: datetime,
     ) -> None:
-        self.access_token = access_token
-        self.refresh_token = refresh_token
+        self.tokens_fingerprint = tokens_fingerprint
         self.access_token_expires_at = access_token_expires_at
         self.needs_reconnect = None
 
@@ -122,11 +165,6 @@ class ZaloAccount(DeskAggregate):
     @event("Deleted")
     def _deleted(self, actor: str, at: datetime) -> None:
         self.deleted = True
-
-    @property
-    def signing_key(self) -> str:
-        """ZALO.md: the OA secret key signs webhooks; without one, the app secret does."""
-        return self.oa_secret_key or self.app_secret
 
     def _require_live(self) -> None:
         if self.deleted:

@@ -86,13 +86,15 @@ InboundCommand = (
 
 @frozen
 class ConnectAccount:
+    """Connect an OA whose credentials are already stored under ``account_id``: the
+    command carries only their fingerprints (``domain.account.fingerprint``)."""
+
+    account_id: UUID
     name: str
     app_id: str
     oa_id: str
-    app_secret: str
-    oa_secret_key: str
-    access_token: str
-    refresh_token: str
+    secrets_fingerprint: str
+    tokens_fingerprint: str
     access_token_expires_in: int
     chat_inactivity_seconds: int
     allow_postpone: bool
@@ -102,11 +104,14 @@ class ConnectAccount:
 
 @frozen
 class UpdateAccount:
+    """An admin's changes: form fields by name, and the fingerprints of any secrets or
+    token pair stored anew."""
+
     account_id: UUID
     actor: str
     changes: dict[str, Any] = field(factory=dict)
-    access_token: str | None = None
-    refresh_token: str | None = None
+    secrets_fingerprint: str | None = None
+    tokens_fingerprint: str | None = None
     access_token_expires_in: int | None = None
 
 

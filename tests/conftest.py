@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -10,6 +11,16 @@ import pytest
 
 from adapters.postgres.schema import prepare
 from tests.support.databases import fresh_database
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own data directory (the generated credentials key goes there), for the
+    services it builds and the commands it runs alike."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("ZALODESK_DATA_DIR", str(folder))
+    monkeypatch.delenv("ZALODESK_CIPHER_KEY", raising=False)
+    return folder
 
 
 @pytest.fixture(scope="session")

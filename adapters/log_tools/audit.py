@@ -123,10 +123,25 @@ def _received(e: Any) -> str:
 
 SUMMARIES: dict[str, Callable[[Any], str]] = {
     "ZaloAccount.Connected": lambda e: f"account {_quote(e.name)} connected (OA {e.oa_id})",
-    "ZaloAccount.Updated": lambda e: f"changed {', '.join(sorted(e.changes))}",
-    "ZaloAccount.TokensRotated": lambda e: (
-        f"tokens rotated; access token valid until {iso(e.access_token_expires_at)}"
+    "ZaloAccount.Renamed": lambda e: f"renamed {_quote(e.name)}",
+    "ZaloAccount.AppChanged": lambda e: f"now app {e.app_id}, OA {e.oa_id}",
+    "ZaloAccount.ChatSettingsChanged": lambda e: (
+        f"chats end after {e.chat_inactivity_seconds} s without a message; postponing "
+        + ("allowed" if e.allow_postpone else "not allowed")
     ),
+    "ZaloAccount.VerificationCodeSet": lambda e: (
+        "domain verification code set"
+        if e.verification_code
+        else "domain verification code removed"
+    ),
+    "ZaloAccount.SigningSecretsReplaced": lambda e: (
+        f"app secret or OA secret key replaced (fingerprint {e.secrets_fingerprint})"
+    ),
+    "ZaloAccount.TokensRotated": lambda e: (
+        f"tokens rotated (fingerprint {e.tokens_fingerprint}); "
+        f"access token valid until {iso(e.access_token_expires_at)}"
+    ),
+    "ZaloAccount.ReconnectNeeded": lambda e: f"needs reconnecting: {e.reason}",
     "ZaloAccount.Deleted": lambda e: "account removed",
     "Contact.Registered": lambda e: (
         f"customer {e.zalo_user_id} first seen" + (" (anonymous)" if e.anonymous else "")

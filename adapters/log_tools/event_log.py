@@ -1,6 +1,8 @@
-"""The event log as operators see it: each event with its position, decoded and redacted.
+"""The event log as operators see it: each event with its position, decoded.
 
-Exports and imports of the log as JSON lines are in ``log_export`` and ``log_import``.
+No event holds a secret (the credentials live in their own table), so nothing here
+is redacted. Exports and imports of the log as JSON lines are in ``exporter`` and
+``importer``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ from eventsourcing.persistence import Notification, StoredEvent
 from psycopg_pool import ConnectionPool
 
 from adapters.timefmt import iso
-from domain.account import SECRET_FIELDS
 
 ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp"})
-REDACTED = "[redacted]"
 PAGE = 2000
 DOMAIN_TOPICS = "domain."
 
@@ -72,14 +72,6 @@ def event_fields(event: object) -> dict[str, Any]:
     return {k: v for k, v in vars(event).items() if k not in ENVELOPE}
 
 
-def redact(fields: dict[str, Any]) -> dict[str, Any]:
-    redacted = {k: REDACTED if k in SECRET_FIELDS else v for k, v in fields.items()}
-    changes = fields.get("changes")
-    if isinstance(changes, dict):
-        redacted["changes"] = {k: REDACTED if k in SECRET_FIELDS else v for k, v in changes.items()}
-    return redacted
-
-
 def to_json(value: Any) -> Any:
     """JSON-safe, as the API writes values: ids as strings, times as API.md's ISO strings."""
     if isinstance(value, UUID):
@@ -99,14 +91,14 @@ def event_time(event: Any) -> datetime:
 
 
 def api_entry(entry: LoggedEvent) -> dict[str, Any]:
-    """One event as ``/api/audit`` and ``/api/events`` show it; secrets always redacted."""
+    """One event as ``/api/audit`` and ``/api/events`` show it."""
     event = entry.event
     return {
         "position": entry.position,
         "type": event_type(event),
         "actor": getattr(event, "actor", None),
         "at": iso(event_time(event)),
-        "data": to_json(redact(event_fields(event))),
+        "data": to_json(event_fields(event)),
     }
 
 

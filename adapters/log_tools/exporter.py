@@ -6,14 +6,22 @@ An exported file holds one JSON object per line, in log order::
      "topic":"domain.chat:Chat.Ended","time":"2026-11-24T10:00:00.123456+00:00",
      "data":{"reason":"agent","status":null,"actor":"agent:lan","at":"2026-…+00:00"}}
 
-and ends with ``{"end":true,"events":N}``, so that a file cut short at a line
-boundary is recognised as truncated. ``data`` is the event's own fields as the
-current event class has them (old versions are upcast on the way out). Ids and
-times that the event class declares as such are plain strings; any other id or
-time (inside a dictionary, say) keeps the library's ``{"_type_","_data_"}`` tag,
-so an import rebuilds exactly the same events. Secrets (SECRET_FIELDS, also
-inside ``ZaloAccount.Updated.changes``) are written as ``"[redacted]"`` unless
-asked for.
+and ends with ``{"end":true,"events":N,"credentials":M}``, so that a file cut
+short at a line boundary is recognised as truncated. ``data`` is the event's own
+fields as the current event class has them (old versions are upcast on the way
+out). Ids and times that the event class declares as such are plain strings; any
+other id or time (inside a dictionary, say) keeps the library's
+``{"_type_","_data_"}`` tag, so an import rebuilds exactly the same events.
+
+No event holds a secret. Only when asked for (``--include-secrets``, for a move to
+another database) do the accounts' credentials follow the events, decrypted, one
+line per account in order of account id::
+
+    {"credentials":{"account_id":"…","app_secret":"…","oa_secret_key":"…",
+     "access_token":"…","refresh_token":"…"}}
+
+They are read after the events: a refresh meanwhile leaves the file with the newer
+pair (the old refresh token is spent), never with an older one.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from datetime import datetime
 from typing import IO, Any
 from uuid import UUID
 
+from attrs import frozen
 from eventsourcing.utils import get_topic
 
 from adapters.log_tools.event_log import (
@@ -35,32 +44,45 @@ from adapters.log_tools.event_log import (
     Progress,
     event_fields,
     event_type,
-    redact,
 )
+from adapters.postgres.credentials import Credentials, CredentialStore
+
+
+@frozen
+class Exported:
+    events: int
+    credentials: int
 
 
 def export_log(
     log: EventLog,
     out: IO[bytes],
     after: int = 0,
-    include_secrets: bool = False,
+    secrets: CredentialStore | None = None,
     progress: Progress | None = None,
-) -> int:
-    """Write the log after position ``after`` as JSON lines; returns how many events."""
+) -> Exported:
+    """Write the log after position ``after`` as JSON lines, and the credentials from
+    ``secrets`` if given."""
     progress = progress or NoProgress()
     upto = log.head()
     progress.start(log.count(after, upto), "exporting")
     written = 0
     for entries in log.pages(after, upto):
-        out.write(b"".join(export_line(e, include_secrets) for e in entries))
+        out.write(b"".join(export_line(e) for e in entries))
         written += len(entries)
         progress.advance(len(entries))
-    out.write(_dumps({"end": True, "events": written}))
+    stored = secrets.everything() if secrets is not None else []
+    out.write(b"".join(credentials_line(account_id, c) for account_id, c in stored))
+    out.write(_dumps({"end": True, "events": written, "credentials": len(stored)}))
     progress.finish()
-    return written
+    return Exported(written, len(stored))
 
 
-def export_line(entry: LoggedEvent, include_secrets: bool = False) -> bytes:
+def credentials_line(account_id: UUID, credentials: Credentials) -> bytes:
+    return _dumps({"credentials": {"account_id": str(account_id), **credentials.to_json()}})
+
+
+def export_line(entry: LoggedEvent) -> bytes:
     event = entry.event
     fields = event_fields(event)
     typed = typed_fields(type(event))
@@ -73,7 +95,7 @@ def export_line(entry: LoggedEvent, include_secrets: bool = False) -> bytes:
         "time": event.timestamp.isoformat(),
         "data": {
             name: _plain(value) if isinstance(value, typed.get(name, ())) else _tagged(value)
-            for name, value in (fields if include_secrets else redact(fields)).items()
+            for name, value in fields.items()
         },
     }
     return _dumps(record)

@@ -2,7 +2,11 @@
 
 An import validates the whole file first, then writes every event in one
 transaction through the target's own mapper (so the cipher key may differ), with
-the same positions, ids, versions and topics, into an empty store only.
+the same positions, ids, versions and topics, into an empty store only. The
+accounts' credentials in the file go into the credential store in the same
+transaction, encrypted with this installation's key. A file that connects an
+account without its credentials (exported without ``--include-secrets``) is
+refused unless ``allow_redacted``: such accounts must be reconnected afterwards.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from attrs import frozen
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
@@ -22,16 +27,16 @@ from eventsourcing.utils import resolve_topic
 from adapters.log_tools.event_log import (
     DOMAIN_TOPICS,
     PAGE,
-    REDACTED,
     EventLog,
     NoProgress,
     Progress,
+    event_type,
     snapshots_table,
 )
-from adapters.log_tools.exporter import (
-    typed_fields,
-)
-from domain.account import SECRET_FIELDS
+from adapters.log_tools.exporter import typed_fields
+from adapters.postgres.credentials import Credentials, CredentialStore
+
+CREDENTIAL_FIELDS = ("app_secret", "oa_secret_key", "access_token", "refresh_token")
 
 
 class LogFormatError(ValueError):
@@ -46,13 +51,21 @@ class StoreNotEmpty(RuntimeError):
     """Import loads only into an empty store."""
 
 
+@frozen
+class Imported:
+    events: int
+    credentials: int
+    to_reconnect: tuple[UUID, ...]  # accounts that came without their credentials
+
+
 def import_log(
     log: EventLog,
     path: Path,
+    secrets: CredentialStore,
     allow_redacted: bool = False,
     progress: Progress | None = None,
-) -> int:
-    """Check the whole file, then store every event in one transaction; returns how many."""
+) -> Imported:
+    """Check the whole file, then store every event and credential in one transaction."""
     progress = progress or NoProgress()
     with log.pool.connection() as conn:
         _require_empty(conn, log)
@@ -65,6 +78,8 @@ def import_log(
         cur.execute(f"LOCK TABLE {log.table} IN EXCLUSIVE MODE")
         _require_empty(conn, log)
         last = _copy(cur, log.table, reader.stored_events(path), progress)
+        for account_id, credentials in sorted(reader.credentials.items()):
+            secrets.write(cur, account_id, credentials)
         if last:
             cur.execute(
                 "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
@@ -72,7 +87,7 @@ def import_log(
             )
         cur.execute(f"NOTIFY {log.table}")
     progress.finish()
-    return total
+    return Imported(total, len(reader.credentials), reader.to_reconnect)
 
 
 def _require_empty(conn: Any, log: EventLog) -> None:
@@ -125,6 +140,9 @@ class LogReader:
     def __init__(self, app: Application[Any], allow_redacted: bool) -> None:
         self.mapper = app.mapper
         self.allow_redacted = allow_redacted
+        self.credentials: dict[UUID, Credentials] = {}
+        self._accounts: dict[UUID, bool] = {}  # connected accounts: still live or not
+        self.to_reconnect: tuple[UUID, ...] = ()
 
     def stored_events(self, path: Path) -> Iterator[tuple[int, StoredEvent]]:
         for position, event in self.events(path):
@@ -133,6 +151,7 @@ class LogReader:
     def events(self, path: Path) -> Iterator[tuple[int, Any]]:
         """Every event of the file with its position, checked line by line."""
         versions: dict[UUID, int] = {}
+        self.credentials, self._accounts = {}, {}
         last_position, count, ended = 0, 0, False
         with path.open("rb") as lines:
             number = 0
@@ -141,8 +160,12 @@ class LogReader:
                     raise LogFormatError(number, "there is more after the end line")
                 record = _parse(number, raw)
                 if "end" in record:
-                    _check_end(number, record, count)
+                    _check_end(number, record, count, len(self.credentials))
+                    self._check_credentials(number)
                     ended = True
+                    continue
+                if "credentials" in record:
+                    self._credentials(number, record)
                     continue
                 position, event = self._event(number, record)
                 if position <= last_position:
@@ -150,6 +173,7 @@ class LogReader:
                         number, f"position {position} is not after {last_position}"
                     )
                 _check_version(number, event, versions)
+                self._follow_account(event)
                 last_position, count = position, count + 1
                 yield position, event
         if not ended:
@@ -159,12 +183,6 @@ class LogReader:
         _check_shape(number, record)
         cls = _event_class(number, record)
         data = record["data"]
-        if not self.allow_redacted and _redacted(data):
-            raise LogFormatError(
-                number,
-                "its secrets were redacted at export; export again with --include-secrets "
-                "(or import with --allow-redacted, and reconnect the accounts afterwards)",
-            )
         state = {
             "originator_id": _uuid(number, "originator_id", record["originator_id"]),
             "originator_version": record["version"],
@@ -175,6 +193,39 @@ class LogReader:
         event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return record["position"], event
+
+    def _credentials(self, number: int, record: dict[str, Any]) -> None:
+        given = record["credentials"]
+        if record.keys() != {"credentials"} or not isinstance(given, dict):
+            raise LogFormatError(number, "a credentials line holds one object and nothing else")
+        if given.keys() != {"account_id", *CREDENTIAL_FIELDS}:
+            expected = ", ".join(["account_id", *CREDENTIAL_FIELDS])
+            raise LogFormatError(number, f"credentials need exactly {expected}")
+        if not all(isinstance(given[k], str) for k in CREDENTIAL_FIELDS):
+            raise LogFormatError(number, "credentials are strings")
+        account_id = _uuid(number, "account_id", given["account_id"])
+        if account_id in self.credentials:
+            raise LogFormatError(number, f"account {account_id} has credentials twice")
+        self.credentials[account_id] = Credentials.from_json(given)
+
+    def _follow_account(self, event: Any) -> None:
+        kind = event_type(event)
+        if kind == "ZaloAccount.Connected":
+            self._accounts[event.originator_id] = True
+        elif kind == "ZaloAccount.Deleted":
+            self._accounts[event.originator_id] = False
+
+    def _check_credentials(self, number: int) -> None:
+        """Every account still connected at the end of the file comes with its credentials."""
+        missing = [a for a, live in self._accounts.items() if live and a not in self.credentials]
+        self.to_reconnect = tuple(missing)
+        if missing and not self.allow_redacted:
+            raise LogFormatError(
+                number,
+                f"account {missing[0]} comes without its credentials (the secrets were left "
+                "out at export); export again with --include-secrets (or import with "
+                "--allow-redacted, and reconnect the accounts afterwards)",
+            )
 
 
 SHAPE: dict[str, type] = {
@@ -208,10 +259,12 @@ def _untag(obj: dict[str, Any]) -> Any:
     raise ValueError(f"unknown tag {obj['_type_']!r}")
 
 
-def _check_end(number: int, record: dict[str, Any], count: int) -> None:
-    if record != {"end": True, "events": count}:
-        expected = json.dumps({"end": True, "events": count})
-        raise LogFormatError(number, f"the end line should be {expected} (lines are missing)")
+def _check_end(number: int, record: dict[str, Any], count: int, credentials: int) -> None:
+    expected = {"end": True, "events": count, "credentials": credentials}
+    if record != expected:
+        raise LogFormatError(
+            number, f"the end line should be {json.dumps(expected)} (lines are missing)"
+        )
 
 
 def _check_shape(number: int, record: dict[str, Any]) -> None:
@@ -236,14 +289,6 @@ def _event_class(number: int, record: dict[str, Any]) -> type:
     if cls.__qualname__ != record["type"]:
         raise LogFormatError(number, f"type {record['type']!r} does not match topic {topic!r}")
     return cls
-
-
-def _redacted(data: dict[str, Any]) -> bool:
-    changes = data.get("changes")
-    values = [data.get(k) for k in SECRET_FIELDS]
-    if isinstance(changes, dict):
-        values += [changes.get(k) for k in SECRET_FIELDS]
-    return REDACTED in values
 
 
 def _typed(number: int, cls: type, name: str, value: Any) -> Any:

@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
-from adapters.log_tools.event_log import event_time, redact, to_json
+from adapters.log_tools.event_log import event_time, to_json
 from adapters.timefmt import iso
 from domain.errors import InvalidInput, NotFound
 
@@ -51,7 +51,7 @@ def version_at(app: Application[Any], aggregate_id: UUID, at: datetime) -> int:
 
 
 def describe_state(aggregate: Aggregate) -> dict[str, Any]:
-    """JSON-safe, secrets redacted: the aggregate's own attributes and its identity."""
+    """JSON-safe: the aggregate's own attributes and its identity."""
     attributes = {k: v for k, v in vars(aggregate).items() if not k.startswith("_")}
     return {
         "id": str(aggregate.id),
@@ -59,5 +59,5 @@ def describe_state(aggregate: Aggregate) -> dict[str, Any]:
         "version": aggregate.version,
         "created_on": iso(aggregate.created_on),
         "modified_on": iso(aggregate.modified_on),
-        "state": to_json(redact(attributes)),
+        "state": to_json(attributes),
     }

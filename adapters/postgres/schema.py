@@ -8,6 +8,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from adapters.api_tokens import TOKENS_DDL
+from adapters.postgres.credentials import CREDENTIALS_DDL
 from adapters.postgres.event_store import create_event_store_tables
 from adapters.read_models.views.registry import all_views
 from adapters.workers.heartbeats import HEARTBEATS_DDL
@@ -24,6 +25,8 @@ def prepare(url: str) -> None:
             with pool.connection() as conn:
                 conn.execute(TOKENS_DDL)
                 conn.execute(HEARTBEATS_DDL)
+                for ddl in CREDENTIALS_DDL:
+                    conn.execute(ddl)
             create_tables(pool, all_views())
         finally:
             pool.close()

@@ -7,13 +7,15 @@ from uuid import UUID
 
 import falcon
 
+from adapters.account_admin import AccountAdmin, CredentialChanges, NewAccount
+from adapters.account_cache import AccountCache
+from adapters.postgres.credentials import Credentials
 from adapters.read_models.inbox_queries import AccountQueries
 from adapters.settings import Settings
 from adapters.timefmt import iso
 from api import bodies
 from domain.account import DEFAULT_TOKEN_SECONDS, EDITABLE_FIELDS, ZaloAccount
 from domain.application import Zalodesk
-from domain.commands import ConnectAccount, DeleteAccount, UpdateAccount
 
 
 class AccountPresenter:
@@ -62,12 +64,12 @@ class Accounts:
 
     def __init__(
         self,
-        app: Zalodesk,
+        admin: AccountAdmin,
         queries: AccountQueries,
         presenter: AccountPresenter,
         settings: Settings,
     ) -> None:
-        self.app = app
+        self.admin = admin
         self.queries = queries
         self.presenter = presenter
         self.settings = settings
@@ -77,14 +79,16 @@ class Accounts:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = bodies.json_object(req)
-        command = ConnectAccount(
+        form = NewAccount(
             name=bodies.text(body, "name"),
             app_id=bodies.text(body, "app_id"),
             oa_id=bodies.text(body, "oa_id"),
-            app_secret=bodies.text(body, "app_secret"),
-            oa_secret_key=bodies.text(body, "oa_secret_key"),
-            access_token=bodies.text(body, "access_token"),
-            refresh_token=bodies.text(body, "refresh_token"),
+            credentials=Credentials(
+                app_secret=bodies.text(body, "app_secret"),
+                oa_secret_key=bodies.text(body, "oa_secret_key"),
+                access_token=bodies.text(body, "access_token"),
+                refresh_token=bodies.text(body, "refresh_token"),
+            ),
             access_token_expires_in=bodies.integer(
                 body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
             ),
@@ -93,9 +97,8 @@ class Accounts:
             ),
             allow_postpone=bodies.boolean(body, "allow_postpone", True),
             verification_code=bodies.text(body, "verification_code", required=False) or None,
-            actor=req.context.principal.actor,
         )
-        account = self.app.connect_account(command)
+        account = self.admin.connect(form, actor=req.context.principal.actor)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/accounts/{account.id}"
         resp.media = self.presenter.from_aggregate(account)
@@ -104,38 +107,47 @@ class Accounts:
 class Account:
     admin_only = True
 
-    def __init__(self, app: Zalodesk, presenter: AccountPresenter) -> None:
+    def __init__(
+        self,
+        app: Zalodesk,
+        admin: AccountAdmin,
+        presenter: AccountPresenter,
+        signing_keys: AccountCache,
+    ) -> None:
         self.app = app
+        self.admin = admin
         self.presenter = presenter
+        self.signing_keys = signing_keys
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         resp.media = self.presenter.from_aggregate(self.app.account(account_id))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         body = bodies.json_object(req)
-        command = UpdateAccount(
+        account = self.admin.change(
             account_id,
             actor=req.context.principal.actor,
             changes=parse_changes(body),
-            access_token=bodies.text(body, "access_token", required=False) or None,
-            refresh_token=bodies.text(body, "refresh_token", required=False) or None,
+            credentials=parse_credentials(body),
             access_token_expires_in=bodies.integer(
                 body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
             ),
         )
-        account = self.app.update_account(command)
+        self.signing_keys.forget(account_id)
         resp.media = self.presenter.from_aggregate(account)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
-        self.app.delete_account(DeleteAccount(account_id, actor=req.context.principal.actor))
+        self.admin.remove(account_id, actor=req.context.principal.actor)
+        self.signing_keys.forget(account_id)
         resp.status = falcon.HTTP_204
 
 
-TOKEN_FIELDS = frozenset({"access_token", "refresh_token", "access_token_expires_in"})
+CREDENTIAL_FIELDS = frozenset({"app_secret", "oa_secret_key", "access_token", "refresh_token"})
+FORM_FIELDS = EDITABLE_FIELDS | CREDENTIAL_FIELDS | {"access_token_expires_in"}
 
 
 def parse_changes(body: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(body) - EDITABLE_FIELDS - TOKEN_FIELDS)
+    unknown = sorted(set(body) - FORM_FIELDS)
     if unknown:
         raise bodies.invalid(", ".join(unknown), "cannot be changed")
     changes: dict[str, Any] = {}
@@ -149,3 +161,8 @@ def parse_changes(body: dict[str, Any]) -> dict[str, Any]:
         else:
             changes[field] = bodies.text(body, field)
     return changes
+
+
+def parse_credentials(body: dict[str, Any]) -> CredentialChanges:
+    """The secrets and tokens sent anew (each, when sent, must not be empty)."""
+    return CredentialChanges(**{f: bodies.text(body, f) for f in set(body) & CREDENTIAL_FIELDS})

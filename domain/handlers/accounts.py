@@ -1,4 +1,4 @@
-"""Connecting Official Accounts, changing them, and rotating their tokens."""
+"""Connecting Official Accounts, changing them, and recording their token rotations."""
 
 from __future__ import annotations
 
@@ -17,13 +17,12 @@ class AccountHandlers(DeskBase):
     def connect_account(self, cmd: ConnectAccount) -> ZaloAccount:
         now = self.clock()
         account = ZaloAccount(
+            id=cmd.account_id,
             name=cmd.name,
             app_id=cmd.app_id,
             oa_id=cmd.oa_id,
-            app_secret=cmd.app_secret,
-            oa_secret_key=cmd.oa_secret_key,
-            access_token=cmd.access_token,
-            refresh_token=cmd.refresh_token,
+            secrets_fingerprint=cmd.secrets_fingerprint,
+            tokens_fingerprint=cmd.tokens_fingerprint,
             access_token_expires_at=now + timedelta(seconds=cmd.access_token_expires_in),
             chat_inactivity_seconds=cmd.chat_inactivity_seconds,
             allow_postpone=cmd.allow_postpone,
@@ -39,10 +38,11 @@ class AccountHandlers(DeskBase):
             account = self.account(cmd.account_id)
             now = self.clock()
             account.update(cmd.changes, actor=cmd.actor, at=now)
-            if cmd.access_token or cmd.refresh_token:
+            if cmd.secrets_fingerprint is not None:
+                account.replace_signing_secrets(cmd.secrets_fingerprint, actor=cmd.actor, at=now)
+            if cmd.tokens_fingerprint is not None:
                 account.rotate_tokens(
-                    access_token=cmd.access_token or account.access_token,
-                    refresh_token=cmd.refresh_token or account.refresh_token,
+                    cmd.tokens_fingerprint,
                     expires_in=cmd.access_token_expires_in or DEFAULT_TOKEN_SECONDS,
                     actor=cmd.actor,
                     at=now,
@@ -57,18 +57,16 @@ class AccountHandlers(DeskBase):
         self.save(account)
 
     def rotate_tokens(
-        self,
-        account_id: UUID,
-        access_token: str,
-        refresh_token: str,
-        expires_in: int,
-        actor: str,
+        self, account_id: UUID, tokens_fingerprint: str, expires_in: int, actor: str
     ) -> ZaloAccount:
-        """Record a new token pair before anyone uses it: the old refresh token is spent."""
-        account = self.account(account_id)
-        account.rotate_tokens(access_token, refresh_token, expires_in, actor=actor, at=self.clock())
-        self.save(account)
-        return account
+        """Record that a new token pair, already stored, replaced the old one."""
+
+        def change() -> Sequence[Aggregate]:
+            account = self.account(account_id)
+            account.rotate_tokens(tokens_fingerprint, expires_in, actor=actor, at=self.clock())
+            return [account]
+
+        return self._retrying(change)[0]  # type: ignore[return-value]
 
     def require_reconnect(self, account_id: UUID, reason: str, actor: str) -> None:
         def change() -> Sequence[Aggregate]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +24,13 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(db: str) -> Settings:
-    return Settings(database_url=db, admin_token="admin-token", public_url="https://desk.example")
+def settings(db: str, data_dir: Path) -> Settings:
+    return Settings(
+        database_url=db,
+        data_dir=data_dir,
+        admin_token="admin-token",
+        public_url="https://desk.example",
+    )
 
 
 @pytest.fixture

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import UUID
 
+import psycopg
 import pytest
 from falcon import testing
 
+from adapters.account_cache import AccountCache
 from api.services import Services
-from tests.integration.conftest import ACCOUNT_FORM
+from domain.account import fingerprint
+from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+
+CUSTOMER = "2512523625412515"
 
 SECRETS = [
     ACCOUNT_FORM[k] for k in ("app_secret", "oa_secret_key", "access_token", "refresh_token")
@@ -58,6 +64,102 @@ def test_changing_and_removing_an_account(
     assert client.simulate_get(path).status_code == 404
     project()
     assert client.simulate_get("/api/accounts").json["accounts"] == []
+
+
+def test_changing_the_form_records_what_changed_in_its_own_words(
+    client: testing.TestClient, account: dict[str, Any], project: Any
+) -> None:
+    path = f"/api/accounts/{account['id']}"
+    client.simulate_patch(
+        path,
+        json={
+            "name": "Shop Hoa Mai",  # as it was: nothing to record
+            "allow_postpone": False,
+            "verification_code": "zalo-site-code",
+            "access_token": "access-token-2",
+            "refresh_token": "refresh-token-2",
+            "access_token_expires_in": 3600,
+        },
+    )
+    events = client.simulate_get(f"/api/audit/{account['id']}").json["events"]
+    assert [(e["type"], e["actor"]) for e in events[1:]] == [
+        ("ZaloAccount.ChatSettingsChanged", "agent:admin"),
+        ("ZaloAccount.VerificationCodeSet", "agent:admin"),
+        ("ZaloAccount.TokensRotated", "agent:admin"),
+    ]
+    assert events[3]["data"]["tokens_fingerprint"] == fingerprint(
+        "access-token-2", "refresh-token-2"
+    )
+    project()
+    [listed] = client.simulate_get("/api/accounts").json["accounts"]
+    assert (listed["allow_postpone"], listed["has_verification_code"]) == (False, True)
+    assert listed["access_token_expires_at"] == events[3]["data"]["access_token_expires_at"]
+
+
+def test_webhooks_are_checked_with_a_replaced_key_at_once(
+    client: testing.TestClient, platform: ZaloPlatform
+) -> None:
+    assert platform.text(CUSTOMER, "before").status_code == 200  # the key is cached now
+    changed = client.simulate_patch(
+        f"/api/accounts/{platform.account['id']}", json={"oa_secret_key": "oa-secret-key-2"}
+    )
+    assert changed.status_code == 200 and "oa-secret-key-2" not in changed.text
+    assert platform.text(CUSTOMER, "signed with the old key").status_code == 401
+    platform.key = "oa-secret-key-2"
+    assert platform.text(CUSTOMER, "signed with the new key").status_code == 200
+
+
+def test_another_process_takes_a_replaced_key_within_its_time_to_live(
+    client: testing.TestClient, services: Services, account: dict[str, Any]
+) -> None:
+    now = [100.0]
+    elsewhere = AccountCache(services.app, services.credentials, ttl_seconds=5, now=lambda: now[0])
+    account_id = UUID(account["id"])
+    assert elsewhere.signing_key(account_id) == ACCOUNT_FORM["oa_secret_key"]
+    client.simulate_patch(f"/api/accounts/{account_id}", json={"oa_secret_key": "oa-secret-key-2"})
+    now[0] += 4.9
+    assert elsewhere.signing_key(account_id) == ACCOUNT_FORM["oa_secret_key"]
+    now[0] += 0.2
+    assert elsewhere.signing_key(account_id) == "oa-secret-key-2"
+
+
+def test_an_account_without_stored_credentials_is_reconnected_with_all_four(
+    client: testing.TestClient, platform: ZaloPlatform, db: str
+) -> None:
+    # As after importing a log exported without its secrets.
+    with psycopg.connect(db) as conn:
+        conn.execute("DELETE FROM account_credentials")
+    path = f"/api/accounts/{platform.account['id']}"
+    assert platform.text(CUSTOMER, "nobody can check this").status_code == 401
+
+    partial = client.simulate_patch(path, json={"access_token": "access-token-2"})
+    assert partial.status_code == 409
+    assert (
+        "send app_secret, oa_secret_key, access_token and refresh_token together"
+        in (partial.json["description"])
+    )
+    whole = {
+        "app_secret": "app-secret-2",
+        "oa_secret_key": "oa-secret-key-2",
+        "access_token": "access-token-2",
+        "refresh_token": "refresh-token-2",
+    }
+    assert client.simulate_patch(path, json=whole).status_code == 200
+    platform.key = "oa-secret-key-2"
+    assert platform.text(CUSTOMER, "checked again").status_code == 200
+
+
+def test_removing_an_account_removes_its_credentials(
+    client: testing.TestClient, services: Services, account: dict[str, Any]
+) -> None:
+    assert client.simulate_delete(f"/api/accounts/{account['id']}").status_code == 204
+    assert services.credentials.get(UUID(account["id"])) is None
+    assert (
+        client.simulate_patch(
+            f"/api/accounts/{account['id']}", json={"access_token": "x"}
+        ).status_code
+        == 404
+    )
 
 
 def test_bad_forms_get_clear_errors(client: testing.TestClient) -> None:

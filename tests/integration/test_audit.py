@@ -12,6 +12,7 @@ from falcon import testing
 from adapters.api_tokens import TokenStore
 from api import cli
 from api.services import Services
+from domain.account import fingerprint
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
 
@@ -101,11 +102,15 @@ def test_contact_and_account_timelines_never_show_a_secret(
     result = client.simulate_get(f"/api/audit/{account_id}")
     assert [e["type"] for e in result.json["events"]] == [
         "ZaloAccount.Connected",
-        "ZaloAccount.Updated",
+        "ZaloAccount.SigningSecretsReplaced",
     ]
     assert "secret-value" not in result.text and "s3cret-new" not in result.text
     assert "token-value" not in result.text
-    assert result.json["events"][1]["data"]["changes"] == {"app_secret": "[redacted]"}
+    assert result.json["events"][1]["data"] == {
+        "secrets_fingerprint": fingerprint("s3cret-new", "oa-secret-key-value"),
+        "actor": "agent:admin",
+        "at": result.json["events"][1]["at"],
+    }
 
 
 def test_an_unknown_id_is_404(client: testing.TestClient) -> None:

@@ -11,13 +11,17 @@ import psycopg
 import pytest
 from eventsourcing.cryptography import AESCipher
 from falcon import testing
+from psycopg_pool import ConnectionPool
 
-from adapters.log_tools.event_log import REDACTED, EventLog
+from adapters.credential_cipher import credential_cipher
+from adapters.log_tools.event_log import EventLog
+from adapters.postgres.credentials import Credentials, CredentialStore
 from adapters.postgres.event_store import open_application
 from adapters.postgres.schema import prepare
+from adapters.settings import Settings
 from api import cli
 from api.services import Services
-from domain.account import ZaloAccount
+from domain.account import ZaloAccount, fingerprint
 from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
 from tests.support.databases import fresh_database
 
@@ -64,6 +68,21 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def credentials_in(url: str) -> dict[str, Credentials]:
+    """The credential store of ``url``, read with the key of the environment's installation."""
+    pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=1, open=True)
+    try:
+        store = CredentialStore(url, pool, credential_cipher(Settings.from_env()))
+        return {str(account_id): c for account_id, c in store.everything()}
+    finally:
+        pool.close()
+
+
+def raw_credentials(url: str) -> bytes:
+    with psycopg.connect(url) as conn:
+        return b"".join(bytes(r[0]) for r in conn.execute("SELECT sealed FROM account_credentials"))
+
+
 def test_export_import_export_gives_the_identical_file_across_cipher_keys(
     history: dict[str, Any],
     db: str,
@@ -81,13 +100,15 @@ def test_export_import_export_gives_the_identical_file_across_cipher_keys(
     assert cli.main(["log", "export", "--include-secrets", "-o", str(second)]) == 0
 
     assert second.read_bytes() == first.read_bytes()
-    assert event_count(other_db) == event_count(db) == len(lines(first)) - 1
+    assert event_count(other_db) == event_count(db) == len(lines(first)) - 2  # credentials, end
     with psycopg.connect(other_db) as conn:
         states = [bytes(r[0]) for r in conn.execute("SELECT state FROM zalodesk_events")]
-    assert not any(b"access-token-value" in state for state in states)  # encrypted at rest
+    assert not any(b"Shop Hoa Mai" in state for state in states)  # encrypted at rest
+    assert b"access-token-value" not in raw_credentials(other_db)
+    assert credentials_in(other_db)[history["account_id"]].access_token == "access-token-value"
 
 
-def test_an_imported_store_keeps_positions_ids_versions_and_secrets(
+def test_an_imported_store_keeps_positions_ids_versions_and_credentials(
     history: dict[str, Any],
     services: Services,
     other_db: str,
@@ -112,7 +133,9 @@ def test_an_imported_store_keeps_positions_ids_versions_and_secrets(
     try:
         account: ZaloAccount = moved.repository.get(history["account_id"])
         assert isinstance(account, ZaloAccount)
-        assert (account.app_secret, account.access_token) == ("new-app-secret", SECRETS[2])
+        credentials = credentials_in(other_db)[history["account_id"]]
+        assert (credentials.app_secret, credentials.access_token) == ("new-app-secret", SECRETS[2])
+        assert account.secrets_fingerprint == credentials.secrets_fingerprint
         # The sequence goes on after the imported positions.
         account.delete(actor="agent:test", at=account.modified_on)
         moved.save(account)
@@ -121,7 +144,7 @@ def test_an_imported_store_keeps_positions_ids_versions_and_secrets(
         moved.close()
 
 
-def test_export_redacts_secrets_unless_asked(
+def test_an_export_leaves_the_credentials_out_unless_asked(
     history: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsysbinary: Any
 ) -> None:
     use(monkeypatch, db)
@@ -129,16 +152,41 @@ def test_export_redacts_secrets_unless_asked(
     out = capsysbinary.readouterr().out.decode()
     assert not any(secret in out for secret in [*SECRETS, "new-app-secret"])
     records = [json.loads(line) for line in out.splitlines()]
-    assert records[-1] == {"end": True, "events": len(records) - 1}
+    assert records[-1] == {"end": True, "events": len(records) - 1, "credentials": 0}
     by_type: dict[str, Any] = {}
     for record in records[:-1]:
         by_type.setdefault(record["type"], record)
-    assert by_type["ZaloAccount.Connected"]["data"]["access_token"] == REDACTED
-    assert by_type["ZaloAccount.Updated"]["data"]["changes"] == {"app_secret": REDACTED}
+    connected = by_type["ZaloAccount.Connected"]["data"]
+    assert connected["tokens_fingerprint"] == fingerprint(SECRETS[2], SECRETS[3])
+    replaced = by_type["ZaloAccount.SigningSecretsReplaced"]["data"]
+    assert replaced["secrets_fingerprint"] == fingerprint("new-app-secret", SECRETS[1])
     message = by_type["Chat.CustomerMessageReceived"]
     assert message["data"]["text"] == "Xin chào, shop còn hàng không?"
     assert message["data"]["message_id"].count("-") == 4  # ids as plain strings
     assert message["time"].endswith("+00:00")
+
+
+def test_an_export_with_secrets_ends_with_each_accounts_credentials_decrypted(
+    history: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsysbinary: Any
+) -> None:
+    use(monkeypatch, db)
+    assert cli.main(["log", "export", "--include-secrets"]) == 0
+    captured = capsysbinary.readouterr()
+    records = [json.loads(line) for line in captured.out.decode().splitlines()]
+    assert records[-2:] == [
+        {
+            "credentials": {
+                "account_id": history["account_id"],
+                "app_secret": "new-app-secret",
+                "oa_secret_key": SECRETS[1],
+                "access_token": SECRETS[2],
+                "refresh_token": SECRETS[3],
+            }
+        },
+        {"end": True, "events": len(records) - 2, "credentials": 1},
+    ]
+    assert not any(secret in json.dumps(records[:-2]) for secret in SECRETS)  # not in events
+    assert b"decrypted" in captured.err
 
 
 def test_export_after_a_position(
@@ -239,11 +287,41 @@ def test_a_redacted_export_is_imported_only_when_allowed(
     capsys.readouterr()
 
     assert cli.main(["log", "import", str(path)]) == 2
-    assert "--include-secrets" in capsys.readouterr().err
+    refused = capsys.readouterr().err
+    assert "--include-secrets" in refused and history["account_id"] in refused
     assert event_count(other_db) == 0
 
     assert cli.main(["log", "import", "--allow-redacted", str(path)]) == 0
     assert event_count(other_db) == event_count(db)
+    assert credentials_in(other_db) == {}
+    told = capsys.readouterr().err
+    assert "reconnect" in told and history["account_id"] in told
+    again = tmp_path / "again.jsonl"
+    assert cli.main(["log", "export", "-o", str(again)]) == 0
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_a_file_missing_its_credentials_line_is_refused(
+    history: dict[str, Any],
+    db: str,
+    other_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    path = tmp_path / "log.jsonl"
+    use(monkeypatch, db)
+    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
+    text = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*text[:-2], text[-1]]))
+    use(monkeypatch, other_db)
+    capsys.readouterr()
+
+    assert cli.main(["log", "import", "--allow-redacted", str(path)]) == 2
+
+    error = capsys.readouterr().err
+    assert f"line {len(text) - 1}: the end line should be" in error and "lines are missing" in error
+    assert event_count(other_db) == 0 and credentials_in(other_db) == {}
 
 
 def test_reading_the_log_with_positions(history: dict[str, Any], services: Services) -> None:

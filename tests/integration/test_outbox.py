@@ -5,20 +5,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
+from attrs import evolve
 from falcon import testing
 
-from adapters.postgres.event_store import open_application
+from adapters.postgres.credentials import Credentials
 from adapters.settings import Settings
 from adapters.timefmt import parse_iso
-from adapters.workers.echo_settler import EchoSettler
 from adapters.workers.outbox import Outbox
-from adapters.workers.token_refresher import TokenRefresher
-from adapters.zalo.client import ZaloClient
-from adapters.zalo.rate_limit import SlidingWindowLimiter
+from api import bootstrap
 from api.services import Services
+from domain import actors
+from domain.account import fingerprint
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
@@ -34,27 +36,40 @@ def fake() -> Iterator[FakeZalo]:
 
 
 @pytest.fixture
-def settings(db: str, fake: FakeZalo) -> Settings:
+def settings(db: str, data_dir: Path, fake: FakeZalo) -> Settings:
     return Settings(
         database_url=db,
+        data_dir=data_dir,
         admin_token="admin-token",
         zalo_api_base=fake.api_base,
         zalo_oauth_base=fake.oauth_base,
     )
 
 
-def make_outbox(services: Services, settings: Settings, **limits: Any) -> Outbox:
-    client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base, timeout=5)
-    refresher = TokenRefresher(services.app, str(settings.database_url), client)
-    return Outbox(
-        services.app,
-        services.pool,
-        client,
-        refresher,
-        SlidingWindowLimiter(**limits),
-        retry_delays=(0.01, 0.01, 0.01),
-        sleep=lambda _: None,
-    )
+QUICK = bootstrap.WorkerTuning(
+    retry_delays=(0.01, 0.01, 0.01), sleep=lambda _: None, zalo_timeout=5
+)
+
+
+def make_outbox(services: Services, settings: Settings, **tuning: Any) -> Outbox:
+    return bootstrap.workers(services, evolve(QUICK, **tuning)).outbox
+
+
+def stored(services: Services, account: dict[str, Any]) -> Credentials:
+    """The account's credentials as the credential store holds them."""
+    found = services.credentials.get(UUID(account["id"]))
+    assert found is not None
+    return found
+
+
+def rotations(client: testing.TestClient, account: dict[str, Any]) -> list[tuple[str, str]]:
+    """Who rotated the account's tokens, and to which pair, in the order recorded."""
+    events = client.simulate_get(f"/api/audit/{account['id']}").json["events"]
+    return [
+        (e["actor"], e["data"]["tokens_fingerprint"])
+        for e in events
+        if e["type"] == "ZaloAccount.TokensRotated"
+    ]
 
 
 @pytest.fixture
@@ -207,20 +222,16 @@ def test_two_processes_racing_to_refresh_spend_the_refresh_token_once(
     services: Services, settings: Settings, account: dict[str, Any], fake: FakeZalo
 ) -> None:
     fake.refresh_latency = 0.3
-    stale = services.app.account(account["id"]).access_token
+    stale = stored(services, account).access_token
     results: list[str] = []
 
     def one_process() -> None:
-        app = open_application(str(settings.database_url), None)  # a process of its own
+        process = bootstrap.build(settings, str(settings.database_url))  # a process of its own
         try:
-            client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base)
-            results.append(
-                TokenRefresher(app, str(settings.database_url), client).refresh(
-                    account["id"], stale
-                )
-            )
+            refresher = bootstrap.workers(process).outbox.refresher
+            results.append(refresher.refresh(UUID(account["id"]), stale))
         finally:
-            app.close()
+            process.close()
 
     threads = [threading.Thread(target=one_process) for _ in range(2)]
     for thread in threads:
@@ -240,6 +251,158 @@ def test_a_token_near_expiry_is_refreshed_before_use(
     agent.deliver()
     assert fake.refresh_calls == 1
     assert fake.sent[0]["access_token"] == fake.access_token
+
+
+def test_the_new_pair_is_stored_before_its_rotation_is_recorded(
+    services: Services,
+    settings: Settings,
+    account: dict[str, Any],
+    fake: FakeZalo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stored_when_recorded: list[bool] = []
+    record = services.app.rotate_tokens
+
+    def recording(account_id: UUID, tokens_fingerprint: str, *args: Any) -> Any:
+        stored_when_recorded.append(
+            stored(services, account).tokens_fingerprint == tokens_fingerprint
+        )
+        return record(account_id, tokens_fingerprint, *args)
+
+    monkeypatch.setattr(services.app, "rotate_tokens", recording)
+    refresher = make_outbox(services, settings).refresher
+    assert (
+        refresher.refresh(UUID(account["id"]), stored(services, account).access_token)
+        == fake.access_token
+    )
+    assert stored_when_recorded == [True]
+
+
+class Crash(Exception):
+    """The process dies between storing the pair and recording its rotation."""
+
+
+def test_a_crash_after_zalo_issued_a_pair_keeps_the_pair(
+    services: Services,
+    settings: Settings,
+    account: dict[str, Any],
+    fake: FakeZalo,
+    client: testing.TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    refresher = make_outbox(services, settings).refresher
+
+    def crash(*args: Any) -> None:
+        raise Crash
+
+    monkeypatch.setattr(services.app, "rotate_tokens", crash)
+    with pytest.raises(Crash):
+        refresher.refresh(UUID(account["id"]), stored(services, account).access_token)
+    monkeypatch.undo()
+
+    # Zalo spent the old pair; the new one is what the store holds, though unrecorded.
+    assert (stored(services, account).access_token, stored(services, account).refresh_token) == (
+        fake.access_token,
+        fake.refresh_token,
+    )
+    assert rotations(client, account) == []
+    assert refresher.token(UUID(account["id"])) == fake.access_token
+    # The next refresh spends the kept refresh token, and is recorded.
+    refresher.refresh(UUID(account["id"]), fake.access_token)
+    assert (fake.refresh_calls, fake.burned_reuse) == (2, 0)
+    assert rotations(client, account) == [
+        (actors.OUTBOX, fingerprint(fake.access_token, fake.refresh_token))
+    ]
+
+
+def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
+    services: Services,
+    settings: Settings,
+    account: dict[str, Any],
+    fake: FakeZalo,
+    client: testing.TestClient,
+) -> None:
+    path = f"/api/accounts/{account['id']}"
+    answers: list[int] = []
+    refreshed: list[str] = []
+
+    def admin_pastes_a_pair() -> None:
+        refreshed.append(fingerprint(fake.access_token, fake.refresh_token))
+        pasted = dict(zip(("access_token", "refresh_token"), fake.issue_pair(), strict=True))
+        admin = threading.Thread(
+            target=lambda: answers.append(client.simulate_patch(path, json=pasted).status_code)
+        )
+        admin.start()
+        fake.on_refresh = None
+        patches.append(admin)
+
+    patches: list[threading.Thread] = []
+    fake.on_refresh = admin_pastes_a_pair
+    fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
+    refresher = make_outbox(services, settings).refresher
+    refresher.refresh(UUID(account["id"]), stored(services, account).access_token)
+    patches[0].join()
+
+    assert answers == [200]
+    # Both pairs were recorded, one after the other; the admin's, the later, is in use.
+    assert rotations(client, account) == [
+        (actors.OUTBOX, refreshed[0]),
+        ("agent:admin", fingerprint(fake.access_token, fake.refresh_token)),
+    ]
+    assert stored(services, account).tokens_fingerprint == fingerprint(
+        fake.access_token, fake.refresh_token
+    )
+    assert refresher.token(UUID(account["id"])) == fake.access_token
+    assert (fake.refresh_calls, fake.burned_reuse) == (1, 0)
+
+
+def test_an_access_token_pasted_during_a_refresh_keeps_the_refresh_token_zalo_just_issued(
+    services: Services,
+    settings: Settings,
+    account: dict[str, Any],
+    fake: FakeZalo,
+    client: testing.TestClient,
+) -> None:
+    path = f"/api/accounts/{account['id']}"
+    patches: list[threading.Thread] = []
+
+    def admin_pastes_an_access_token() -> None:
+        fake.on_refresh = None
+        admin = threading.Thread(
+            target=lambda: client.simulate_patch(path, json={"access_token": "at-from-the-admin"})
+        )
+        admin.start()
+        patches.append(admin)
+
+    fake.on_refresh = admin_pastes_an_access_token
+    fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
+    refresher = make_outbox(services, settings).refresher
+    refresher.refresh(UUID(account["id"]), stored(services, account).access_token)
+    patches[0].join()
+
+    kept = stored(services, account)
+    assert (kept.access_token, kept.refresh_token) == ("at-from-the-admin", fake.refresh_token)
+    refresher.refresh(UUID(account["id"]), "at-from-the-admin")  # it still refreshes
+    assert (fake.refresh_calls, fake.burned_reuse) == (2, 0)
+
+
+def test_a_refresh_after_an_admin_pasted_a_pair_uses_that_pair(
+    services: Services,
+    settings: Settings,
+    account: dict[str, Any],
+    fake: FakeZalo,
+    client: testing.TestClient,
+) -> None:
+    stale = stored(services, account).access_token  # read by the outbox, then the admin acts
+    access_token, refresh_token = fake.issue_pair()
+    client.simulate_patch(
+        f"/api/accounts/{account['id']}",
+        json={"access_token": access_token, "refresh_token": refresh_token},
+    )
+    refresher = make_outbox(services, settings).refresher
+    assert refresher.refresh(UUID(account["id"]), stale) == access_token
+    assert (fake.refresh_calls, fake.burned_reuse) == (0, 0)
+    assert rotations(client, account) == [("agent:admin", fingerprint(access_token, refresh_token))]
 
 
 def echo_of(send: dict[str, Any], admin_id: str | None = None) -> dict[str, Any]:
@@ -265,7 +428,7 @@ def test_an_echo_before_the_send_returns_never_shows_twice(
     agent.deliver()
     assert answers == [200]
     clock.advance(31)  # past the settler's grace time
-    EchoSettler(services.app, services.pool).tick()
+    bootstrap.workers(services).settler.tick()
     messages = agent.deliver()
     assert [(m["text"], m["status"]) for m in messages] == [("Một bản thôi", "sent")]
 
@@ -283,7 +446,7 @@ def test_a_message_typed_in_the_oa_manager_shows_as_the_oa(
     platform.send(echo_of(other))
     assert len(agent.deliver()) == 1
     clock.advance(31)
-    EchoSettler(services.app, services.pool).tick()
+    bootstrap.workers(services).settler.tick()
     assert [m["text"] for m in agent.deliver()] == ["Shop gửi mã giảm giá", "Từ một công cụ khác"]
 
 
@@ -371,7 +534,7 @@ def test_the_per_app_limit_holds_under_load(
         for k in range(2):
             client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": f"r{k}"})
     project()
-    limited = make_outbox(services, settings, per_window=4, window_seconds=0.3)
+    limited = make_outbox(services, settings, calls_per_window=4, window_seconds=0.3)
     limited.drain_now()
     assert len(fake.sent) == 12
     assert fake.calls_per_window(0.3) <= 4

@@ -12,6 +12,7 @@ from falcon import testing
 from adapters.log_tools.state import aggregate_as_of, describe_state
 from api import cli
 from api.services import Services
+from domain.account import fingerprint
 from domain.clock import FrozenClock
 from domain.errors import InvalidInput, NotFound
 from tests.integration.conftest import ZaloPlatform
@@ -72,8 +73,13 @@ def test_an_account_state_has_no_secrets(
     platform: ZaloPlatform, db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     state = run_state(monkeypatch, db, capsys, platform.account["id"])
-    assert state["state"]["access_token"] == "[redacted]"
     assert state["state"]["name"] == "Shop Hoa Mai"
+    assert state["state"]["tokens_fingerprint"] == fingerprint(
+        "access-token-value", "refresh-token-value"
+    )
+    assert not any(
+        "secret-value" in str(v) or "token-value" in str(v) for v in state["state"].values()
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,9 @@ Behaviour worth knowing when writing a race test:
   ``on_send`` runs after the send is recorded and before the answer is written.
 - A refresh is judged on arrival (the old access token dies at once) and its
   answer is delayed by ``refresh_latency``: the widest window in which another
-  process still holds the dead pair.
+  process still holds the dead pair. ``on_refresh`` runs after the judgement and
+  before the answer, while the refreshing process waits.
+- ``issue_pair`` is an admin getting a new pair in the API Explorer.
 - Scripted failures (``fail_next``, ``http_error_next``, ``drop_next``) form one
   queue, consumed by message API calls in arrival order, before any check.
 
@@ -87,6 +89,7 @@ class FakeZalo:
         self.latency = 0.0
         self.refresh_latency = 0.0
         self.on_send: Callable[[Send], None] | None = None
+        self.on_refresh: Callable[[], None] | None = None
         self.sent: list[Send] = []
         self.send_times: list[float] = []  # time.time() of every message API call, failed or not
         self.refresh_calls = 0
@@ -155,6 +158,15 @@ class FakeZalo:
         """Refuse the next refresh(es) with this code, rotating nothing."""
         with self.lock:
             self._refresh_script.extend([code] * times)
+
+    def issue_pair(self) -> tuple[str, str]:
+        """A new access and refresh token, as the API Explorer gives an admin; the old die."""
+        with self.lock:
+            self.burned.add(self.refresh_token)
+            self.access_token = f"at-explorer-{secrets.token_urlsafe(16)}"
+            self.refresh_token = f"rt-explorer-{secrets.token_urlsafe(16)}"
+            self.access_expired = False
+            return self.access_token, self.refresh_token
 
     def expire_access_token(self) -> None:
         """The current access token now answers -220 (expired)."""
@@ -229,6 +241,8 @@ class FakeZalo:
     def handle_refresh(self, handler: _Handler, body: bytes) -> None:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         answer = self._judge_refresh(handler.headers.get("secret_key"), form)
+        if self.on_refresh is not None:
+            self.on_refresh()
         if self.refresh_latency:
             time.sleep(self.refresh_latency)
         handler.answer_json(answer)

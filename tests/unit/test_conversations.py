@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from domain import actors
+from domain.account import fingerprint
 from domain.application import Outcome, Zalodesk
 from domain.clock import FrozenClock
 from domain.commands import (
@@ -42,13 +43,12 @@ def desk(clock: FrozenClock) -> Zalodesk:
 def account_id(desk: Zalodesk) -> UUID:
     account = desk.connect_account(
         ConnectAccount(
+            account_id=uuid4(),
             name="Shop",
             app_id="1",
             oa_id="2",
-            app_secret="s",
-            oa_secret_key="k",
-            access_token="a",
-            refresh_token="r",
+            secrets_fingerprint=fingerprint("s", "k"),
+            tokens_fingerprint=fingerprint("a", "r"),
             access_token_expires_in=90000,
             chat_inactivity_seconds=600,
             allow_postpone=False,

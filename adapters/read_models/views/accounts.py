@@ -9,8 +9,6 @@ from psycopg import Cursor
 
 from adapters.read_models.views.base import View, handles
 
-PUBLIC_FIELDS = ("name", "app_id", "oa_id", "chat_inactivity_seconds", "allow_postpone")
-
 
 class AccountsView(View):
     name = "accounts"
@@ -53,15 +51,37 @@ class AccountsView(View):
             ),
         )
 
-    @handles("ZaloAccount.Updated")
-    def updated(self, cur: Cursor[Any], e: Any, position: int) -> None:
-        changes = {k: v for k, v in e.changes.items() if k in PUBLIC_FIELDS}
-        if "verification_code" in e.changes:
-            changes["has_verification_code"] = bool(e.changes["verification_code"])
-        assignments = "".join(f", {column} = %s" for column in changes)
+    @handles("ZaloAccount.Renamed")
+    def renamed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._set(cur, e, name=e.name)
+
+    @handles("ZaloAccount.AppChanged")
+    def app_changed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._set(cur, e, app_id=e.app_id, oa_id=e.oa_id)
+
+    @handles("ZaloAccount.ChatSettingsChanged")
+    def chat_settings_changed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._set(
+            cur,
+            e,
+            chat_inactivity_seconds=e.chat_inactivity_seconds,
+            allow_postpone=e.allow_postpone,
+        )
+
+    @handles("ZaloAccount.VerificationCodeSet")
+    def verification_code_set(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._set(cur, e, has_verification_code=bool(e.verification_code))
+
+    @handles("ZaloAccount.SigningSecretsReplaced")
+    def signing_secrets_replaced(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._set(cur, e)
+
+    def _set(self, cur: Cursor[Any], e: Any, **columns: Any) -> None:
+        """The account's row changed at ``e.at``: these columns (named here, never by data)."""
+        assignments = "".join(f", {column} = %s" for column in columns)
         cur.execute(
             f"UPDATE {self.t('accounts')} SET updated_at = %s{assignments} WHERE account_id = %s",
-            (e.at, *changes.values(), e.originator_id),
+            (e.at, *columns.values(), e.originator_id),
         )
 
     @handles("ZaloAccount.TokensRotated")

@@ -82,7 +82,7 @@ class Projector:
                     self._apply(cur, notification, targets, positions)
             last = notifications[-1].id
             cur.executemany(
-                """INSERT INTO view_positions VALUES (%s, %s)
+                """INSERT INTO view_positions (view, position) VALUES (%s, %s)
                    ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
                 [(key, max(position, last)) for key, position in positions.items()],
             )

@@ -81,7 +81,7 @@ class Database:
             self.embedded = EmbeddedPostgres(settings.data_dir)
             self.url = self.embedded.url
         try:
-            prepare(self.url)
+            prepare(self.url, settings.cipher_key, cli_ops.Progress(in_place=False))
         except (psycopg.OperationalError, StoreUnavailable) as ex:
             self.stop()
             reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]

@@ -21,15 +21,6 @@ POSITIONS_DDL = """CREATE TABLE IF NOT EXISTS view_positions (
 )"""
 
 
-def create_tables(pool: ConnectionPool[Any], views: Sequence[View]) -> None:
-    with pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('zalodesk:ddl'))")
-        conn.execute(POSITIONS_DDL)
-        for view in views:
-            for statement in view.ddl():
-                conn.execute(statement)
-
-
 def tracking_key(view: View) -> str:
     return f"{view.name}{view.suffix}"
 

@@ -15,6 +15,7 @@ PUBLIC_FIELDS = ("name", "app_id", "oa_id", "chat_inactivity_seconds", "allow_po
 class AccountsView(View):
     name = "accounts"
     tables = ("accounts",)
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         return [

@@ -13,6 +13,7 @@ from adapters.read_models.views.base import View, handles
 class ContactsView(View):
     name = "contacts"
     tables = ("contacts",)
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         return [

@@ -13,6 +13,7 @@ from adapters.read_models.views.base import View, handles
 class UnsettledView(View):
     name = "unsettled"
     tables = ("unsettled_deliveries",)
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         return [

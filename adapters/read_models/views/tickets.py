@@ -15,6 +15,7 @@ from adapters.timefmt import iso
 class TicketsView(View):
     name = "tickets"
     tables = ("tickets", "ticket_chats", "ticket_status_history")
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         tickets, history = self.t("tickets"), self.t("ticket_status_history")

@@ -19,6 +19,7 @@ MESSAGE_COLUMNS = (
 class TranscriptView(View):
     name = "transcript"
     tables = ("chat_sessions", "chat_messages")
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         messages = self.t("chat_messages")

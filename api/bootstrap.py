@@ -40,6 +40,7 @@ from adapters.workers.projector import Projector
 from adapters.workers.token_refresher import TokenRefresher
 from adapters.zalo.client import ZaloClient
 from adapters.zalo.rate_limit import SlidingWindowLimiter
+from api.console import Progress
 from api.services import Services
 from domain.clock import Clock, system_clock
 
@@ -85,7 +86,7 @@ def open_database(
             "holds none (`zalodesk serve` creates it; set ZALODESK_DATA_DIR if it is elsewhere)"
         )
     try:
-        prepare(database.url)
+        prepare(database.url, settings.cipher_key, Progress(in_place=False))
         # Before any child starts: a key the database's credentials were not written with
         # stops the command with one line.
         with psycopg.connect(database.url, autocommit=True) as conn:

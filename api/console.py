@@ -42,11 +42,18 @@ def say(message: str) -> None:
 
 
 class Progress:
-    """On standard error: redrawn in place on a terminal, one line per 5% otherwise."""
+    """On standard error: redrawn in place on a terminal, one line per 5% otherwise (or always,
+    with ``in_place=False``: beside a service's log lines)."""
 
-    def __init__(self, stream: IO[str] | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        in_place: bool = True,
+    ):
         self._stream = stream
         self.clock = clock
+        self.in_place = in_place
         self.start(0, "")
 
     @property
@@ -60,7 +67,7 @@ class Progress:
 
     def advance(self, count: int) -> None:
         self.done += count
-        if self.stream.isatty():
+        if self.redraws():
             if self.clock() - self.drawn >= 0.1:
                 self.drawn = self.clock()
                 self.stream.write(f"\r{self.line()}   ")
@@ -72,12 +79,15 @@ class Progress:
 
     def finish(self) -> None:
         elapsed = max(self.clock() - self.began, 1e-9)
-        end = "\r" if self.stream.isatty() else ""
+        end = "\r" if self.redraws() else ""
         self.stream.write(
             f"{end}{self.doing}: {self.done:,} events in {elapsed:.1f} s "
             f"({self.done / elapsed:,.0f} events/s)   \n"
         )
         self.stream.flush()
+
+    def redraws(self) -> bool:
+        return self.in_place and self.stream.isatty()
 
     def percent(self) -> float:
         return 100.0 * self.done / self.total if self.total else 100.0

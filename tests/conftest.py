@@ -32,12 +32,13 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture
 def db(database_url: str) -> str:
-    """The run's database, with every table emptied."""
+    """The run's database, with every table emptied but the views' versions (still true)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         tables = [
             row[0]
             for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'view_versions'"
             ).fetchall()
         ]
         if tables:

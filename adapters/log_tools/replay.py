@@ -7,7 +7,9 @@ transaction: it locks the live views' positions (so the live projector waits
 for it), brings the copy up to the head of the log, drops the live tables,
 renames the copy's tables and indexes to the live names and moves the live
 position to the copy's. The live projector then carries on from there, so no
-event is lost or applied twice.
+event is lost or applied twice. The copy is built by the code's version of each
+view (``View.version``), and that version is recorded for the live view in the
+same transaction.
 
 ``Verify`` builds every view aside into scratch tables (suffix ``_verify``) up
 to the live view's own position and compares the two row sets, table by table.
@@ -23,6 +25,12 @@ from attrs import frozen
 from psycopg_pool import ConnectionPool
 
 from adapters.log_tools.event_log import EventLog, NoProgress, Progress
+from adapters.read_models.view_versions import (
+    forget_version,
+    has_all_tables,
+    record_version,
+    recorded_versions,
+)
 from adapters.read_models.views.base import View
 from adapters.read_models.views.registry import VIEW_CLASSES
 from adapters.workers.projector import (
@@ -64,12 +72,18 @@ def views_named(names: Sequence[str], suffix: str = "") -> list[View]:
 
 
 @contextmanager
-def exclusive(pool: ConnectionPool[Any]) -> Iterator[None]:
-    """One replay or verify at a time on a database (a session advisory lock)."""
+def exclusive(pool: ConnectionPool[Any], wait: bool = False) -> Iterator[None]:
+    """One replay or verify at a time on a database (a session advisory lock).
+
+    Busy at once if another holds it, or with ``wait``, once the other is done.
+    """
     with pool.connection() as conn:
-        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK,)).fetchone()
-        if not (row and row[0]):
-            raise Busy("another replay or verify is running on this database")
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (LOCK,))
+        else:
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK,)).fetchone()
+            if not (row and row[0]):
+                raise Busy("another replay or verify is running on this database")
         try:
             yield
         finally:
@@ -116,20 +130,27 @@ class Builder:
 
 
 class Replay:
-    def __init__(self, log: EventLog, pool: ConnectionPool[Any], batch: int = BATCH) -> None:
+    """``wait``: wait for another replay or verify to finish rather than fail (``Busy``)."""
+
+    def __init__(
+        self, log: EventLog, pool: ConnectionPool[Any], batch: int = BATCH, wait: bool = False
+    ) -> None:
         self.log = log
         self.pool = pool
         self.batch = batch
+        self.wait = wait
 
-    def run(self, names: Sequence[str] = (), progress: Progress | None = None) -> int:
+    def run(
+        self, names: Sequence[str] = (), progress: Progress | None = None, doing: str = "replaying"
+    ) -> int:
         """Rebuild the named views (all when none) and swap them in; returns the position."""
         progress = progress or NoProgress()
         live, aside = views_named(names), views_named(names, ASIDE)
-        with exclusive(self.pool):
+        with exclusive(self.pool, self.wait):
             self._prepare(aside)
             builder = Builder(self.log, self.pool, aside, self.batch)
             head = self.log.head()
-            progress.start(self.log.count(builder.low(), head), "replaying")
+            progress.start(self.log.count(builder.low(), head), doing)
             builder.run(head, progress)
             self._index(aside)
             builder.run(self.log.head(), progress)  # what came meanwhile, before taking locks
@@ -144,17 +165,19 @@ class Replay:
             return {
                 v.name: read_positions(cur, [v])[tracking_key(v)]
                 for v in aside
-                if _complete(cur, v) and _tracked(cur, v)
+                if _resumable(cur, v)
             }
 
     def _prepare(self, aside: Sequence[View]) -> None:
-        """Keep a copy that an interrupted replay left complete; start any other afresh."""
+        """Keep a copy that an interrupted replay of this version left complete; start any
+        other afresh."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             for view in aside:
-                if not (_complete(cur, view) and _tracked(cur, view)):
+                if not _resumable(cur, view):
                     drop(cur, view)
                 for statement in table_ddl(view):
                     cur.execute(statement)
+                record_version(cur, view)
 
     def _index(self, aside: Sequence[View]) -> None:
         """Secondary indexes last: building them once is cheaper than keeping them up."""
@@ -172,11 +195,15 @@ class Replay:
             for old, new in zip(live, aside, strict=True):
                 for table in old.tables:
                     _replace(cur, old.t(table), new.t(table))
+                # A view never projected yet has no position to update: insert it.
                 cur.execute(
-                    "UPDATE view_positions SET position = %s WHERE view = %s",
-                    (position, tracking_key(old)),
+                    """INSERT INTO view_positions (view, position) VALUES (%s, %s)
+                       ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
+                    (tracking_key(old), position),
                 )
+                record_version(cur, old)
                 cur.execute("DELETE FROM view_positions WHERE view = %s", (tracking_key(new),))
+                forget_version(cur, new)
             return int(position)
 
 
@@ -192,13 +219,13 @@ def _replace(cur: Any, live: str, rebuilt: str) -> None:
             cur.execute(f"ALTER INDEX {index} RENAME TO {live}{index[len(rebuilt) :]}")
 
 
-def _complete(cur: Any, view: View) -> bool:
-    cur.execute(
-        "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY(%s)",
-        ([view.t(t) for t in view.tables],),
+def _resumable(cur: Any, view: View) -> bool:
+    """A copy left complete and tracked by an interrupted replay of the code's version."""
+    return (
+        has_all_tables(cur, view)
+        and _tracked(cur, view)
+        and recorded_versions(cur, [view]).get(tracking_key(view)) == view.version
     )
-    row = cur.fetchone()
-    return bool(row and row[0] == len(view.tables))
 
 
 def _tracked(cur: Any, view: View) -> bool:
@@ -210,6 +237,7 @@ def drop(cur: Any, view: View) -> None:
     for table in view.tables:
         cur.execute(f"DROP TABLE IF EXISTS {view.t(table)}")
     cur.execute("DELETE FROM view_positions WHERE view = %s", (tracking_key(view),))
+    forget_version(cur, view)
 
 
 # Verify

@@ -19,15 +19,6 @@ POSITIONS_DDL = """CREATE TABLE IF NOT EXISTS view_positions (
 )"""
 
 
-def create_tables(pool: ConnectionPool[Any], views: Sequence[View]) -> None:
-    with pool.connection() as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('zalodesk:ddl'))")
-        conn.execute(POSITIONS_DDL)
-        for view in views:
-            for statement in view.ddl():
-                conn.execute(statement)
-
-
 def tracking_key(view: View) -> str:
     return f"{view.name}{view.suffix}"
 
@@ -80,7 +71,7 @@ class Projector:
                     self._apply(cur, notification, targets, positions)
             last = notifications[-1].id
             cur.executemany(
-                """INSERT INTO view_positions VALUES (%s, %s)
+                """INSERT INTO view_positions (view, position) VALUES (%s, %s)
                    ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
                 [(key, max(position, last)) for key, position in positions.items()],
             )

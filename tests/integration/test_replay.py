@@ -257,3 +257,16 @@ def test_progress_redraws_in_place_on_a_terminal() -> None:
         "\rreplaying  50.0%  100,000/200,000 events  25,000 events/s  0:04 left   "
     )
     assert "\n" not in stream.getvalue()
+
+
+def test_progress_on_start_is_plain_lines_even_on_a_terminal() -> None:
+    stream, clock = Terminal(), FakeClock()
+    progress = Progress(stream, clock, in_place=False)
+    progress.start(200_000, "rebuilding inbox")
+    clock.now = 4.0
+    progress.advance(100_000)
+    progress.finish()
+    assert stream.getvalue().splitlines() == [
+        "rebuilding inbox  50.0%  100,000/200,000 events  25,000 events/s  0:04 left",
+        "rebuilding inbox: 100,000 events in 4.0 s (25,000 events/s)   ",
+    ]

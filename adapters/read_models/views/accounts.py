@@ -13,6 +13,7 @@ from adapters.read_models.views.base import View, handles
 class AccountsView(View):
     name = "accounts"
     tables = ("accounts",)
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         return [
@@ -34,8 +35,10 @@ class AccountsView(View):
     @handles("ZaloAccount.Connected")
     def connected(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(
-            f"""INSERT INTO {self.t("accounts")} VALUES
-                (%s, %s, %s, %s, %s, %s, %s, %s, false, %s, %s)
+            f"""INSERT INTO {self.t("accounts")}
+                (account_id, name, app_id, oa_id, chat_inactivity_seconds, allow_postpone,
+                 has_verification_code, access_token_expires_at, needs_reconnect, created_at,
+                 updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, false, %s, %s)
                 ON CONFLICT (account_id) DO NOTHING""",
             (
                 e.originator_id,

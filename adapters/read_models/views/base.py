@@ -31,6 +31,10 @@ class View(ABC):
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    # The shape of its tables: bump it with any change to them (columns, their order, types,
+    # indexes) or to what the handlers write. A database whose view was built by another
+    # version rebuilds it from the log on the next start.
+    version: ClassVar[int]
     _handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

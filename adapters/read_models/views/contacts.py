@@ -13,6 +13,7 @@ from adapters.read_models.views.base import View, handles
 class ContactsView(View):
     name = "contacts"
     tables = ("contacts",)
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         return [
@@ -30,7 +31,9 @@ class ContactsView(View):
     @handles("Contact.Registered")
     def registered(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(
-            f"""INSERT INTO {self.t("contacts")} VALUES (%s, %s, %s, %s, %s, false, %s)
+            f"""INSERT INTO {self.t("contacts")}
+                (contact_id, account_id, zalo_user_id, anonymous, conversation_id, following,
+                 created_at) VALUES (%s, %s, %s, %s, %s, false, %s)
                 ON CONFLICT (contact_id) DO NOTHING""",
             (e.originator_id, e.account_id, e.zalo_user_id, e.anonymous, e.conversation_id, e.at),
         )

@@ -13,6 +13,7 @@ from adapters.read_models.views.base import View, handles
 class UnsettledView(View):
     name = "unsettled"
     tables = ("unsettled_deliveries",)
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         return [
@@ -30,7 +31,9 @@ class UnsettledView(View):
         if e.settled:
             return
         cur.execute(
-            f"""INSERT INTO {self.t("unsettled_deliveries")} VALUES (%s, %s, %s, %s, %s)
+            f"""INSERT INTO {self.t("unsettled_deliveries")}
+                (receipt_id, account_id, event_name, raw_body, received_at)
+                VALUES (%s, %s, %s, %s, %s)
                 ON CONFLICT DO NOTHING""",
             (e.originator_id, e.account_id, e.event_name, e.raw_body, e.at),
         )

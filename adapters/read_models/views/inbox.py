@@ -15,6 +15,7 @@ from adapters.timefmt import iso
 class InboxView(View):
     name = "inbox"
     tables = ("inbox_chats",)
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         chats = self.t("inbox_chats")

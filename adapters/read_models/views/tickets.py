@@ -15,6 +15,7 @@ from adapters.timefmt import iso
 class TicketsView(View):
     name = "tickets"
     tables = ("tickets", "ticket_chats", "ticket_status_history")
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         tickets, history = self.t("tickets"), self.t("ticket_status_history")
@@ -78,7 +79,8 @@ class TicketsView(View):
     @handles("Ticket.ChatAttached")
     def chat_attached(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(
-            f"INSERT INTO {self.t('ticket_chats')} VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            f"""INSERT INTO {self.t("ticket_chats")} (chat_id, ticket_id) VALUES (%s, %s)
+                ON CONFLICT DO NOTHING""",
             (e.chat_id, e.originator_id),
         )
         self._touch(
@@ -130,7 +132,8 @@ class TicketsView(View):
 
     def _history(self, cur: Cursor[Any], e: Any, position: int, status: str, reason: str) -> None:
         cur.execute(
-            f"""INSERT INTO {self.t("ticket_status_history")} VALUES (%s, %s, %s, %s, %s, %s)
+            f"""INSERT INTO {self.t("ticket_status_history")}
+                (ticket_id, position, status, at, actor, reason) VALUES (%s, %s, %s, %s, %s, %s)
                 ON CONFLICT DO NOTHING""",
             (e.originator_id, position, status, e.at, e.actor, reason),
         )

@@ -10,10 +10,16 @@ from psycopg.types.json import Jsonb
 
 from adapters.read_models.views.base import View, handles
 
+MESSAGE_COLUMNS = (
+    "message_id, chat_id, ticket_id, zalo_msg_id, direction, author, kind, text, attachments, "
+    "quote_msg_id, sent_at, recorded_at, status, error, position"
+)
+
 
 class TranscriptView(View):
     name = "transcript"
     tables = ("chat_sessions", "chat_messages")
+    version = 1
 
     def ddl(self) -> Sequence[str]:
         messages = self.t("chat_messages")
@@ -58,7 +64,9 @@ class TranscriptView(View):
     @handles("Chat.Started")
     def started(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(
-            f"""INSERT INTO {self.t("chat_sessions")} VALUES (%s, %s, %s, %s, %s, %s)
+            f"""INSERT INTO {self.t("chat_sessions")}
+                (chat_id, ticket_id, account_id, contact_id, reactivation, started_at)
+                VALUES (%s, %s, %s, %s, %s, %s)
                 ON CONFLICT (chat_id) DO NOTHING""",
             (e.originator_id, e.ticket_id, e.account_id, e.contact_id, e.reactivation, e.at),
         )
@@ -84,7 +92,7 @@ class TranscriptView(View):
     ) -> None:
         """A message that came through Zalo, filed under its chat's ticket."""
         cur.execute(
-            f"""INSERT INTO {self.t("chat_messages")}
+            f"""INSERT INTO {self.t("chat_messages")} ({MESSAGE_COLUMNS})
                 SELECT %s, %s, ticket_id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s
                 FROM {self.t("chat_sessions")} WHERE chat_id = %s
                 ON CONFLICT (message_id) DO NOTHING""",
@@ -109,7 +117,7 @@ class TranscriptView(View):
     @handles("Reply.Queued")
     def reply_queued(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(
-            f"""INSERT INTO {self.t("chat_messages")} VALUES
+            f"""INSERT INTO {self.t("chat_messages")} ({MESSAGE_COLUMNS}) VALUES
                 (%s, %s, %s, NULL, 'out', %s, 'text', %s, '[]', NULL, %s, %s, 'queued', NULL, %s)
                 ON CONFLICT (message_id) DO NOTHING""",
             (e.originator_id, e.chat_id, e.ticket_id, e.actor, e.text, e.at, e.at, position),
@@ -142,7 +150,7 @@ class TranscriptView(View):
     @handles("Ticket.MessageAdded")
     def ticket_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(
-            f"""INSERT INTO {self.t("chat_messages")} VALUES
+            f"""INSERT INTO {self.t("chat_messages")} ({MESSAGE_COLUMNS}) VALUES
                 (%s, NULL, %s, NULL, %s, %s, 'text', %s, '[]', NULL, %s, %s, 'received', NULL, %s)
                 ON CONFLICT (message_id) DO NOTHING""",
             (e.message_id, e.originator_id, e.direction, e.actor, e.text, e.at, e.at, position),

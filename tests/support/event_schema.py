@@ -228,7 +228,11 @@ def _same_version_change(shape: Shape, old: Shape) -> list[str]:
         if name in before and now[name] != before[name] and not _more_words(before[name], now[name])
     ]
     what = "snapshot attributes" if shape.key.startswith("snapshot ") else "fields"
-    owner = "the aggregate" if shape.key.startswith("snapshot ") else "the event class"
+    owner = (
+        "the aggregate class"
+        if shape.key.startswith("snapshot ")
+        else "the event class (declared in the aggregate's body if @event generates it)"
+    )
     step = f"upcast_v{shape.version}_v{shape.version + 1}"
     return [
         f"{shape.key} changed its {what} at v{shape.version} without a new class_version: "

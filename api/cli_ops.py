@@ -21,7 +21,7 @@ import psycopg
 from eventsourcing.persistence import OperationalError
 from psycopg_pool import PoolTimeout
 
-from adapters.log_tools.audit import AuditTrail, audit_line
+from adapters.log_tools.audit import AuditTrail, audit_line, cause
 from adapters.log_tools.event_log import EventLog, api_entry
 from adapters.log_tools.exporter import Exported, export_log
 from adapters.log_tools.importer import LogFormatError, StoreNotEmpty, import_log
@@ -171,18 +171,21 @@ def run_audit(args: argparse.Namespace) -> int:
     with opened() as services:
         trail = AuditTrail(services.log)
         entries = trail.timeline(ident)
-        bodies = [trail.inbound_body(e) if args.raw else None for e in entries]
+        bodies = trail.delivery_bodies(entries) if args.raw else {}
+    causes = [cause(e) for e in entries]
     if args.json:
         events = [
-            {**api_entry(e), **({"raw": body} if args.raw else {})}
-            for e, body in zip(entries, bodies, strict=True)
+            {**api_entry(e), **({"raw": bodies.get(rid) if rid else None} if args.raw else {})}
+            for e, rid in zip(entries, causes, strict=True)
         ]
         print(json.dumps({"events": events}, ensure_ascii=False, indent=2))
         return 0
-    for entry, body in zip(entries, bodies, strict=True):
+    shown: set[UUID] = set()
+    for entry, rid in zip(entries, causes, strict=True):
         print(audit_line(entry))
-        if body is not None:
-            print(f"    zalo body: {body}")
+        if rid is not None and rid in bodies and rid not in shown:
+            shown.add(rid)  # each delivery's body once, under the first event it caused
+            print(f"    zalo body: {bodies[rid]}")
     return 0
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from enum import StrEnum
+from typing import Any, Generic, Self, TypeVar, overload
 
 from eventsourcing.domain import Aggregate
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class DeskAggregate(Aggregate):
@@ -28,3 +31,30 @@ def _one_level(value: Any) -> Any:
     if isinstance(value, dict):
         return dict(value)
     return value
+
+
+class EnumAttribute(Generic[E]):
+    """An aggregate's attribute that holds one word of a closed set, always read as the enum.
+
+    A snapshot stores the word as text and restores the aggregate's attributes without
+    running its code; reading through this turns the text back into the member.
+    """
+
+    def __init__(self, enum: type[E]) -> None:
+        self.enum = enum
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, aggregate: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, aggregate: object, owner: type) -> E: ...
+    def __get__(self, aggregate: object | None, owner: type) -> Self | E:
+        if aggregate is None:
+            return self
+        return self.enum(aggregate.__dict__[self.name])
+
+    def __set__(self, aggregate: object, value: E | str) -> None:
+        aggregate.__dict__[self.name] = self.enum(value)

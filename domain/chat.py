@@ -11,7 +11,7 @@ from eventsourcing.domain import event
 from domain import inactivity
 from domain.aggregate import DeskAggregate
 from domain.errors import Conflict
-from domain.values import EndReason
+from domain.values import EndReason, MessageKind, TicketStatus
 
 
 class Chat(DeskAggregate):
@@ -20,6 +20,26 @@ class Chat(DeskAggregate):
     Message text lives in the events and the views, never in a list here, so the
     cost of a new message does not grow with the chat's length.
     """
+
+    class CustomerMessageReceived(DeskAggregate.Event):
+        """Version 2 added ``receipt_id``: events stored before it are read with None."""
+
+        message_id: UUID
+        zalo_msg_id: str
+        kind: MessageKind
+        text: str
+        attachments: list[dict[str, Any]]
+        quote_msg_id: str | None
+        platform_at: datetime | None
+        receipt_id: UUID | None
+        actor: str
+        at: datetime
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["receipt_id"] = None
 
     @staticmethod
     def create_id() -> UUID:
@@ -32,6 +52,7 @@ class Chat(DeskAggregate):
         account_id: UUID,
         contact_id: UUID,
         reactivation: bool,
+        receipt_id: UUID | None,
         actor: str,
         at: datetime,
     ) -> None:
@@ -43,93 +64,44 @@ class Chat(DeskAggregate):
         self.extra_seconds = 0
         self.ended = False
 
+    @event(CustomerMessageReceived)
     def receive_customer_message(
         self,
         message_id: UUID,
         zalo_msg_id: str,
-        kind: str,
+        kind: MessageKind,
         text: str,
         attachments: list[dict[str, Any]],
         quote_msg_id: str | None,
         platform_at: datetime | None,
+        receipt_id: UUID | None,
         actor: str,
         at: datetime,
     ) -> None:
         self._require_active()
-        self._customer_message_received(
-            message_id=message_id,
-            zalo_msg_id=zalo_msg_id,
-            kind=kind,
-            text=text,
-            attachments=attachments,
-            quote_msg_id=quote_msg_id,
-            platform_at=platform_at,
-            actor=actor,
-            at=at,
-        )
-
-    @event("CustomerMessageReceived")
-    def _customer_message_received(
-        self,
-        message_id: UUID,
-        zalo_msg_id: str,
-        kind: str,
-        text: str,
-        attachments: list[dict[str, Any]],
-        quote_msg_id: str | None,
-        platform_at: datetime | None,
-        actor: str,
-        at: datetime,
-    ) -> None:
         self._active_at(at)
-
-    def agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
-        self._require_active()
-        self._agent_replied(message_id=message_id, actor=actor, at=at)
 
     @event("AgentReplied")
-    def _agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
+    def agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
+        self._require_active()
         self._active_at(at)
 
+    @event("OAManagerMessageRecorded")
     def record_oa_manager_message(
         self,
         message_id: UUID,
         zalo_msg_id: str,
-        kind: str,
+        kind: MessageKind,
         text: str,
         attachments: list[dict[str, Any]],
         admin_id: str | None,
         platform_at: datetime | None,
+        receipt_id: UUID,
         actor: str,
         at: datetime,
     ) -> None:
         """Staff typed in Zalo's OA manager: the OA's message, and agent activity."""
         self._require_active()
-        self._oa_manager_message(
-            message_id=message_id,
-            zalo_msg_id=zalo_msg_id,
-            kind=kind,
-            text=text,
-            attachments=attachments,
-            admin_id=admin_id,
-            platform_at=platform_at,
-            actor=actor,
-            at=at,
-        )
-
-    @event("OAManagerMessageRecorded")
-    def _oa_manager_message(
-        self,
-        message_id: UUID,
-        zalo_msg_id: str,
-        kind: str,
-        text: str,
-        attachments: list[dict[str, Any]],
-        admin_id: str | None,
-        platform_at: datetime | None,
-        actor: str,
-        at: datetime,
-    ) -> None:
         self._active_at(at)
 
     def postpone(self, allowed: bool, timeout_seconds: int, actor: str, at: datetime) -> datetime:
@@ -144,22 +116,16 @@ class Chat(DeskAggregate):
     def _postponed(self, seconds: int, actor: str, at: datetime) -> None:
         self.extra_seconds += seconds
 
-    def mark_read(self, actor: str, at: datetime) -> None:
-        self._read_marked(actor=actor, at=at)
-
     @event("ReadMarked")
-    def _read_marked(self, actor: str, at: datetime) -> None:
+    def mark_read(self, actor: str, at: datetime) -> None:
         pass
 
     def is_quiet(self, timeout_seconds: int, now: datetime) -> bool:
         return not self.ended and self.auto_end_at(timeout_seconds) <= now
 
-    def end(self, reason: EndReason, status: str | None, actor: str, at: datetime) -> None:
-        self._require_active()
-        self._ended(reason=reason.value, status=status, actor=actor, at=at)
-
     @event("Ended")
-    def _ended(self, reason: str, status: str | None, actor: str, at: datetime) -> None:
+    def end(self, reason: EndReason, status: TicketStatus | None, actor: str, at: datetime) -> None:
+        self._require_active()
         self.ended = True
 
     def auto_end_at(self, timeout_seconds: int) -> datetime:
@@ -171,5 +137,7 @@ class Chat(DeskAggregate):
         self.extra_seconds = 0
 
     def _require_active(self) -> None:
+        # Runs inside the event's method: when it raises, no event is recorded and
+        # the chat's version does not move. It runs again on replay, where it holds.
         if self.ended:
             raise Conflict(f"chat {self.id} has ended")

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from attrs import field, frozen
 
+from domain.values import MessageKind, ReplyStatus
+
 
 @frozen
 class Delivery:
@@ -31,7 +33,7 @@ class Customer:
 @frozen
 class InboundMessage:
     msg_id: str
-    kind: str
+    kind: MessageKind
     text: str = ""
     attachments: tuple[dict[str, Any], ...] = ()
     quote_msg_id: str | None = None
@@ -68,7 +70,7 @@ class ReceiveMessageStatus:
 
     delivery: Delivery
     msg_ids: tuple[str, ...]
-    status: str
+    status: ReplyStatus
 
 
 @frozen

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -20,56 +19,33 @@ class Contact(DeskAggregate):
     of them conflicts: there is never a second contact, ticket or chat.
     """
 
-    # Version 2 added display_name; snapshots taken before it are upcast too.
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["display_name"] = None
-
-    class Registered(DeskAggregate.Created):
-        """Version 2 added ``display_name``: events stored before it are read with None."""
-
-        account_id: UUID
-        zalo_user_id: str
-        anonymous: bool
-        conversation_id: str | None
-        actor: str
-        at: datetime
-        display_name: str | None = None
-
-        class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["display_name"] = None
-
     @staticmethod
     def create_id(account_id: UUID, zalo_user_id: str) -> UUID:
         return identity.contact_id(account_id, zalo_user_id)
 
-    @event(Registered)
+    @event("Registered")
     def __init__(
         self,
         account_id: UUID,
         zalo_user_id: str,
         anonymous: bool,
         conversation_id: str | None,
+        receipt_id: UUID | None,
         actor: str,
         at: datetime,
-        display_name: str | None = None,
     ) -> None:
         self.account_id = account_id
         self.zalo_user_id = zalo_user_id
         self.anonymous = anonymous
         self.conversation_id = conversation_id
-        self.display_name = display_name
         self.current_ticket_id: UUID | None = None
         self.active_chat_id: UUID | None = None
         self.following = False
 
     @event("ConversationAttached")
-    def attach(self, ticket_id: UUID, chat_id: UUID, actor: str, at: datetime) -> None:
+    def attach(
+        self, ticket_id: UUID, chat_id: UUID, receipt_id: UUID | None, actor: str, at: datetime
+    ) -> None:
         self.current_ticket_id = ticket_id
         self.active_chat_id = chat_id
 
@@ -78,19 +54,25 @@ class Contact(DeskAggregate):
         if self.active_chat_id == chat_id:
             self.active_chat_id = None
 
-    def note_conversation(self, conversation_id: str | None, actor: str, at: datetime) -> None:
+    def note_conversation(
+        self, conversation_id: str | None, receipt_id: UUID, actor: str, at: datetime
+    ) -> None:
         """Anonymous visitors may come back under a new widget conversation."""
         if conversation_id and conversation_id != self.conversation_id:
-            self._conversation_changed(conversation_id=conversation_id, actor=actor, at=at)
+            self._conversation_changed(
+                conversation_id=conversation_id, receipt_id=receipt_id, actor=actor, at=at
+            )
 
     @event("ConversationIdChanged")
-    def _conversation_changed(self, conversation_id: str, actor: str, at: datetime) -> None:
+    def _conversation_changed(
+        self, conversation_id: str, receipt_id: UUID, actor: str, at: datetime
+    ) -> None:
         self.conversation_id = conversation_id
 
     @event("Followed")
-    def follow(self, source: str | None, actor: str, at: datetime) -> None:
+    def follow(self, source: str | None, receipt_id: UUID, actor: str, at: datetime) -> None:
         self.following = True
 
     @event("Unfollowed")
-    def unfollow(self, source: str | None, actor: str, at: datetime) -> None:
+    def unfollow(self, source: str | None, receipt_id: UUID, actor: str, at: datetime) -> None:
         self.following = False

@@ -2,6 +2,7 @@
 
 ``settled`` is false for an ``oa_send_*`` echo or a receipt that could not be matched
 to one of our replies when it arrived: the echo may come before our send call returns.
+The events a delivery causes carry its id as ``receipt_id``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from eventsourcing.domain import event
 
 from domain import identity
 from domain.aggregate import DeskAggregate
+from domain.values import Settlement
 
 
 class InboundReceipt(DeskAggregate):
@@ -40,11 +42,11 @@ class InboundReceipt(DeskAggregate):
         self.msg_id = msg_id
         self.settled = settled
 
-    def settle(self, outcome: str, actor: str, at: datetime) -> None:
-        """An echo or receipt we could not place at once has now been placed (or given up)."""
+    def settle(self, outcome: Settlement, actor: str, at: datetime) -> None:
+        """An echo or receipt we could not place at once has now been placed."""
         if not self.settled:
             self._settled(outcome=outcome, actor=actor, at=at)
 
     @event("Settled")
-    def _settled(self, outcome: str, actor: str, at: datetime) -> None:
+    def _settled(self, outcome: Settlement, actor: str, at: datetime) -> None:
         self.settled = True

@@ -8,12 +8,17 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import event
 
 from domain import identity
-from domain.aggregate import DeskAggregate
+from domain.aggregate import DeskAggregate, EnumAttribute
 from domain.errors import InvalidInput
-from domain.values import TEXT_LIMIT
+from domain.values import TEXT_LIMIT, ReplyStatus
 
 # States only move forward: a late "delivered" never undoes "seen".
-PROGRESS = {"queued": 0, "sent": 1, "delivered": 2, "seen": 3}
+PROGRESS = {
+    ReplyStatus.QUEUED: 0,
+    ReplyStatus.SENT: 1,
+    ReplyStatus.DELIVERED: 2,
+    ReplyStatus.SEEN: 3,
+}
 
 
 def validate_text(text: str) -> str:
@@ -26,6 +31,8 @@ def validate_text(text: str) -> str:
 
 class Reply(DeskAggregate):
     """Its id comes from the client's message id when there is one: the same id twice is one reply."""
+
+    status = EnumAttribute(ReplyStatus)
 
     @staticmethod
     def create_id(ticket_id: UUID, client_message_id: str | None) -> UUID:
@@ -50,13 +57,13 @@ class Reply(DeskAggregate):
         self.account_id = account_id
         self.contact_id = contact_id
         self.text = text
-        self.status = "queued"
+        self.status = ReplyStatus.QUEUED
         self.zalo_msg_id: str | None = None
         self.attempts = 0
 
     def begin_attempt(self, actor: str, at: datetime) -> None:
         """Recorded before each call to Zalo, so a crash mid-call is visible after a restart."""
-        if self.status == "queued":
+        if self.status == ReplyStatus.QUEUED:
             self._attempted(attempt=self.attempts + 1, actor=actor, at=at)
 
     @event("SendAttempted")
@@ -64,30 +71,43 @@ class Reply(DeskAggregate):
         self.attempts = attempt
 
     def record_sent(self, zalo_msg_id: str, actor: str, at: datetime) -> None:
-        if self.status == "queued":
+        if self.status == ReplyStatus.QUEUED:
             self._sent(zalo_msg_id=zalo_msg_id, actor=actor, at=at)
 
     @event("Sent")
     def _sent(self, zalo_msg_id: str, actor: str, at: datetime) -> None:
-        self.status = "sent"
+        self.status = ReplyStatus.SENT
         self.zalo_msg_id = zalo_msg_id
 
     def record_failed(self, code: int | None, reason: str, actor: str, at: datetime) -> None:
-        if self.status == "queued":
+        if self.status == ReplyStatus.QUEUED:
             self._failed(code=code, reason=reason, actor=actor, at=at)
 
     @event("Failed")
     def _failed(self, code: int | None, reason: str, actor: str, at: datetime) -> None:
-        self.status = "failed"
+        self.status = ReplyStatus.FAILED
 
     def record_progress(
-        self, status: str, platform_at: datetime | None, actor: str, at: datetime
+        self,
+        status: ReplyStatus,
+        platform_at: datetime | None,
+        receipt_id: UUID,
+        actor: str,
+        at: datetime,
     ) -> None:
+        """A receipt from Zalo; one that would move the reply backwards records nothing."""
         if self.status in PROGRESS and PROGRESS[status] > PROGRESS[self.status]:
-            self._progressed(status=status, platform_at=platform_at, actor=actor, at=at)
+            self._progressed(
+                status=status, platform_at=platform_at, receipt_id=receipt_id, actor=actor, at=at
+            )
 
     @event("Progressed")
     def _progressed(
-        self, status: str, platform_at: datetime | None, actor: str, at: datetime
+        self,
+        status: ReplyStatus,
+        platform_at: datetime | None,
+        receipt_id: UUID,
+        actor: str,
+        at: datetime,
     ) -> None:
         self.status = status

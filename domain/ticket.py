@@ -7,12 +7,24 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
-from domain.aggregate import DeskAggregate
+from domain.aggregate import DeskAggregate, EnumAttribute
 from domain.errors import InvalidInput
-from domain.values import TicketKind, TicketStatus
+from domain.values import Channel, Direction, TicketKind, TicketStatus
+
+
+def ticket_status(value: str) -> TicketStatus:
+    try:
+        return TicketStatus(value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in TicketStatus)
+        raise InvalidInput(f"status must be one of {allowed}, not {value!r}") from None
 
 
 class Ticket(DeskAggregate):
+    kind = EnumAttribute(TicketKind)
+    channel = EnumAttribute(Channel)
+    status = EnumAttribute(TicketStatus)
+
     @staticmethod
     def create_id() -> UUID:
         return uuid4()
@@ -20,15 +32,16 @@ class Ticket(DeskAggregate):
     @event("Opened")
     def __init__(
         self,
-        kind: str,
+        kind: TicketKind,
         account_id: UUID | None,
         contact_id: UUID | None,
         subject: str,
-        channel: str,
+        channel: Channel,
+        receipt_id: UUID | None,
         actor: str,
         at: datetime,
     ) -> None:
-        self.kind = TicketKind(kind)
+        self.kind = kind
         self.account_id = account_id
         self.contact_id = contact_id
         self.subject = subject
@@ -39,21 +52,25 @@ class Ticket(DeskAggregate):
         self.active_chat_id: UUID | None = None
         self.chat_count = 0
 
-    def set_status(self, status: str, actor: str, at: datetime, reason: str = "") -> None:
-        try:
-            new_status = TicketStatus(status)
-        except ValueError:
-            allowed = ", ".join(s.value for s in TicketStatus)
-            raise InvalidInput(f"status must be one of {allowed}, not {status!r}") from None
+    def set_status(
+        self, status: str, reason: str, receipt_id: UUID | None, actor: str, at: datetime
+    ) -> None:
+        new_status = ticket_status(status)
         if new_status != self.status:
-            self._status_changed(status=new_status.value, actor=actor, at=at, reason=reason)
+            self._status_changed(
+                status=new_status, reason=reason, receipt_id=receipt_id, actor=actor, at=at
+            )
 
     @event("StatusChanged")
-    def _status_changed(self, status: str, actor: str, at: datetime, reason: str) -> None:
-        self.status = TicketStatus(status)
+    def _status_changed(
+        self, status: TicketStatus, reason: str, receipt_id: UUID | None, actor: str, at: datetime
+    ) -> None:
+        self.status = status
 
     @event("ChatAttached")
-    def attach_chat(self, chat_id: UUID, reactivation: bool, actor: str, at: datetime) -> None:
+    def attach_chat(
+        self, chat_id: UUID, reactivation: bool, receipt_id: UUID | None, actor: str, at: datetime
+    ) -> None:
         self.active_chat_id = chat_id
         self.chat_count += 1
 
@@ -81,7 +98,7 @@ class Ticket(DeskAggregate):
 
     @event("MessageAdded")
     def add_message(
-        self, message_id: UUID, direction: str, text: str, actor: str, at: datetime
+        self, message_id: UUID, direction: Direction, text: str, actor: str, at: datetime
     ) -> None:
         pass
 

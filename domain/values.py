@@ -38,3 +38,43 @@ class EndReason(StrEnum):
     AGENT = "agent"
     INACTIVITY = "inactivity"
     AUTOMATION = "automation"
+
+
+class Channel(StrEnum):
+    """Where a ticket came from: a Zalo conversation, or the API with no customer in Zalo."""
+
+    ZALO = "zalo"
+    API = "api"
+
+
+class Direction(StrEnum):
+    """Which way a message went: from the customer in, to the customer out."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class ReplyStatus(StrEnum):
+    """What became of one of our replies; it only moves forward (see ``Reply``)."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    SEEN = "seen"
+    FAILED = "failed"
+
+
+class MessageOwner(StrEnum):
+    """Who sent a message the OA sent to a customer."""
+
+    OUR_REPLY = "our_reply"
+    OA_MANAGER = "oa_manager"
+
+
+class Settlement(StrEnum):
+    """How a delivery that had to wait for its reply was placed once the wait was over."""
+
+    OUR_REPLY_ECHO = "our_reply_echo"  # the echo of one of our replies: nothing new to show
+    OA_MANAGER_MESSAGE = "oa_manager_message"  # an echo nobody claimed: typed in the OA manager
+    REPLY_STATUS = "reply_status"  # a receipt for one of our replies, applied to it
+    UNMATCHED = "unmatched"  # a receipt naming no reply of ours: kept, nothing changes

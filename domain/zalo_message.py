@@ -8,14 +8,19 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain import identity
-from domain.aggregate import DeskAggregate
+from domain.aggregate import DeskAggregate, EnumAttribute
+from domain.values import MessageOwner
 
 
 class ZaloMessage(DeskAggregate):
     """Claimed once: our outbox (when the send call returns) or the echo settler, whichever is first.
 
     Its id comes from (account, msg_id), so the two can never both claim one message.
+    ``reply_id`` names the reply when the owner is ours; ``receipt_id`` the delivery that
+    made the OA manager's claim.
     """
+
+    owner = EnumAttribute(MessageOwner)
 
     @staticmethod
     def create_id(account_id: UUID, zalo_msg_id: str) -> UUID:
@@ -26,9 +31,10 @@ class ZaloMessage(DeskAggregate):
         self,
         account_id: UUID,
         zalo_msg_id: str,
-        owner: str,
+        owner: MessageOwner,
         reply_id: UUID | None,
         chat_id: UUID | None,
+        receipt_id: UUID | None,
         actor: str,
         at: datetime,
     ) -> None:

@@ -4,6 +4,9 @@ A ticket's timeline has its own events, those of every chat session its own
 ``Ticket.ChatAttached`` events name, and those of the replies those sessions
 record (``Chat.AgentReplied.message_id`` is the reply's id). A chat's has its
 own and its replies'. Anything else (contact, account, receipt) has its own.
+
+An event caused by a Zalo webhook delivery names it: its ``receipt_id`` is the id of
+the delivery's ``InboundReceipt``, whose ``Received`` event holds the exact body.
 """
 
 from __future__ import annotations
@@ -16,14 +19,8 @@ from uuid import UUID
 from adapters.log_tools.event_log import EventLog, LoggedEvent, event_time, event_type
 from adapters.timefmt import iso
 from domain.errors import NotFound
-from domain.receipt import InboundReceipt
 
-# The events a webhook delivery causes, and what identifies the delivery in its receipt.
-INBOUND = frozenset({"Chat.CustomerMessageReceived", "Contact.Followed", "Contact.Unfollowed"})
-# A delivery's receipt is saved first in the same transaction, a few positions before.
-RECEIPT_WINDOW = 32
 TEXT_CLIP = 80
-RECEIPT_TOPIC = f"{InboundReceipt.__module__}:{InboundReceipt.__qualname__}.Received"
 
 
 class AuditTrail:
@@ -51,25 +48,26 @@ class AuditTrail:
             return _values(own, "Chat.AgentReplied", "message_id")
         return []
 
-    def inbound_body(self, entry: LoggedEvent) -> str | None:
-        """The exact body of the Zalo delivery that caused this event, if one did."""
-        if event_type(entry.event) not in INBOUND:
-            return None
-        found = self.log.last_before(entry.position, RECEIPT_TOPIC, RECEIPT_WINDOW)
-        if found is None or not _caused(found.event, entry.event):
-            return None
-        return str(found.event.raw_body)
+    def delivery_bodies(self, entries: list[LoggedEvent]) -> dict[UUID, str]:
+        """The exact body of each Zalo delivery that caused one of these events, by receipt id."""
+        receipts = {rid for e in entries if (rid := cause(e)) is not None}
+        if not receipts:
+            return {}
+        return {
+            r.event.originator_id: str(r.event.raw_body)
+            for r in self.log.of_aggregates(sorted(receipts))
+            if event_type(r.event) == "InboundReceipt.Received"
+        }
+
+
+def cause(entry: LoggedEvent) -> UUID | None:
+    """The receipt of the webhook delivery that caused this event, if one did."""
+    receipt_id = getattr(entry.event, "receipt_id", None)
+    return receipt_id if isinstance(receipt_id, UUID) else None
 
 
 def _values(entries: list[LoggedEvent], kind: str, field: str) -> list[UUID]:
     return [getattr(e.event, field) for e in entries if event_type(e.event) == kind]
-
-
-def _caused(receipt: Any, event: Any) -> bool:
-    msg_id = getattr(event, "zalo_msg_id", None)
-    if msg_id is not None:
-        return bool(receipt.msg_id == msg_id)
-    return receipt.event_name in ("follow", "unfollow")
 
 
 # One line per event, for a terminal

@@ -150,15 +150,6 @@ class EventLog:
         """Every event of these aggregates, in log order."""
         return self._select("originator_id = ANY(%s) ORDER BY notification_id", (list(ids),))
 
-    def last_before(self, position: int, topic: str, window: int) -> LoggedEvent | None:
-        """The nearest event with this topic among the ``window`` positions before ``position``."""
-        found = self._select(
-            "topic = %s AND notification_id < %s AND notification_id >= %s "
-            "ORDER BY notification_id DESC LIMIT 1",
-            (topic, position, position - window),
-        )
-        return found[0] if found else None
-
     def _select(self, where: str, params: tuple[Any, ...]) -> list[LoggedEvent]:
         with self.pool.connection() as conn:
             rows = conn.execute(

@@ -35,6 +35,6 @@ class EchoSettler:
         for receipt_id, account_id, raw_body in due:
             raw = raw_body.encode()
             command = translate.translate(account_id, raw, translate.parse(raw))
-            outcome = self.app.settle(receipt_id, command)
-            log.info("settled", extra={"receipt_id": str(receipt_id), "outcome": outcome})
+            outcome = self.app.settle(receipt_id, command) or "already settled"
+            log.info("settled", extra={"receipt_id": str(receipt_id), "outcome": str(outcome)})
         return len(due)

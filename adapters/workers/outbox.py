@@ -28,14 +28,17 @@ from adapters.zalo.client import (
 )
 from adapters.zalo.rate_limit import SlidingWindowLimiter
 from domain.application import SendJob, Zalodesk
+from domain.values import Direction, ReplyStatus
 
 log = logging.getLogger("zalodesk.outbox")
 
 TOKEN_CODES = frozenset({-216, -220})
 RATE_LIMITED = -32
-QUEUED = """
+# The words are written into the statement, not bound: the transcript's partial index
+# on queued messages serves only a statement that names the status itself.
+QUEUED = f"""
     SELECT message_id, chat_id FROM chat_messages
-    WHERE status = 'queued' AND direction = 'out' AND chat_id IS NOT NULL
+    WHERE status = '{ReplyStatus.QUEUED}' AND direction = '{Direction.OUT}' AND chat_id IS NOT NULL
     ORDER BY position LIMIT %s
 """
 

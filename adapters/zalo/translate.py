@@ -27,11 +27,11 @@ from domain.commands import (
     ReceiveMessageStatus,
     ReceiveOAMessage,
 )
-from domain.values import MessageKind
+from domain.values import MessageKind, ReplyStatus
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-DELIVERED = "delivered"
-SEEN = "seen"
+DELIVERED = ReplyStatus.DELIVERED
+SEEN = ReplyStatus.SEEN
 MAX_DEPTH = 64  # Zalo's bodies nest four levels at most
 _STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings, so brackets inside are skipped
 MAX_TIMESTAMP_DIGITS = 20  # far beyond year 9999; bounds int() on hostile input
@@ -195,13 +195,13 @@ def attachments(message: Mapping[str, Any], kind: str) -> tuple[dict[str, Any], 
 Builder = Callable[[Delivery, Mapping[str, Any]], InboundCommand]
 
 
-def message_kind(event_name: str) -> str:
+def message_kind(event_name: str) -> MessageKind:
     """``user_send_image`` -> ``image``; a suffix that is no MessageKind -> ``other``."""
     suffix = event_name.rpartition("_send_")[2]
-    return suffix if suffix in _KINDS else MessageKind.OTHER.value
+    return MessageKind(suffix) if suffix in _KINDS else MessageKind.OTHER
 
 
-def inbound_message(body: Mapping[str, Any], kind: str) -> InboundMessage:
+def inbound_message(body: Mapping[str, Any], kind: MessageKind) -> InboundMessage:
     message = _object(body, "message")
     return InboundMessage(
         msg_id=_required(body, "message.msg_id"),
@@ -253,7 +253,7 @@ def receipt_msg_ids(body: Mapping[str, Any]) -> tuple[str, ...]:
     return (_required(body, "message.msg_id"),)
 
 
-def _status(status: str) -> Builder:
+def _status(status: ReplyStatus) -> Builder:
     def build(delivery: Delivery, body: Mapping[str, Any]) -> InboundCommand:
         return ReceiveMessageStatus(delivery=delivery, msg_ids=receipt_msg_ids(body), status=status)
 

@@ -62,31 +62,51 @@ class DeskBase(Application):  # type: ignore[type-arg]
         return ticket
 
     def _contact(
-        self, account_id: UUID, zalo_user_id: str, anonymous: bool, now: datetime
+        self,
+        account_id: UUID,
+        zalo_user_id: str,
+        anonymous: bool,
+        receipt_id: UUID | None,
+        now: datetime,
     ) -> Contact:
-        """The customer, registered on first sight (a deterministic id: races conflict)."""
+        """The customer, registered on first sight (a deterministic id: races conflict).
+
+        ``receipt_id`` is the webhook delivery that first showed them, if one did.
+        """
         cid = Contact.create_id(account_id, zalo_user_id)
         return self._find(Contact, cid) or Contact(
             account_id=account_id,
             zalo_user_id=zalo_user_id,
             anonymous=anonymous,
             conversation_id=None,
+            receipt_id=receipt_id,
             actor=actors.customer(zalo_user_id),
             at=now,
         )
 
-    def _start_chat(self, contact: Contact, ticket: Ticket, actor: str, now: datetime) -> Chat:
+    def _start_chat(
+        self,
+        contact: Contact,
+        ticket: Ticket,
+        receipt_id: UUID | None,
+        actor: str,
+        now: datetime,
+    ) -> Chat:
+        """A new chat session on the ticket; ``receipt_id`` names the delivery that began it."""
         reactivation = ticket.chat_count > 0
         chat = Chat(
             ticket_id=ticket.id,
             account_id=contact.account_id,
             contact_id=contact.id,
             reactivation=reactivation,
+            receipt_id=receipt_id,
             actor=actor,
             at=now,
         )
-        ticket.attach_chat(chat.id, reactivation=reactivation, actor=actor, at=now)
-        contact.attach(ticket.id, chat.id, actor=actor, at=now)
+        ticket.attach_chat(
+            chat.id, reactivation=reactivation, receipt_id=receipt_id, actor=actor, at=now
+        )
+        contact.attach(ticket.id, chat.id, receipt_id=receipt_id, actor=actor, at=now)
         return chat
 
     def _timeout(self, account_id: UUID) -> int:

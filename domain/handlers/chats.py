@@ -21,7 +21,7 @@ from domain.contact import Contact
 from domain.errors import Conflict
 from domain.handlers.base import DeskBase
 from domain.reply import Reply, validate_text
-from domain.ticket import Ticket
+from domain.ticket import Ticket, ticket_status
 from domain.values import EndReason, TicketKind, TicketStatus
 
 
@@ -111,20 +111,24 @@ class ChatHandlers(DeskBase):
                 f"the customer has an active chat on ticket {contact.current_ticket_id}; "
                 "answer there"
             )
-        chat = self._start_chat(contact, ticket, actor, now)
+        chat = self._start_chat(contact, ticket, None, actor, now)
         if ticket.status == TicketStatus.CLOSED:
-            ticket.set_status(TicketStatus.OPEN, actor=actor, at=now, reason="agent replied")
+            ticket.set_status(
+                TicketStatus.OPEN, reason="agent replied", receipt_id=None, actor=actor, at=now
+            )
         return contact, chat
 
     def _end(
         self, chat: Chat, reason: EndReason, status: str | None, actor: str, now: datetime
     ) -> list[Aggregate]:
+        new_status = ticket_status(status) if status is not None else None
         ticket = self.ticket(chat.ticket_id)
         contact = self._find(Contact, chat.contact_id)
         assert contact is not None
-        chat.end(reason, status, actor, now)
-        if status is not None:
-            ticket.set_status(status, actor=actor, at=now, reason=f"chat ended ({reason.value})")
+        chat.end(reason, new_status, actor, now)
+        if new_status is not None:
+            because = f"chat ended ({reason.value})"
+            ticket.set_status(new_status, reason=because, receipt_id=None, actor=actor, at=now)
         ticket.detach_chat(chat.id, actor=actor, at=now)
         contact.detach_chat(chat.id, actor=actor, at=now)
         return [chat, ticket, contact]

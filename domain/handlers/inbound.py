@@ -24,7 +24,7 @@ from domain.receipt import InboundReceipt
 from domain.reply import Reply
 from domain.subject import subject_of
 from domain.ticket import Ticket
-from domain.values import TicketKind, TicketStatus
+from domain.values import Channel, MessageOwner, Settlement, TicketKind, TicketStatus
 from domain.zalo_message import ZaloMessage
 
 Effects = tuple[list[Aggregate], bool]  # what changed, and whether the delivery is settled
@@ -56,7 +56,7 @@ class InboundHandlers(DeskBase):
             if attempts > 1 and self._exists(rid):
                 return []
             now = self.clock()
-            changed, settled = self._effects(cmd, now, final=False)
+            changed, settled = self._effects(cmd, rid, now, final=False)
             receipt = InboundReceipt(
                 account_id=delivery.account_id,
                 event_name=delivery.event_name,
@@ -72,41 +72,53 @@ class InboundHandlers(DeskBase):
 
         return Outcome.RECORDED if self._retrying(record) else Outcome.DUPLICATE
 
-    def settle(self, receipt_id: UUID, cmd: InboundCommand) -> str:
-        """Place an echo or receipt that could not be placed on arrival; the grace time is over."""
+    def settle(self, receipt_id: UUID, cmd: InboundCommand) -> Settlement | None:
+        """Place an echo or receipt that could not be placed on arrival; the grace time is over.
+
+        None when it was placed already (by another settler, or on a second look).
+        """
+        outcome: Settlement | None = None
 
         def change() -> Sequence[Aggregate]:
+            nonlocal outcome
             receipt = self._find(InboundReceipt, receipt_id)
             if receipt is None or receipt.settled:
                 return []
-            changed, _ = self._effects(cmd, self.clock(), final=True)
-            receipt.settle(outcome=type(cmd).__name__, actor=actors.SYSTEM, at=self.clock())
+            now = self.clock()
+            changed, _ = self._effects(cmd, receipt_id, now, final=True)
+            outcome = self._settlement(cmd, changed)
+            receipt.settle(outcome=outcome, actor=actors.SYSTEM, at=now)
             return [receipt, *changed]
 
-        return "settled" if self._retrying(change) else "already settled"
+        return outcome if self._retrying(change) else None
 
-    def _effects(self, cmd: InboundCommand, now: datetime, final: bool) -> Effects:
+    def _effects(self, cmd: InboundCommand, rid: UUID, now: datetime, final: bool) -> Effects:
+        """What the delivery ``rid`` changes; every event it causes records ``rid``."""
         match cmd:
             case ReceiveCustomerMessage():
-                return self._customer_message(cmd, now), True
+                return self._customer_message(cmd, rid, now), True
             case ReceiveFollow():
-                return self._follow(cmd, now), True
+                return self._follow(cmd, rid, now), True
             case ReceiveOAMessage():
-                return self._oa_message(cmd, now, final)
+                return self._oa_message(cmd, rid, now, final)
             case ReceiveMessageStatus():
-                return self._message_status(cmd, now, final)
+                return self._message_status(cmd, rid, now, final)
         return [], True
 
-    def _customer_message(self, cmd: ReceiveCustomerMessage, now: datetime) -> list[Aggregate]:
+    def _customer_message(
+        self, cmd: ReceiveCustomerMessage, rid: UUID, now: datetime
+    ) -> list[Aggregate]:
         account_id, customer, message = cmd.delivery.account_id, cmd.customer, cmd.message
         actor = actors.customer(customer.zalo_user_id)
-        contact = self._contact(account_id, customer.zalo_user_id, customer.anonymous, now)
-        contact.note_conversation(customer.conversation_id, actor=actor, at=now)
+        contact = self._contact(account_id, customer.zalo_user_id, customer.anonymous, rid, now)
+        contact.note_conversation(customer.conversation_id, receipt_id=rid, actor=actor, at=now)
         ticket, chat = self._conversation(
-            contact, subject_of(message.kind, message.text), actor, now
+            contact, subject_of(message.kind, message.text), rid, actor, now
         )
         if ticket.reopens_on_customer_message:
-            ticket.set_status(TicketStatus.OPEN, actor=actor, at=now, reason="customer replied")
+            ticket.set_status(
+                TicketStatus.OPEN, reason="customer replied", receipt_id=rid, actor=actor, at=now
+            )
         chat.receive_customer_message(
             message_id=identity.message_id(account_id, f"zalo:{message.msg_id}"),
             zalo_msg_id=message.msg_id,
@@ -115,42 +127,44 @@ class InboundHandlers(DeskBase):
             attachments=list(message.attachments),
             quote_msg_id=message.quote_msg_id,
             platform_at=cmd.delivery.platform_at,
+            receipt_id=rid,
             actor=actor,
             at=now,
         )
         return [contact, ticket, chat]
 
     def _conversation(
-        self, contact: Contact, subject: str, actor: str, now: datetime
+        self, contact: Contact, subject: str, rid: UUID, actor: str, now: datetime
     ) -> tuple[Ticket, Chat]:
         """The contact's live chat: the current one, a new session, or a new ticket."""
         ticket = self._find(Ticket, contact.current_ticket_id)
         chat = self._find(Chat, contact.active_chat_id)
         if ticket is None or not ticket.accepts_new_chat:
             ticket = Ticket(
-                kind=TicketKind.CHAT.value,
+                kind=TicketKind.CHAT,
                 account_id=contact.account_id,
                 contact_id=contact.id,
                 subject=subject,
-                channel="zalo",
+                channel=Channel.ZALO,
+                receipt_id=rid,
                 actor=actor,
                 at=now,
             )
             chat = None
         if chat is None or chat.ended:
-            chat = self._start_chat(contact, ticket, actor, now)
+            chat = self._start_chat(contact, ticket, rid, actor, now)
         return ticket, chat
 
-    def _follow(self, cmd: ReceiveFollow, now: datetime) -> list[Aggregate]:
-        contact = self._contact(cmd.delivery.account_id, cmd.zalo_user_id, False, now)
+    def _follow(self, cmd: ReceiveFollow, rid: UUID, now: datetime) -> list[Aggregate]:
+        contact = self._contact(cmd.delivery.account_id, cmd.zalo_user_id, False, rid, now)
         actor = actors.customer(cmd.zalo_user_id)
         if cmd.followed:
-            contact.follow(source=cmd.source, actor=actor, at=now)
+            contact.follow(source=cmd.source, receipt_id=rid, actor=actor, at=now)
         else:
-            contact.unfollow(source=cmd.source, actor=actor, at=now)
+            contact.unfollow(source=cmd.source, receipt_id=rid, actor=actor, at=now)
         return [contact]
 
-    def _oa_message(self, cmd: ReceiveOAMessage, now: datetime, final: bool) -> Effects:
+    def _oa_message(self, cmd: ReceiveOAMessage, rid: UUID, now: datetime, final: bool) -> Effects:
         """Our own send echoed back shows nothing new; a message typed in the OA manager shows.
 
         ``sender.admin_id`` marks a person in the OA manager. Without it, the echo is ours
@@ -163,16 +177,18 @@ class InboundHandlers(DeskBase):
         if cmd.admin_id is None and not final:
             return [], False
         actor = actors.OA_MANAGER
-        contact = self._contact(account_id, cmd.customer.zalo_user_id, cmd.customer.anonymous, now)
+        customer = cmd.customer
+        contact = self._contact(account_id, customer.zalo_user_id, customer.anonymous, rid, now)
         ticket, chat = self._conversation(
-            contact, subject_of(message.kind, message.text), actor, now
+            contact, subject_of(message.kind, message.text), rid, actor, now
         )
         claim = ZaloMessage(
             account_id=account_id,
             zalo_msg_id=message.msg_id,
-            owner=actor,
+            owner=MessageOwner.OA_MANAGER,
             reply_id=None,
             chat_id=chat.id,
+            receipt_id=rid,
             actor=actor,
             at=now,
         )
@@ -184,12 +200,15 @@ class InboundHandlers(DeskBase):
             attachments=list(message.attachments),
             admin_id=cmd.admin_id,
             platform_at=cmd.delivery.platform_at,
+            receipt_id=rid,
             actor=actor,
             at=now,
         )
         return [contact, ticket, chat, claim], True
 
-    def _message_status(self, cmd: ReceiveMessageStatus, now: datetime, final: bool) -> Effects:
+    def _message_status(
+        self, cmd: ReceiveMessageStatus, rid: UUID, now: datetime, final: bool
+    ) -> Effects:
         """Receipts are matched by msg_id, never by sender (sources disagree on the sender)."""
         changed: list[Aggregate] = []
         unmatched = False
@@ -199,6 +218,15 @@ class InboundHandlers(DeskBase):
             if reply is None:
                 unmatched = unmatched or claim is None
                 continue
-            reply.record_progress(cmd.status, cmd.delivery.platform_at, actors.ZALO, now)
+            reply.record_progress(cmd.status, cmd.delivery.platform_at, rid, actors.ZALO, now)
             changed.append(reply)
         return changed, final or not unmatched
+
+    def _settlement(self, cmd: InboundCommand, changed: Sequence[Aggregate]) -> Settlement:
+        """How a delivery placed after the grace time ended up (before its effects are saved)."""
+        if isinstance(cmd, ReceiveOAMessage):
+            claim_id = ZaloMessage.create_id(cmd.delivery.account_id, cmd.message.msg_id)
+            claim = self._find(ZaloMessage, claim_id)
+            ours = claim is not None and claim.owner == MessageOwner.OUR_REPLY
+            return Settlement.OUR_REPLY_ECHO if ours else Settlement.OA_MANAGER_MESSAGE
+        return Settlement.REPLY_STATUS if changed else Settlement.UNMATCHED

@@ -13,6 +13,7 @@ from domain import actors
 from domain.contact import Contact
 from domain.handlers.base import DeskBase
 from domain.reply import Reply
+from domain.values import MessageOwner, ReplyStatus
 from domain.zalo_message import ZaloMessage
 
 UNKNOWN_OUTCOME = (
@@ -36,7 +37,7 @@ class OutboxHandlers(DeskBase):
     def begin_send(self, reply_id: UUID) -> SendJob | None:
         """Record the attempt before the call; None when there is nothing (left) to send."""
         reply = self._find(Reply, reply_id)
-        if reply is None or reply.status != "queued":
+        if reply is None or reply.status != ReplyStatus.QUEUED:
             return None
         account = self.account(reply.account_id)
         if account.needs_reconnect:
@@ -67,9 +68,10 @@ class OutboxHandlers(DeskBase):
         claim = ZaloMessage(
             account_id=reply.account_id,
             zalo_msg_id=zalo_msg_id,
-            owner=f"reply:{reply.id}",
+            owner=MessageOwner.OUR_REPLY,
             reply_id=reply.id,
             chat_id=reply.chat_id,
+            receipt_id=None,
             actor=actors.OUTBOX,
             at=now,
         )
@@ -90,7 +92,7 @@ class OutboxHandlers(DeskBase):
     def abandon_unknown(self, reply_id: UUID) -> bool:
         """After a restart: a reply whose send was under way has an unknown fate; say so."""
         reply = self._find(Reply, reply_id)
-        if reply is None or reply.status != "queued" or reply.attempts == 0:
+        if reply is None or reply.status != ReplyStatus.QUEUED or reply.attempts == 0:
             return False
         self.record_failed(reply_id, None, UNKNOWN_OUTCOME)
         return True

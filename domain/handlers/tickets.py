@@ -13,7 +13,7 @@ from domain.handlers.base import DeskBase
 from domain.reply import validate_text
 from domain.subject import subject_of
 from domain.ticket import Ticket
-from domain.values import TicketKind
+from domain.values import Channel, Direction, MessageKind, TicketKind
 
 
 class TicketHandlers(DeskBase):
@@ -22,7 +22,9 @@ class TicketHandlers(DeskBase):
             ticket = self.ticket(cmd.ticket_id)
             now = self.clock()
             if cmd.status is not None:
-                ticket.set_status(cmd.status, actor=cmd.actor, at=now, reason=cmd.reason)
+                ticket.set_status(
+                    cmd.status, reason=cmd.reason, receipt_id=None, actor=cmd.actor, at=now
+                )
             if cmd.change_assignee:
                 ticket.assign(cmd.assignee, actor=cmd.actor, at=now)
             if cmd.tags is not None:
@@ -37,19 +39,20 @@ class TicketHandlers(DeskBase):
         contact = None
         if cmd.account_id is not None and cmd.zalo_user_id:
             self.account(cmd.account_id)
-            contact = self._contact(cmd.account_id, cmd.zalo_user_id, False, now)
+            contact = self._contact(cmd.account_id, cmd.zalo_user_id, False, None, now)
         ticket = Ticket(
-            kind=TicketKind.ASYNC.value,
+            kind=TicketKind.ASYNC,
             account_id=cmd.account_id,
             contact_id=contact.id if contact else None,
-            subject=cmd.subject.strip() or subject_of("text", cmd.text),
-            channel="zalo" if contact else "api",
+            subject=cmd.subject.strip() or subject_of(MessageKind.TEXT, cmd.text),
+            channel=Channel.ZALO if contact else Channel.API,
+            receipt_id=None,
             actor=cmd.actor,
             at=now,
         )
         ticket.add_message(
             message_id=identity.message_id(ticket.id, "opening"),
-            direction="in",
+            direction=Direction.IN,
             text=cmd.text,
             actor=cmd.actor,
             at=now,
@@ -65,6 +68,8 @@ class TicketHandlers(DeskBase):
         key = f"client:{cmd.client_message_id}" if cmd.client_message_id else str(uuid4())
         message_id = identity.message_id(ticket.id, key)
         now = self.clock()
-        ticket.add_message(message_id, direction="out", text=cmd.text, actor=cmd.actor, at=now)
+        ticket.add_message(
+            message_id, direction=Direction.OUT, text=cmd.text, actor=cmd.actor, at=now
+        )
         self.save(ticket)
         return message_id

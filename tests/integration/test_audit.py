@@ -10,11 +10,13 @@ import pytest
 from falcon import testing
 
 from adapters.api_tokens import TokenStore
+from adapters.workers.echo_settler import EchoSettler
 from api import cli
 from api.services import Services
 from domain.account import fingerprint
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
+from tests.support import zalo
 
 CUSTOMER = "2512523625412515"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -168,7 +170,73 @@ def test_the_terminal_timeline_as_json(
     assert cli.main(["audit", two_sessions["chats"][1], "--json", "--raw"]) == 0
     events = json.loads(capsys.readouterr().out)["events"]
     assert [e["type"] for e in events] == ["Chat.Started", "Chat.CustomerMessageReceived"]
-    assert events[0]["raw"] is None and '"Cho hỏi thêm"' in events[1]["raw"]
+    # The customer's second message started the session: one delivery caused both.
+    assert events[0]["raw"] == events[1]["raw"] and '"Cho hỏi thêm"' in events[1]["raw"]
+    assert events[0]["data"]["receipt_id"] == events[1]["data"]["receipt_id"]
+
+
+def test_what_the_agent_did_has_no_delivery(
+    two_sessions: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
+    assert cli.main(["audit", two_sessions["chats"][0], "--json", "--raw"]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+
+    raw = {e["type"]: e["raw"] for e in events}
+    assert '"Xin chào"' in raw["Chat.CustomerMessageReceived"]
+    assert raw["Chat.AgentReplied"] is None and raw["Chat.Ended"] is None
+    assert "receipt_id" not in next(e for e in events if e["type"] == "Chat.Ended")["data"]
+
+
+def test_an_event_names_the_delivery_that_caused_it(
+    two_sessions: dict[str, Any], client: testing.TestClient
+) -> None:
+    events = client.simulate_get(f"/api/audit/{two_sessions['chats'][1]}").json["events"]
+    receipt_id = events[-1]["data"]["receipt_id"]
+
+    receipt = client.simulate_get(f"/api/audit/{receipt_id}").json["events"]
+
+    assert [e["type"] for e in receipt] == ["InboundReceipt.Received"]
+    assert json.loads(receipt[0]["data"]["raw_body"])["message"]["text"] == "Cho hỏi thêm"
+
+
+def test_a_message_placed_after_the_grace_time_links_to_its_delivery(
+    two_sessions: dict[str, Any],
+    platform: ZaloPlatform,
+    services: Services,
+    clock: FrozenClock,
+    client: testing.TestClient,
+    project: Any,
+    db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    # Sent through the OA by another tool: no admin id, and our outbox never claims it.
+    echo = {
+        "app_id": zalo.APP_ID,
+        "sender": {"id": zalo.OA_ID},
+        "recipient": {"id": CUSTOMER},
+        "event_name": "oa_send_text",
+        "message": {"text": "Từ một công cụ khác", "msg_id": zalo.new_msg_id()},
+        "timestamp": zalo.now_ms(),
+    }
+    platform.send(echo)
+    for n in range(40):  # other customers write meanwhile: the delivery is far back in the log
+        platform.text(f"31065970112203867{n:02d}", "hi")
+    clock.advance(31)
+    project()
+    assert EchoSettler(services.app, services.pool).tick() == 1
+
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
+    assert cli.main(["audit", two_sessions["chats"][1], "--json", "--raw"]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    recorded = next(e for e in events if e["type"] == "Chat.OAManagerMessageRecorded")
+    assert json.loads(recorded["raw"])["message"]["text"] == "Từ một công cụ khác"
+
+    receipt_id = recorded["data"]["receipt_id"]
+    receipt = client.simulate_get(f"/api/audit/{receipt_id}").json["events"]
+    assert [e["type"] for e in receipt] == ["InboundReceipt.Received", "InboundReceipt.Settled"]
+    assert receipt[1]["data"]["outcome"] == "oa_manager_message"
 
 
 def test_the_terminal_refuses_what_is_not_there(

@@ -7,17 +7,19 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from domain.ticket import Ticket
+from domain.values import Channel, TicketKind
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def test_changing_a_copy_leaves_the_original_as_it_was() -> None:
     original = Ticket(
-        kind="chat",
+        kind=TicketKind.CHAT,
         account_id=uuid4(),
         contact_id=uuid4(),
         subject="s",
-        channel="zalo",
+        channel=Channel.ZALO,
+        receipt_id=uuid4(),
         actor="customer:1",
         at=AT,
     )
@@ -26,7 +28,7 @@ def test_changing_a_copy_leaves_the_original_as_it_was() -> None:
 
     clone = copy.deepcopy(original)
     clone.retag(["vip", "size"], actor="agent:lan", at=AT)
-    clone.set_status("pending", actor="agent:lan", at=AT)
+    clone.set_status("pending", reason="", receipt_id=None, actor="agent:lan", at=AT)
 
     assert (original.tags, original.status.value, original.version) == (["vip"], "new", 2)
     assert original.collect_events() == []

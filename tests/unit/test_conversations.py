@@ -7,11 +7,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import actors
-from domain.account import fingerprint
 from domain.application import Outcome, Zalodesk
 from domain.clock import FrozenClock
 from domain.commands import (
-    ConnectAccount,
     Customer,
     Delivery,
     EndChat,
@@ -24,44 +22,14 @@ from domain.commands import (
 from domain.contact import Contact
 from domain.errors import Conflict, InvalidInput
 from domain.identity import contact_id
-from domain.values import TicketStatus
+from domain.values import MessageKind, TicketStatus
 
 CUSTOMER = "2687558107438251665"
 
 
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def desk(clock: FrozenClock) -> Zalodesk:
-    return Zalodesk(clock=clock)
-
-
-@pytest.fixture
-def account_id(desk: Zalodesk) -> UUID:
-    account = desk.connect_account(
-        ConnectAccount(
-            account_id=uuid4(),
-            name="Shop",
-            app_id="1",
-            oa_id="2",
-            secrets_fingerprint=fingerprint("s", "k"),
-            tokens_fingerprint=fingerprint("a", "r"),
-            access_token_expires_in=90000,
-            chat_inactivity_seconds=600,
-            allow_postpone=False,
-            verification_code=None,
-            actor="agent:admin",
-        )
-    )
-    return account.id
-
-
 def say(desk: Zalodesk, account_id: UUID, msg_id: str, text: str = "hi") -> Outcome:
     delivery = Delivery(account_id, "user_send_text", f'{{"m":"{msg_id}"}}', msg_id, None)
-    message = InboundMessage(msg_id=msg_id, kind="text", text=text)
+    message = InboundMessage(msg_id=msg_id, kind=MessageKind.TEXT, text=text)
     return desk.receive(ReceiveCustomerMessage(delivery, Customer(CUSTOMER), message))
 
 
@@ -183,3 +151,25 @@ def test_an_automation_rule_ends_a_chat_and_sets_the_status(
         "automation",
         "automation:rule-7",
     )
+
+
+def test_an_ended_chat_refuses_more_and_records_nothing(
+    desk: Zalodesk, account_id: UUID, clock: FrozenClock
+) -> None:
+    say(desk, account_id, "m1")
+    chat_id = contact(desk, account_id).active_chat_id
+    assert chat_id is not None
+    desk.end_chat(EndChat(chat_id, "agent:lan", "agent", None))
+    chat = desk.chat(chat_id)
+
+    with pytest.raises(Conflict, match="has ended"):
+        chat.agent_replied(uuid4(), actor="agent:lan", at=clock())
+    with pytest.raises(Conflict, match="has ended"):
+        desk.end_chat(EndChat(chat_id, "agent:lan", "agent", "closed"))
+
+    assert (chat.version, chat.collect_events()) == (3, [])
+    assert [type(e).__name__ for e in desk.events.get(chat_id)] == [
+        "Started",
+        "CustomerMessageReceived",
+        "Ended",
+    ]

@@ -1,4 +1,4 @@
-"""Contact.Registered version 2 gained display_name: old stored events and snapshots still load.
+"""Chat.CustomerMessageReceived version 2 gained receipt_id: messages stored before still load.
 
 docs/upcasting.md walks through this example.
 """
@@ -8,16 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain import identity
 from domain.application import Zalodesk
-from domain.contact import Contact
+from domain.chat import Chat
+from domain.values import MessageKind
 
 ACCOUNT = UUID("0b0e9a62-22f8-4ac2-9f65-4ee1c1b8a7a4")
 USER = "2512523625412515"
@@ -31,91 +30,85 @@ def app() -> Iterator[Zalodesk]:
     app.close()
 
 
-def version_1_registered(app: Zalodesk, contact_id: UUID) -> StoredEvent:
-    """A Contact.Registered as version 1 of the class wrote it: no display_name, no class_version."""
+def started_chat(app: Zalodesk) -> Chat:
+    chat = Chat(
+        ticket_id=uuid4(),
+        account_id=ACCOUNT,
+        contact_id=uuid4(),
+        reactivation=False,
+        receipt_id=uuid4(),
+        actor=f"customer:{USER}",
+        at=AT,
+    )
+    app.save(chat)
+    return chat
+
+
+def version_1_message(app: Zalodesk, chat: Chat) -> StoredEvent:
+    """A customer's message as version 1 of the class wrote it: no receipt_id, no class_version."""
     state = {
         "timestamp": AT,
-        "originator_topic": get_topic(Contact),
-        "account_id": ACCOUNT,
-        "zalo_user_id": USER,
-        "anonymous": False,
-        "conversation_id": None,
+        "message_id": uuid4(),
+        "zalo_msg_id": "7605173638941758527",
+        "kind": "text",
+        "text": "Còn size M không?",
+        "attachments": [],
+        "quote_msg_id": None,
+        "platform_at": AT,
         "actor": f"customer:{USER}",
         "at": AT,
     }
     return StoredEvent(
-        originator_id=contact_id,
-        originator_version=1,
-        topic=get_topic(Contact.Registered),
+        originator_id=chat.id,
+        originator_version=chat.version + 1,
+        topic=get_topic(Chat.CustomerMessageReceived),
         state=app.mapper.transcoder.encode(state),
     )
 
 
-def test_an_old_registered_event_is_read_with_no_display_name(app: Zalodesk) -> None:
-    contact_id = identity.contact_id(ACCOUNT, USER)
-    app.recorder.insert_events([version_1_registered(app, contact_id)])
+def test_a_message_stored_before_receipt_ids_is_read_with_none(app: Zalodesk) -> None:
+    chat = started_chat(app)
+    app.recorder.insert_events([version_1_message(app, chat)])
 
-    contact: Contact = app.repository.get(contact_id)
+    again: Chat = app.repository.get(chat.id)
 
-    assert isinstance(contact, Contact)
-    assert contact.display_name is None and contact.zalo_user_id == USER
-    [stored] = app.recorder.select_events(contact_id)
+    assert again.version == 2 and again.last_activity_at == AT
+    [_, stored] = app.recorder.select_events(chat.id)
     event = app.mapper.to_domain_event(stored)
-    assert isinstance(event, Contact.Registered) and event.display_name is None
+    assert isinstance(event, Chat.CustomerMessageReceived)
+    assert event.receipt_id is None and event.text == "Còn size M không?"
 
 
-def test_new_events_are_stored_as_version_2(app: Zalodesk) -> None:
-    contact = Contact(
-        account_id=ACCOUNT,
-        zalo_user_id=USER,
-        anonymous=False,
-        conversation_id=None,
+def test_new_messages_are_stored_as_version_2_with_their_receipt(app: Zalodesk) -> None:
+    chat = started_chat(app)
+    receipt_id = uuid4()
+    chat.receive_customer_message(
+        message_id=uuid4(),
+        zalo_msg_id="7605173638941758528",
+        kind=MessageKind.TEXT,
+        text="Cho hỏi thêm",
+        attachments=[],
+        quote_msg_id=None,
+        platform_at=AT,
+        receipt_id=receipt_id,
         actor=f"customer:{USER}",
         at=AT,
-        display_name="Chị Mai",
     )
-    app.save(contact)
+    app.save(chat)
 
-    [stored] = app.recorder.select_events(contact.id)
+    [_, stored] = app.recorder.select_events(chat.id)
     state = json.loads(stored.state)
-    assert state["class_version"] == 2 and state["display_name"] == "Chị Mai"
-    assert app.repository.get(contact.id).display_name == "Chị Mai"
+    assert state["class_version"] == 2 and UUID(state["receipt_id"]["_data_"]) == receipt_id
+    event = app.mapper.to_domain_event(stored)
+    assert isinstance(event, Chat.CustomerMessageReceived) and event.receipt_id == receipt_id
 
 
-def test_callers_that_do_not_know_display_name_still_work(app: Zalodesk) -> None:
-    contact = Contact(
-        account_id=ACCOUNT,
-        zalo_user_id=USER,
-        anonymous=True,
-        conversation_id="widget-1",
-        actor=f"customer:{USER}",
-        at=AT,
-    )
-    assert contact.display_name is None
+def test_a_chat_with_old_and_new_messages_goes_on(app: Zalodesk) -> None:
+    chat = started_chat(app)
+    app.recorder.insert_events([version_1_message(app, chat)])
+    again: Chat = app.repository.get(chat.id)
 
+    again.agent_replied(uuid4(), actor="agent:lan", at=AT)
+    app.save(again)
 
-def test_an_old_snapshot_is_upcast_too(app: Zalodesk) -> None:
-    contact_id = identity.contact_id(ACCOUNT, USER)
-    app.recorder.insert_events([version_1_registered(app, contact_id)])
-    contact: Contact = app.repository.get(contact_id)
-    contact.follow(source="oa_profile", actor=f"customer:{USER}", at=AT)
-    app.save(contact)
-    # A snapshot as version 1 of the aggregate class took it: no display_name in its state.
-    stored = app.mapper.to_stored_event(Snapshot.take(contact))
-    state = app.mapper.transcoder.decode(stored.state)
-    del state["state"]["display_name"], state["state"]["class_version"]
-    old = StoredEvent(
-        stored.originator_id, stored.originator_version, stored.topic, encode(app, state)
-    )
-    assert app.snapshots is not None
-    app.snapshots.recorder.insert_events([old])
-    contact.unfollow(source=None, actor=f"customer:{USER}", at=AT)
-    app.save(contact)
-
-    again: Contact = app.repository.get(contact_id, version=3)  # from the snapshot, then one event
-
-    assert again.display_name is None and again.following is False
-
-
-def encode(app: Zalodesk, state: dict[str, object]) -> bytes:
-    return app.mapper.transcoder.encode(state)
+    assert app.repository.get(chat.id).version == 3

@@ -132,6 +132,7 @@ class WorkerTuning:
     projector_batch: int = 500
     timer_batch: int = 500
     zalo_timeout: float = 10.0
+    outbox_concurrency: int = 16
 
 
 @define
@@ -169,6 +170,7 @@ def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Worker
             client,
             TokenRefresher(app, services.url, client),
             SlidingWindowLimiter(tuning.calls_per_window, tuning.window_seconds),
+            concurrency=tuning.outbox_concurrency,
             retry_delays=tuning.retry_delays,
             sleep=tuning.sleep,
         ),

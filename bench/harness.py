@@ -420,7 +420,7 @@ def closed_loop(port: int, requests: Sequence[Request], connections: int = 1) ->
 
 def wrk(port: int, requests: Path, seconds: float, connections: int, label: str) -> Figures:
     """wrk, one thread, closed loop, sending the file's requests in order (bench/webhooks.lua);
-    when they run out it starts again, and the repeats are counted as duplicates."""
+    when they run out it starts again: zalodesk answers the repeats as duplicates."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s"]
     argv += ["-s", str(ROOT / "bench" / "webhooks.lua"), f"http://127.0.0.1:{port}"]
     done = subprocess.run([*argv, "--", str(requests)], capture_output=True, text=True, check=False)
@@ -428,7 +428,8 @@ def wrk(port: int, requests: Path, seconds: float, connections: int, label: str)
     if done.returncode != 0 or not found:
         raise SystemExit(f"wrk failed ({' '.join(argv)}):\n{done.stdout}\n{done.stderr}")
     f = json.loads(found.group(1))
-    note = f"duplicates {f['duplicates']}, the request file ran out" if f["wraps"] else ""
+    dup = f["duplicates"]
+    note = f"duplicates {dup} (the request file ran out)" if dup else ""
     ms = {k: f[f"{k}_us"] / 1000 for k in ("p50", "p90", "p99", "max")}
     errors = sum(f[k] for k in WRK_ERRORS)
     return Figures(label, f["requests"], f["duration_us"] / 1e6, **ms, errors=errors, note=note)

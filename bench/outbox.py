@@ -345,7 +345,8 @@ def run_scenario(
     print(
         f"  calls to the fake: {len(times):,} ({len(accepted):,} accepted), first to last "
         f"{span:.2f} s; busiest 1 s: {busiest[1.0]} calls"
-        + (f"; {busiest_line} (limit {scenario.per_window})" if scenario.limited else "")
+        + (f"; {busiest_line}" if scenario.window != 1.0 else "")
+        + (f" (limit {scenario.per_window})" if scenario.limited else "")
     )
     print(f"  per reply, as the outbox logs it: {send_times.line()}")
     if drained.overflows > 0:

@@ -162,6 +162,7 @@ class WorkerTuning:
     projector_batch: int = 500
     timer_batch: int = 500
     zalo_timeout: float = 10.0
+    outbox_concurrency: int = 16
 
 
 @define
@@ -207,6 +208,7 @@ def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Worker
             client,
             TokenRefresher(app, services.credentials, client),
             SlidingWindowLimiter(tuning.calls_per_window, tuning.window_seconds),
+            concurrency=tuning.outbox_concurrency,
             retry_delays=tuning.retry_delays,
             sleep=tuning.sleep,
         ),

@@ -1,12 +1,7 @@
-"""The baseline for bench/webhooks.py: a plain Falcon app that reads the body and answers.
+"""The baseline of bench/webhooks.py: a plain Falcon app that reads the body and answers.
 
-Run it exactly like zalodesk's HTTP half (same gunicorn, workers, threads and
-worker class)::
-
-    gunicorn --chdir bench baseline_app:app --bind 127.0.0.1:8001 --workers 4 --threads 4 ...
-
-Its route matches zalodesk's webhook path, so the same pre-generated requests
-drive both.
+Run under gunicorn with zalodesk's options (bench/harness.py's ``baseline``); its route
+is zalodesk's webhook path, so the same request file drives both.
 """
 
 from __future__ import annotations

@@ -1,118 +1,79 @@
-"""Views benchmark (issue 3): the inbox and the ticket list at size, and the inactivity timer.
+"""The inbox and the ticket list at size, in-process and over HTTP, and the inactivity timer.
 
-Run by hand; it prints figures and asserts nothing::
-
-    python bench/views.py                              # 10,000 active chats, 100,000 tickets
-    python bench/views.py --chats 1000 --tickets 5000 --requests 200    # small and quick
-
-What one run does:
-
-1. a fresh database (tests.support.databases.fresh_database()), its tables made
-   as ``zalodesk api`` makes them, and --accounts accounts connected through the
-   Application in-process;
-2. **filling**, in-process, through the Application's commands (``app.receive``
-   of a customer's first text; ``app.end_chat`` with a status), on
-   --fill-threads threads:
-   - --app-ended tickets whose chat ended (receive, then end with a status);
-   - --chats active chats (receive): real Chat aggregates, for the timer;
-   then ``Projector(...).catch_up()`` over the whole log (timed: events/s);
-3. the rest of the ended-chat tickets (--tickets minus the above) are **written
-   into the views directly with COPY**, shaped as the projector writes them:
-   rows in tickets, ticket_status_history, ticket_chats, contacts,
-   chat_sessions and chat_messages, but no events in the log (through the
-   Application they would take far longer than the rest of the run). Then
-   VACUUM ANALYZE of the view tables, as autovacuum would have done by then;
-4. **queries in-process**: InboxQueries.inbox() and TicketQueries.page() called
-   --requests times each (p50/p90/p99/max);
-5. **over HTTP**: ``zalodesk api`` under gunicorn (zalodesk's default settings,
-   or --workers/--threads), the same reads as GET /api/chats and
-   GET /api/tickets?... on --connections keep-alive connections, closed loop;
-6. **the timer**: the clock moved past the accounts' inactivity timeout, then
-   ``InactivityTimer.tick()`` in a loop, each tick followed by
-   ``Projector.catch_up()`` (the worker runs the projector beside the timer;
-   without it the next tick would find the same chats again): chats ended per
-   second of ticking, and per second including the projection.
-
-Target the issue sets (reported, not asserted): p99 at most 50 ms for the inbox
-and a filtered ticket-list page, with 10,000 active chats and 100,000 tickets.
+Run by hand (bench/README.md): ``python -m bench.views [--quick]``; it prints figures and
+asserts nothing.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import http.client
-import json
-import math
-import os
-import platform
+import dataclasses
 import random
 import secrets
-import shutil
 import statistics
-import sys
-import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from psycopg.types.json import Jsonb
 
-from machine import (  # noqa: E402
-    Process,
-    cpu_model,
-    cpu_split,
-    free_port,
-    package_version,
-    postgres_version,
-    process_cpu,
-    wait_for_quiet,
-    wait_until_up,
-)
-from psycopg.rows import dict_row  # noqa: E402
-from psycopg.types.json import Jsonb  # noqa: E402
-from psycopg_pool import ConnectionPool  # noqa: E402
+from adapters.read_models.ticket_queries import TicketFilter
+from adapters.timefmt import iso
+from api import bootstrap
+from api.server import default_workers
+from api.services import Services
+from bench import harness
+from bench.harness import Figures, Request, Timings, opt
+from domain import actors
+from domain.commands import EndChat
+from domain.subject import subject_of
+from domain.values import EndReason, TicketStatus
+from tests.support import zalo
 
-from adapters.postgres.event_store import open_application  # noqa: E402
-from adapters.postgres.schema import prepare  # noqa: E402
-from adapters.read_models.inbox_queries import INBOX_COLUMNS, INBOX_FROM, InboxQueries  # noqa: E402
-from adapters.read_models.ticket_queries import TicketFilter, TicketQueries  # noqa: E402
-from adapters.read_models.views.registry import all_views  # noqa: E402
-from adapters.timefmt import iso  # noqa: E402
-from adapters.workers.inactivity_timer import DUE, InactivityTimer  # noqa: E402
-from adapters.workers.projector import Projector  # noqa: E402
-from adapters.zalo import translate  # noqa: E402
-from api.server import default_workers, gunicorn_options  # noqa: E402
-from domain import actors, identity  # noqa: E402
-from domain.account import fingerprint  # noqa: E402
-from domain.application import Zalodesk  # noqa: E402
-from domain.commands import ConnectAccount, EndChat  # noqa: E402
-from domain.contact import Contact  # noqa: E402
-from domain.subject import subject_of  # noqa: E402
-from tests.support import zalo  # noqa: E402
-from tests.support.databases import fresh_database  # noqa: E402
-
+ACCOUNTS = 4
+FILL_THREADS = 4
+DAYS = 30  # the tickets written by COPY were updated over this many past days
+TIMEOUT = 600  # the accounts' chat inactivity, seconds
+TARGET_MS = 50.0
 ACTIVE_BASE = 7_200_000_000_000_000_000  # customers with an active chat (19 digits)
 APP_ENDED_BASE = 7_300_000_000_000_000_000  # ended chats made through the Application
 COPY_ENDED_BASE = 7_400_000_000_000_000_000  # ended chats written into the views by COPY
 AGENT = actors.agent("bench")
-# The status an ended chat's ticket is left in (None: left "new"), with weights.
-STATUS_MIX = (("open", 35), ("pending", 20), ("closed", 30), (None, 10), ("spam", 5))
-TEXTS = (
-    "Chào shop, mình muốn hỏi về đơn hàng số {n} ạ",
-    "Đơn {n} của mình bao giờ giao vậy shop?",
-    "Cho mình đổi size áo trong đơn {n} được không?",
-    "ok cảm ơn shop nhiều 👍 ({n})",
-)
+# The status an ended chat's ticket is left in (None: left new), and how often.
+STATUSES = (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.CLOSED, None, TicketStatus.SPAM)
+WEIGHTS = (35, 20, 30, 10, 5)
+
+
+@dataclass(frozen=True)
+class Options:
+    QUICK: ClassVar[dict[str, Any]] = {
+        "chats": 300,
+        "tickets": 2000,
+        "app_ended": 100,
+        "requests": 50,
+        "warmup": 5,
+        "quiet_wait": 5.0,
+    }
+    chats: int = opt(10_000, "active chats")
+    tickets: int = opt(100_000, "tickets in all, the active chats' included")
+    app_ended: int = opt(1000, "ended-chat tickets made through the Application; the rest by COPY")
+    requests: int = opt(500, "timed reads per case")
+    warmup: int = opt(50, "untimed reads per case first")
+    connections: int = opt(1, "HTTP connections, closed loop")
+    workers: int = opt(0, "gunicorn workers; 0: zalodesk's default, cores + 1")
+    threads: int = opt(4, "threads per worker")
+    no_http: bool = opt(False, "skip the reads over HTTP")
+    no_timer: bool = opt(False, "skip the timer")
+    quiet_wait: float = opt(120.0, "before the timed reads, wait up to this long for quiet")
+    keep: bool = opt(False, "keep the temporary folder: the API's log")
+
+    @property
+    def copied(self) -> int:
+        return self.tickets - self.chats - self.app_ended
 
 
 class MovableClock:
@@ -124,229 +85,108 @@ class MovableClock:
     def __call__(self) -> datetime:
         return datetime.now(UTC) + self.offset
 
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
 
-
-# ---------------------------------------------------------------------------
-# Figures
-
-
-@dataclass
-class Timings:
-    label: str
-    seconds: list[float] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)
-    errors: int = 0
-    wall: float = 0.0
-    cores: dict[str, float] = field(default_factory=dict)
-
-    def ms(self, q: float) -> float:
-        ordered = sorted(self.seconds)
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
-
-    def line(self, target_ms: float | None = None) -> str:
-        n = len(self.seconds)
-        text = (
-            f"  {self.label:<42} n {n:4d}  p50 {self.ms(0.5):6.1f} ms  p90 {self.ms(0.9):6.1f}  "
-            f"p99 {self.ms(0.99):6.1f}  max {self.ms(1.0):6.1f}"
-        )
-        if self.wall:
-            text += f"  {n / self.wall:6.0f}/s"
-        if self.sizes:
-            text += f"  {statistics.median(self.sizes) / 1024:6.1f} KiB"
-        if self.errors:
-            text += f"  errors {self.errors}"
-        if target_ms is not None:
-            text += "  ok" if self.ms(0.99) <= target_ms else f"  ABOVE {target_ms:.0f} ms"
-        return text
-
-
-def rate(count: float, seconds: float) -> str:
-    return f"{count / seconds:,.0f}/s" if seconds > 0 else "-"
+def status_for(rng: random.Random) -> TicketStatus | None:
+    return rng.choices(STATUSES, WEIGHTS)[0]
 
 
 # ---------------------------------------------------------------------------
 # Filling
 
 
-def first_message(app: Zalodesk, account_id: uuid.UUID, customer: str, n: int) -> Contact:
-    """The customer's first text, as the webhook resource hands it to the Application."""
-    body = zalo.user_text(customer, TEXTS[n % len(TEXTS)].format(n=n), msg_id=uuid.uuid4().hex)
-    raw = zalo.compact(body)
-    app.receive(translate.translate(account_id, raw, translate.parse(raw)))
-    contact = app.repository.get(Contact.create_id(account_id, customer))
-    assert isinstance(contact, Contact)
-    return contact
+def fill_through_app(services: Services, accounts: list[uuid.UUID], opts: Options) -> None:
+    """Ended-chat tickets (a first text, then the agent ends the chat with a status), then
+    the active chats (a first text), through the Application's commands."""
+    app = services.app
 
-
-def status_for(rng: random.Random) -> str | None:
-    statuses, weights = zip(*STATUS_MIX, strict=True)
-    return rng.choices(statuses, weights)[0]
-
-
-def in_threads(threads: int, count: int, work: Callable[[int], None]) -> float:
-    """Run work(0..count-1) on ``threads`` threads; the seconds it took."""
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(work, range(count)):
-            pass
-    return time.perf_counter() - started
-
-
-def fill_through_app(
-    app: Zalodesk, accounts: list[uuid.UUID], args: argparse.Namespace
-) -> list[uuid.UUID]:
-    """Ended-chat tickets and active chats through the commands; the active chats' ids."""
-    if args.app_ended:
-
-        def ended(i: int) -> None:
-            contact = first_message(app, accounts[i % len(accounts)], str(APP_ENDED_BASE + i), i)
-            assert contact.active_chat_id is not None
-            status = status_for(random.Random(i))
-            app.end_chat(EndChat(contact.active_chat_id, AGENT, "agent", status))
-
-        took = in_threads(args.fill_threads, args.app_ended, ended)
-        print(
-            f"  {args.app_ended:,} ended-chat tickets through the Application (receive + end_chat): "
-            f"{took:.1f} s, {rate(args.app_ended, took)}",
-            flush=True,
-        )
-    chat_ids: list[uuid.UUID | None] = [None] * args.chats
+    def ended(i: int) -> None:
+        account, customer = accounts[i % len(accounts)], str(APP_ENDED_BASE + i)
+        chat_id = harness.first_message(app, account, customer, harness.customer_text(i))
+        status = status_for(random.Random(i))
+        app.end_chat(EndChat(chat_id=chat_id, actor=AGENT, reason=EndReason.AGENT, status=status))
 
     def active(i: int) -> None:
-        contact = first_message(app, accounts[i % len(accounts)], str(ACTIVE_BASE + i), i)
-        chat_ids[i] = contact.active_chat_id
+        account, customer = accounts[i % len(accounts)], str(ACTIVE_BASE + i)
+        harness.first_message(app, account, customer, harness.customer_text(i))
 
-    took = in_threads(args.fill_threads, args.chats, active)
-    print(
-        f"  {args.chats:,} active chats through the Application (receive): "
-        f"{took:.1f} s, {rate(args.chats, took)}",
-        flush=True,
-    )
-    return [c for c in chat_ids if c is not None]
+    for count, work, what in (
+        (opts.app_ended, ended, "ended-chat tickets through the Application (receive + end_chat)"),
+        (opts.chats, active, "active chats through the Application (receive)"),
+    ):
+        _, took = harness.in_threads(FILL_THREADS, count, work)
+        print(f"  {count:,} {what}: {took:.1f} s, {harness.rate(count, took)}", flush=True)
 
 
 COPY_TABLES = {
-    "contacts": (
-        "contact_id, account_id, zalo_user_id, anonymous, conversation_id, following, created_at"
-    ),
-    "tickets": (
-        "ticket_id, kind, status, subject, channel, account_id, contact_id, assignee, tags, "
-        "created_at, updated_at, last_message, chat_count, active_chat_id"
-    ),
+    "contacts": "contact_id, account_id, zalo_user_id, anonymous, conversation_id, following, "
+    "created_at",
+    "tickets": "ticket_id, kind, status, subject, channel, account_id, contact_id, assignee, "
+    "tags, created_at, updated_at, last_message, chat_count, active_chat_id",
     "ticket_chats": "chat_id, ticket_id",
     "ticket_status_history": "ticket_id, position, status, at, actor, reason",
-    "chat_sessions": (
-        "chat_id, ticket_id, account_id, contact_id, reactivation, started_at, ended_at, "
-        "end_reason, ended_by"
-    ),
-    "chat_messages": (
-        "message_id, chat_id, ticket_id, zalo_msg_id, direction, author, kind, text, "
-        "attachments, quote_msg_id, sent_at, recorded_at, status, error, position"
-    ),
+    "chat_sessions": "chat_id, ticket_id, account_id, contact_id, reactivation, started_at, "
+    "ended_at, end_reason, ended_by",
+    "chat_messages": "message_id, chat_id, ticket_id, zalo_msg_id, direction, author, kind, "
+    "text, attachments, quote_msg_id, sent_at, recorded_at, status, error, position",
 }
 
 
-def copy_rows(
-    count: int, accounts: list[uuid.UUID], before: datetime, days: float
-) -> dict[str, list[tuple[Any, ...]]]:
-    """The view rows of ``count`` tickets whose one chat ended (agent end, with a status).
-
-    Each as the projector leaves it after Ticket.Opened, Chat.Started,
-    Chat.CustomerMessageReceived, Chat.Ended, Ticket.StatusChanged and
-    Ticket.ChatDetached: created in the ``days`` before ``before``, ended 1-90
-    minutes later.
-    """
+def copy_rows(count: int, accounts: list[uuid.UUID], before: datetime) -> dict[str, list[Any]]:
+    """The view rows of ``count`` tickets whose one chat the agent ended with a status, as the
+    projector leaves them: opened in the DAYS before ``before``, ended 1-90 minutes later."""
     rng = random.Random(20260611)
-    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in COPY_TABLES}
+    rows: dict[str, list[Any]] = {name: [] for name in COPY_TABLES}
     for i in range(count):
-        account_id = accounts[i % len(accounts)]
-        customer = str(COPY_ENDED_BASE + i)
-        contact_id = identity.contact_id(account_id, customer)
-        ticket_id, chat_id = uuid.uuid4(), uuid.uuid4()
-        opened = before - timedelta(seconds=rng.uniform(5400, days * 86400))
+        account_id, customer = accounts[i % len(accounts)], str(COPY_ENDED_BASE + i)
+        contact_id, ticket_id, chat_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        opened = before - timedelta(seconds=rng.uniform(5400, DAYS * 86400))
         ended = opened + timedelta(seconds=rng.uniform(60, 5400))
-        text = TEXTS[i % len(TEXTS)].format(n=i)
-        status = status_for(rng)
-        who = actors.customer(customer)
-        last = {"text": text, "kind": "text", "direction": "in", "at": iso(opened)}
-        zalo_msg_id = secrets.token_hex(10)
+        text, status, who = harness.customer_text(i), status_for(rng), actors.customer(customer)
+        last = Jsonb({"text": text, "kind": "text", "direction": "in", "at": iso(opened)})
         rows["contacts"].append((contact_id, account_id, customer, False, None, False, opened))
         rows["tickets"].append(
-            (
-                ticket_id,
-                "chat",
-                status or "new",
-                subject_of("text", text),
-                "zalo",
-                account_id,
-                contact_id,
-                None,
-                [],
-                opened,
-                ended,
-                Jsonb(last),
-                1,
-                None,
-            )
-        )
+            (ticket_id, "chat", status or TicketStatus.NEW, subject_of("text", text), "zalo",
+             account_id, contact_id, None, [], opened, ended, last, 1, None)
+        )  # fmt: skip
         rows["ticket_chats"].append((chat_id, ticket_id))
         rows["ticket_status_history"].append((ticket_id, 1, "new", opened, who, "opened"))
         if status is not None:
-            rows["ticket_status_history"].append(
-                (ticket_id, 2, status, ended, AGENT, "chat ended (agent)")
-            )
+            reason = "chat ended (agent)"
+            rows["ticket_status_history"].append((ticket_id, 2, status, ended, AGENT, reason))
         rows["chat_sessions"].append(
             (chat_id, ticket_id, account_id, contact_id, False, opened, ended, "agent", AGENT)
         )
         rows["chat_messages"].append(
-            (
-                identity.message_id(account_id, f"zalo:{zalo_msg_id}"),
-                chat_id,
-                ticket_id,
-                zalo_msg_id,
-                "in",
-                who,
-                "text",
-                text,
-                Jsonb([]),
-                None,
-                opened,
-                opened,
-                "received",
-                None,
-                0,
-            )
-        )
+            (uuid.uuid4(), chat_id, ticket_id, secrets.token_hex(10), "in", who, "text", text,
+             Jsonb([]), None, opened, opened, "received", None, 0)
+        )  # fmt: skip
     return rows
 
 
 def fill_by_copy(
-    pool: ConnectionPool[Any], count: int, accounts: list[uuid.UUID], before: datetime, days: float
-) -> float:
+    services: Services, count: int, accounts: list[uuid.UUID], before: datetime
+) -> None:
     started = time.perf_counter()
-    rows = copy_rows(count, accounts, before, days)
-    with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+    rows = copy_rows(count, accounts, before)
+    with services.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
         for table, columns in COPY_TABLES.items():
             with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows[table]:
                     copy.write_row(row)
-    return time.perf_counter() - started
-
-
-def vacuum_analyze(pool: ConnectionPool[Any]) -> float:
+    print(
+        f"  {count:,} ended-chat tickets written into the views by COPY (no events in the log: "
+        f"through the Application they would take far longer): {time.perf_counter() - started:.1f} s"
+    )
     started = time.perf_counter()
-    with pool.connection() as conn:
-        conn.autocommit = True
-        for view in all_views():
+    with services.pool.connection() as conn:
+        for view in services.views:
             for table in view.tables:
                 conn.execute(f"VACUUM ANALYZE {view.t(table)}")
-    return time.perf_counter() - started
+    print(f"  VACUUM ANALYZE of the view tables: {time.perf_counter() - started:.1f} s")
 
 
-def table_counts(pool: ConnectionPool[Any]) -> str:
-    with pool.connection() as conn:
+def table_counts(services: Services) -> str:
+    with services.pool.connection() as conn:
         found = []
         for table in ("inbox_chats", "tickets", "contacts", "chat_messages"):
             row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
@@ -363,397 +203,192 @@ def table_counts(pool: ConnectionPool[Any]) -> str:
 # Reading
 
 
-@dataclass
+@dataclass(frozen=True)
 class Case:
     label: str
     path: str  # over HTTP
     call: Callable[[], Any]  # in-process
-    target: bool  # one of the reads the issue sets 50 ms for
+    target: bool  # one of the reads the 50 ms target is for
 
 
-def cases(
-    inbox: InboxQueries, tickets: TicketQueries, clock: MovableClock, account: uuid.UUID
-) -> list[Case]:
-    first = tickets.page(TicketFilter(status="open"), 50, None)
-    cursor = first["next_cursor"] or ""
+def cases(services: Services, clock: MovableClock, account: uuid.UUID) -> list[Case]:
+    def page(where: TicketFilter, cursor: str | None = None) -> Callable[[], Any]:
+        return lambda: services.tickets.page(where, 50, cursor)
+
+    opened, by_account = TicketFilter(status="open"), TicketFilter(account_id=account)
+    both = TicketFilter(status="open", account_id=account)
+    cursor = services.tickets.page(opened, 50, None)["next_cursor"] or ""
     return [
-        Case("inbox (200 chats)", "/api/chats", lambda: inbox.inbox(clock(), 200), True),
+        Case("inbox (200 chats)", "/api/chats", lambda: services.inbox.inbox(clock(), 200), True),
+        Case("tickets status=open", "/api/tickets?status=open&limit=50", page(opened), True),
         Case(
-            "tickets status=open, limit 50",
-            "/api/tickets?status=open&limit=50",
-            lambda: tickets.page(TicketFilter(status="open"), 50, None),
-            True,
-        ),
-        Case(
-            "tickets account_id, limit 50",
+            "tickets account_id",
             f"/api/tickets?account_id={account}&limit=50",
-            lambda: tickets.page(TicketFilter(account_id=account), 50, None),
+            page(by_account),
             True,
         ),
         Case(
-            "tickets status=open+account_id, limit 50",
+            "tickets status=open+account_id",
             f"/api/tickets?status=open&account_id={account}&limit=50",
-            lambda: tickets.page(TicketFilter(status="open", account_id=account), 50, None),
+            page(both),
             True,
         ),
         Case(
             "tickets status=open, page 2 (cursor)",
             f"/api/tickets?status=open&limit=50&cursor={quote(cursor)}",
-            lambda: tickets.page(TicketFilter(status="open"), 50, cursor),
+            page(opened, cursor),
             True,
         ),
-        Case(
-            "tickets, no filter, limit 50",
-            "/api/tickets?limit=50",
-            lambda: tickets.page(TicketFilter(), 50, None),
-            False,
-        ),
+        Case("tickets, no filter", "/api/tickets?limit=50", page(TicketFilter()), False),
     ]
 
 
-def inbox_sql(pool: ConnectionPool[Any], timeout: int) -> Callable[[], Any]:
-    """The inbox's two statements as InboxQueries.inbox() runs them, rows fetched, not shaped."""
-
-    def call() -> Any:
-        with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                f"""SELECT {INBOX_COLUMNS} FROM {INBOX_FROM}
-                    ORDER BY c.last_activity_at DESC, c.chat_id DESC LIMIT %(limit)s""",
-                {"default_timeout": timeout, "limit": 200},
-            )
-            rows = cur.fetchall()
-            cur.execute(
-                """SELECT count(*) FILTER (WHERE is_new) AS new_chats,
-                          count(*) FILTER (WHERE unread_count > 0) AS unread_chats
-                   FROM inbox_chats"""
-            )
-            return rows, cur.fetchone()
-
-    return call
-
-
-def in_process(case: Case, requests: int, warmup: int) -> Timings:
-    for _ in range(warmup):
+def in_process(case: Case, opts: Options) -> Figures:
+    for _ in range(opts.warmup):
         case.call()
-    result = Timings(case.label)
+    timings = Timings()
     started = time.perf_counter()
-    for _ in range(requests):
+    for _ in range(opts.requests):
         t0 = time.perf_counter()
         case.call()
-        result.seconds.append(time.perf_counter() - t0)
-    result.wall = time.perf_counter() - started
-    return result
+        timings.seconds.append(time.perf_counter() - t0)
+    timings.wall = time.perf_counter() - started
+    return Figures.of(case.label, timings)
 
 
-def over_http(
-    port: int, token: str, case: Case, requests: int, warmup: int, connections: int
-) -> Timings:
-    """``requests`` GETs on ``connections`` keep-alive connections, each sending as soon as
-    its previous answer has been read in full (closed loop)."""
-    headers = {"Authorization": f"Bearer {token}"}
-    result = Timings(case.label)
-    lock = threading.Lock()
-
-    def client(count: int, record: bool) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            for _ in range(count):
-                t0 = time.perf_counter()
-                try:
-                    conn.request("GET", case.path, headers=headers)
-                    resp = conn.getresponse()
-                    body = resp.read()
-                    status = resp.status
-                except (OSError, http.client.HTTPException):
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                    body, status = b"", 0
-                took = time.perf_counter() - t0
-                if not record:
-                    continue
-                with lock:
-                    result.seconds.append(took)
-                    result.sizes.append(len(body))
-                    result.errors += status != 200
-        finally:
-            conn.close()
-
-    client(warmup, record=False)
-    shares = [requests // connections + (i < requests % connections) for i in range(connections)]
-    threads = [threading.Thread(target=client, args=(n, True)) for n in shares]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result.wall = time.perf_counter() - started
-    return result
-
-
-@contextlib.contextmanager
-def cores_used(result: Timings, roles: dict[int, str]) -> Iterator[None]:
-    before, t0 = process_cpu(), time.monotonic()
-    yield
-    split = cpu_split(before, process_cpu(), roles, max(time.monotonic() - t0, 1e-3))
-    result.cores = {role: user + system for role, (user, system) in split.items()}
-
-
-def cores_line(result: Timings) -> str:
-    shown = ", ".join(
-        f"{role} {cores:.2f}" for role, cores in sorted(result.cores.items()) if cores >= 0.005
-    )
-    return f"  {'':<42} cores used: {shown}"
-
-
-# ---------------------------------------------------------------------------
-# The run
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        epilog="Needs a PostgreSQL server (see tests/support/databases.py).",
-    )
-    parser.add_argument("--chats", type=int, default=10_000, help="active chats (default 10,000)")
-    parser.add_argument(
-        "--tickets",
-        type=int,
-        default=100_000,
-        help="tickets in all, the active chats' included (default 100,000)",
-    )
-    parser.add_argument(
-        "--app-ended",
-        type=int,
-        default=1000,
-        help="of the ended-chat tickets, how many to make through the Application "
-        "(receive + end_chat); the rest are written into the views by COPY (default 1,000)",
-    )
-    parser.add_argument("--accounts", type=int, default=4, help="Official Accounts (default 4)")
-    parser.add_argument(
-        "--days", type=float, default=30, help="the COPY tickets spread over this many past days"
-    )
-    parser.add_argument("--fill-threads", type=int, default=4, help="threads filling (default 4)")
-    parser.add_argument("--requests", type=int, default=500, help="timed reads per case")
-    parser.add_argument("--warmup", type=int, default=50, help="untimed reads per case first")
-    parser.add_argument("--connections", type=int, default=1, help="HTTP connections (default 1)")
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
-    parser.add_argument("--timeout", type=int, default=600, help="the accounts' inactivity s")
-    parser.add_argument(
-        "--timer-batch", type=int, default=500, help="InactivityTimer batch_size (default 500)"
-    )
-    parser.add_argument("--no-http", action="store_true", help="skip the HTTP reads")
-    parser.add_argument("--no-timer", action="store_true", help="skip the timer")
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=120,
-        help="before the timed reads, wait up to this many seconds for the machine to be idle",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp folder (api log)")
-    args = parser.parse_args(argv)
-    args.workers = args.workers or default_workers()
-    args.app_ended = max(0, min(args.app_ended, args.tickets - args.chats))
-
-    tmp = Path(tempfile.mkdtemp(prefix="zalodesk-bench-views-"))
-    try:
-        with fresh_database("zalodesk_bench") as url:
-            return run(args, url, tmp)
-    finally:
-        if args.keep:
-            print(f"logs kept in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def print_machine(url: str, args: argparse.Namespace) -> None:
-    print("== machine ==")
-    print(f"  cpu: {cpu_model()}; {os.cpu_count()} cores")
-    print(f"  python: {platform.python_implementation()} {platform.python_version()}")
-    print(f"  postgresql: {postgres_version(url)}")
+def over_http(opts: Options, url: str, tmp: Path, reads: list[Case]) -> None:
+    workers = opts.workers or default_workers()
     print(
-        f"  gunicorn {package_version('gunicorn')}, falcon {package_version('falcon')}, "
-        f"eventsourcing {package_version('eventsourcing')}, psycopg {package_version('psycopg')}"
+        f"\n== reads over HTTP: zalodesk api, {workers} workers x {opts.threads} threads, "
+        f"{opts.connections} keep-alive connection(s), closed loop; send to full body read =="
     )
-    options = gunicorn_options("127.0.0.1:PORT", args.workers, args.threads)
-    print(f"  gunicorn settings: {json.dumps(options)}")
-    copied = args.tickets - args.chats - args.app_ended
-    print(
-        f"  sizes: {args.chats:,} active chats, {args.tickets:,} tickets "
-        f"({args.app_ended:,} ended through the Application, {copied:,} written by COPY), "
-        f"{args.accounts} accounts; {args.requests} timed reads per case, "
-        f"{args.connections} HTTP connection(s)"
+    api = harness.zalodesk_api(
+        harness.zalodesk_env(url, tmp), tmp / "api.log", workers, opts.threads
     )
-
-
-def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
-    print_machine(url, args)
-    prepare(url)
-    clock = MovableClock()
-    app = open_application(url, None, clock, args.timeout)
-    pool: ConnectionPool[Any] = ConnectionPool(
-        url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
-    )
+    headers = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
     try:
-        accounts = [
-            app.connect_account(
-                ConnectAccount(
-                    account_id=uuid.uuid4(),
-                    name=f"Bench OA {n}",
-                    app_id=zalo.APP_ID,
-                    oa_id=str(int(zalo.OA_ID) + n),
-                    secrets_fingerprint=fingerprint("bench-app-secret", "bench-oa-secret-key"),
-                    tokens_fingerprint=fingerprint("bench-access-token", "bench-refresh-token"),
-                    access_token_expires_in=90000,
-                    chat_inactivity_seconds=args.timeout,
-                    allow_postpone=True,
-                    verification_code=None,
-                    actor="admin",
-                )
-            ).id
-            for n in range(args.accounts)
-        ]
-        print("\n== filling ==", flush=True)
-        before = clock()
-        chat_ids = fill_through_app(app, accounts, args)
-        projector = Projector(app, pool, all_views())
-        started = time.perf_counter()
-        events = projector.catch_up()
-        took = time.perf_counter() - started
-        print(
-            f"  projector catch-up: {events:,} events in {took:.1f} s, {rate(events, took)} "
-            f"(batch {projector.batch_size}, {len(projector.views)} views)",
-            flush=True,
-        )
-        copied = args.tickets - args.chats - args.app_ended
-        if copied > 0:
-            took = fill_by_copy(pool, copied, accounts, before, args.days)
-            print(
-                f"  {copied:,} ended-chat tickets written into the views by COPY (no events in "
-                f"the log: through the Application they would take far longer): {took:.1f} s",
-                flush=True,
-            )
-        took = vacuum_analyze(pool)
-        print(f"  VACUUM ANALYZE of the view tables: {took:.1f} s")
-        print(f"  {table_counts(pool)}", flush=True)
-
-        inbox = InboxQueries(pool, args.timeout)
-        tickets = TicketQueries(pool)
-        reads = cases(inbox, tickets, clock, accounts[0])
-        print("\n== reads in-process (query functions: SQL + shaping, no HTTP) ==")
-        wait_for_quiet(args.quiet_wait, quiet_seconds=1)
+        harness.wait_for_quiet(opts.quiet_wait, quiet_seconds=1)
         for case in reads:
-            result = in_process(case, args.requests, args.warmup)
-            print(result.line(50 if case.target else None), flush=True)
-        sql = Case("  of which the inbox's SQL alone", "", inbox_sql(pool, args.timeout), False)
-        print(in_process(sql, args.requests, args.warmup).line(), flush=True)
-
-        if not args.no_http:
-            http_reads(args, url, tmp, reads)
-
-        if not args.no_timer:
-            timer_run(args, app, pool, projector, clock, len(chat_ids))
-    finally:
-        pool.close()
-        app.close()
-    print("\n  target (issue 3): p99 <= 50 ms for the inbox and a filtered ticket-list page")
-    return 0
-
-
-def http_reads(args: argparse.Namespace, url: str, tmp: Path, reads: list[Case]) -> None:
-    token = secrets.token_urlsafe(24)
-    env = dict(os.environ)
-    env.update(
-        ZALODESK_DATABASE_URL=url,
-        ZALODESK_ADMIN_TOKEN=token,
-        ZALODESK_DATA_DIR=str(tmp / "data"),
-        ZALODESK_CHAT_INACTIVITY_SECONDS=str(args.timeout),
-        PYTHONUNBUFFERED="1",
-    )
-    port = free_port()
-    argv = [sys.executable, "-m", "api", "api", "--bind", f"127.0.0.1:{port}"]
-    argv += ["--workers", str(args.workers), "--threads", str(args.threads)]
-    api = Process("zalodesk api", argv, env, tmp / "api.log").start()
-    print(
-        f"\n== reads over HTTP: zalodesk api, {args.workers} workers x {args.threads} threads, "
-        f"{args.connections} keep-alive connection(s), closed loop; send to full body read =="
-    )
-    try:
-        wait_until_up(api, port, "GET", "/healthz")
-        wait_for_quiet(args.quiet_wait, quiet_seconds=1)
-        roles = {os.getpid(): "bench"}
-        if api.proc is not None:
-            roles[api.proc.pid] = "server"
-        for case in reads:
-            result = Timings(case.label)
-            with cores_used(result, roles):
-                measured = over_http(
-                    port, token, case, args.requests, args.warmup, args.connections
-                )
-            measured.cores = result.cores
-            print(measured.line(50 if case.target else None))
-            if measured.wall >= 1:  # /proc counts CPU in ticks: shorter runs are noise
-                print(cores_line(measured), flush=True)
+            get = Request("GET", case.path, None, headers)
+            harness.closed_loop(api.port, [get] * opts.warmup)
+            with harness.cores_used(api.roles()) as cores:
+                timings = harness.closed_loop(api.port, [get] * opts.requests, opts.connections)
+            figures = Figures.of(case.label, timings, harness.median_kib(timings.sizes))
+            print(figures.line(TARGET_MS if case.target else None))
+            if timings.wall >= 1:  # /proc counts CPU in ticks: shorter runs are noise
+                print(harness.cores_line(cores), flush=True)
+            if timings.errors:
+                print(harness.log_errors(api.log_path))
     finally:
         api.stop()
 
 
-def timer_run(
-    args: argparse.Namespace,
-    app: Zalodesk,
-    pool: ConnectionPool[Any],
-    projector: Projector,
-    clock: MovableClock,
-    chats: int,
-) -> None:
+# ---------------------------------------------------------------------------
+# The timer
+
+
+def timer(running: bootstrap.Workers, services: Services, clock: MovableClock, chats: int) -> None:
+    batch = bootstrap.WorkerTuning().timer_batch
     print(
-        f"\n== inactivity timer: {chats:,} active chats, clock moved {args.timeout + 5} s on; "
-        f"tick() (batch {args.timer_batch}) then Projector.catch_up(), in a loop =="
+        f"\n== inactivity timer: {chats:,} active chats, clock moved {TIMEOUT + 5} s on; "
+        f"tick() (batch {batch}) then the projector's catch_up(), in a loop =="
     )
-    clock.advance(args.timeout + 5)
-    with pool.connection() as conn:
-        started = time.perf_counter()
-        due = conn.execute(
-            DUE, {"default": args.timeout, "now": clock(), "limit": args.timer_batch}
-        ).fetchall()
-        query_ms = (time.perf_counter() - started) * 1000
-    print(f"  the timer's due query alone (first batch, {len(due)} rows): {query_ms:.1f} ms")
-    timer = InactivityTimer(app, pool, batch_size=args.timer_batch)
-    ended_total, tick_s, project_s, events, ticks = 0, 0.0, 0.0, 0, []
+    clock.offset += timedelta(seconds=TIMEOUT + 5)
+    ended, ticks, projecting, events = 0, [], 0.0, 0
     wall = time.perf_counter()
     while True:
         t0 = time.perf_counter()
-        ended = timer.tick()
+        now_ended = running.inactivity.tick()
         ticks.append(time.perf_counter() - t0)
-        tick_s += ticks[-1]
         t0 = time.perf_counter()
-        events += projector.catch_up()
-        project_s += time.perf_counter() - t0
-        ended_total += ended
-        if ended == 0:
+        events += running.projector.catch_up()
+        projecting += time.perf_counter() - t0
+        ended += now_ended
+        if now_ended == 0:
             break
     wall = time.perf_counter() - wall
-    with pool.connection() as conn:
+    with services.pool.connection() as conn:
         row = conn.execute("SELECT count(*) FROM inbox_chats").fetchone()
-        left = row[0] if row else -1
     busy = ticks[:-1] or ticks
     print(
-        f"  ended {ended_total:,} chats in {len(ticks) - 1} ticks: {tick_s:.1f} s ticking, "
-        f"{rate(ended_total, tick_s)}; a full tick {statistics.median(busy):.2f} s median"
+        f"  ended {ended:,} chats in {len(ticks) - 1} ticks: {sum(ticks):.1f} s ticking, "
+        f"{harness.rate(ended, sum(ticks))}; a full tick {statistics.median(busy):.2f} s median"
     )
     print(
-        f"  projection of the endings: {events:,} events in {project_s:.1f} s, "
-        f"{rate(events, project_s)}"
+        f"  projection of the endings: {events:,} events in {projecting:.1f} s, "
+        f"{harness.rate(events, projecting)}"
     )
     print(
-        f"  end to end (ticks + projection): {wall:.1f} s, {rate(ended_total, wall)}; "
-        f"chats left in the inbox: {left:,}"
+        f"  end to end (ticks + projection): {wall:.1f} s, {harness.rate(ended, wall)}; "
+        f"chats left in the inbox: {row[0] if row else '?':,}"
     )
     print(
-        f"  (the worker starts a tick at most once a second, {args.timer_batch} chats at most "
-        f"per tick: never more than {args.timer_batch}/s in production)"
+        f"  (the worker starts a tick at most once a second, {batch} chats at most per tick: "
+        f"never more than {batch}/s in production)"
     )
+
+
+def main() -> None:
+    opts = harness.options(Options)
+    opts = dataclasses.replace(
+        opts, app_ended=max(0, min(opts.app_ended, opts.tickets - opts.chats))
+    )
+    with harness.database() as url, harness.workdir(opts.keep) as tmp:
+        harness.describe_machine(
+            url,
+            f"sizes: {opts.chats:,} active chats, {opts.tickets:,} tickets ({opts.app_ended:,} "
+            f"ended through the Application, {opts.copied:,} written by COPY), {ACCOUNTS} "
+            f"accounts; {opts.requests} timed reads per case, {opts.connections} HTTP connection(s)",
+        )
+        clock = MovableClock()
+        settings = harness.settings(url, chat_inactivity_seconds=TIMEOUT)
+        with harness.services(settings, clock) as services:
+            running = bootstrap.workers(services)
+            try:
+                run(opts, url, tmp, services, running, clock)
+            finally:
+                running.close()
+    print(f"\n  target: p99 <= {TARGET_MS:.0f} ms for the inbox and a filtered ticket-list page")
+
+
+def run(
+    opts: Options,
+    url: str,
+    tmp: Path,
+    services: Services,
+    running: bootstrap.Workers,
+    clock: MovableClock,
+) -> None:
+    forms = [
+        harness.account_form(f"Bench OA {n}", str(int(zalo.OA_ID) + n), TIMEOUT)
+        for n in range(ACCOUNTS)
+    ]
+    accounts = harness.connect_accounts(services, forms)
+    print("\n== filling ==", flush=True)
+    before = clock()
+    fill_through_app(services, accounts, opts)
+    started = time.perf_counter()
+    events = running.projector.catch_up()
+    took = time.perf_counter() - started
+    print(
+        f"  projector catch-up: {events:,} events in {took:.1f} s, {harness.rate(events, took)} "
+        f"({len(services.views)} views)",
+        flush=True,
+    )
+    if opts.copied > 0:
+        fill_by_copy(services, opts.copied, accounts, before)
+    print(f"  {table_counts(services)}", flush=True)
+
+    reads = cases(services, clock, accounts[0])
+    print("\n== reads in-process (query functions: SQL + shaping, no HTTP) ==")
+    harness.wait_for_quiet(opts.quiet_wait, quiet_seconds=1)
+    for case in reads:
+        print(in_process(case, opts).line(TARGET_MS if case.target else None), flush=True)
+    if not opts.no_http:
+        over_http(opts, url, tmp, reads)
+    if not opts.no_timer:
+        timer(running, services, clock, opts.chats)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

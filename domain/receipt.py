@@ -34,9 +34,11 @@ class InboundReceipt(DeskAggregate):
         platform_at: datetime | None,
         num_retry: int,
         settled: bool,
+        problem: str | None,
         actor: str,
         at: datetime,
     ) -> None:
+        """``problem`` names what could not be read in a signed body that was kept all the same."""
         self.account_id = account_id
         self.event_name = event_name
         self.msg_id = msg_id

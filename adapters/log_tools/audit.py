@@ -116,7 +116,8 @@ def _failed(e: Any) -> str:
 
 def _received(e: Any) -> str:
     retry = f", retry {e.num_retry}" if e.num_retry else ""
-    return f"Zalo delivered {e.event_name}{retry}"
+    kept = f"; kept unread: {e.problem}" if e.problem else ""
+    return f"Zalo delivered {e.event_name or 'an event without a name'}{retry}{kept}"
 
 
 SUMMARIES: dict[str, Callable[[Any], str]] = {

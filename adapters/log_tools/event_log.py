@@ -95,6 +95,7 @@ def api_entry(entry: LoggedEvent) -> dict[str, Any]:
     event = entry.event
     return {
         "position": entry.position,
+        "aggregate_id": str(event.originator_id),
         "type": event_type(event),
         "actor": getattr(event, "actor", None),
         "at": iso(event_time(event)),

@@ -13,6 +13,7 @@ from domain import actors, identity
 from domain.chat import Chat
 from domain.commands import (
     InboundCommand,
+    KeepDelivery,
     ReceiveCustomerMessage,
     ReceiveFollow,
     ReceiveMessageStatus,
@@ -32,6 +33,7 @@ Effects = tuple[list[Aggregate], bool]  # what changed, and whether the delivery
 
 class Outcome(StrEnum):
     RECORDED = "recorded"
+    MALFORMED = "malformed"  # kept, but nothing in it could be acted on
     DUPLICATE = "duplicate"
 
 
@@ -65,12 +67,16 @@ class InboundHandlers(DeskBase):
                 platform_at=delivery.platform_at,
                 num_retry=delivery.num_retry,
                 settled=settled,
+                problem=problem,
                 actor=actors.ZALO,
                 at=now,
             )
             return [receipt, *changed]
 
-        return Outcome.RECORDED if self._retrying(record) else Outcome.DUPLICATE
+        problem = cmd.problem if isinstance(cmd, KeepDelivery) else None
+        if not self._retrying(record):
+            return Outcome.DUPLICATE
+        return Outcome.MALFORMED if problem else Outcome.RECORDED
 
     def settle(self, receipt_id: UUID, cmd: InboundCommand) -> Settlement | None:
         """Place an echo or receipt that could not be placed on arrival; the grace time is over.

@@ -7,10 +7,11 @@ import uuid
 from typing import Any
 
 import psycopg
+import pytest
 from falcon import testing
 
 from adapters.settings import Settings
-from api import bootstrap
+from api import bootstrap, cli
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
 from tests.support.proxy import CuttableProxy
@@ -234,3 +235,27 @@ def test_a_deeply_nested_body_is_refused_with_400_and_no_stack_trace(
     assert result.status_code == 400
     assert "nested deeper than 64 levels" in result.json["description"]
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_signed_body_missing_its_ids_is_kept_as_malformed_and_shown_in_the_audit(
+    client: testing.TestClient,
+    platform: ZaloPlatform,
+    db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    body = zalo.user_text(BIG_ID, "no sender")
+    del body["sender"]
+    answer = platform.send(body)
+    assert answer.status_code == 200
+    assert answer.json["outcome"] == "malformed"
+    assert platform.send(body).json["outcome"] == "duplicate"  # Zalo's retry changes nothing
+
+    events = client.simulate_get("/api/events").json["events"]
+    [received] = [e for e in events if e["type"] == "InboundReceipt.Received"]
+    assert received["data"]["problem"] == "user_send_text: sender.id is missing"
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
+    assert cli.main(["audit", received["aggregate_id"]]) == 0
+    assert "kept unread: user_send_text: sender.id is missing" in capsys.readouterr().out
+    metrics = client.simulate_get("/metrics").text
+    assert 'outcome="malformed"' in metrics

@@ -1,4 +1,4 @@
-"""Settings from the environment (API.md's table), read once at start-up."""
+"""Settings from the environment (the README's table), read once at start-up."""
 
 from __future__ import annotations
 

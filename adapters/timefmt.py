@@ -1,4 +1,4 @@
-"""Times as API.md writes them: ISO 8601 UTC with milliseconds and a Z."""
+"""Times as the API writes them: ISO 8601 UTC with milliseconds and a Z."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Operating the log (API.md): replay, verify, audit, state, log export and log import.
+"""Operating the log: replay, verify, audit, state, log export and log import.
 
 ``register(commands)`` adds these subcommands to the ``zalodesk`` parser. Each
 resolves the database as the other commands do (``cli.Database``), and fails

@@ -19,7 +19,7 @@ from eventsourcing.domain import event
 from domain.aggregate import DeskAggregate
 from domain.errors import Conflict, InvalidInput
 
-DEFAULT_TOKEN_SECONDS = 90000  # ZALO.md: an access token lives 25 hours
+DEFAULT_TOKEN_SECONDS = 90000  # Zalo: an access token lives 25 hours
 EDITABLE_FIELDS = frozenset(
     {"name", "app_id", "oa_id", "chat_inactivity_seconds", "allow_postpone", "verification_code"}
 )

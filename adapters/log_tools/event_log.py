@@ -73,7 +73,7 @@ def event_fields(event: object) -> dict[str, Any]:
 
 
 def to_json(value: Any) -> Any:
-    """JSON-safe, as the API writes values: ids as strings, times as API.md's ISO strings."""
+    """JSON-safe, as the API writes values: ids as strings, times as the API's ISO strings."""
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):

@@ -56,7 +56,7 @@ class Credentials:
 
     @property
     def signing_key(self) -> str:
-        """ZALO.md: the OA secret key signs webhooks; without one, the app secret does."""
+        """Zalo: the OA secret key signs webhooks; without one, the app secret does."""
         return self.oa_secret_key or self.app_secret
 
     @property

@@ -1,4 +1,4 @@
-"""What agents read: queries over the views, shaped as API.md's JSON."""
+"""What agents read: queries over the views, shaped as the API's JSON."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def message(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def reply_window_closes_at(last_customer_at: datetime | None) -> datetime | None:
-    """ZALO.md: replies need the customer to have written within the last 7 days."""
+    """Zalo: replies need the customer to have written within the last 7 days."""
     return last_customer_at + REPLY_WINDOW if last_customer_at else None
 
 

@@ -1,1 +1,1 @@
-"""The Zalo Official Account platform: webhook signatures and event translation (ZALO.md)."""
+"""The Zalo Official Account platform: webhook signatures and event translation."""

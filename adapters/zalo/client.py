@@ -1,4 +1,4 @@
-"""The Zalo OA Open API: sending a consultation message and refreshing tokens (ZALO.md section 5).
+"""The Zalo OA Open API: sending a consultation message and refreshing tokens.
 
 Two kinds of failure, because the caller does different things with them:
 

@@ -1,4 +1,4 @@
-"""The ``X-ZEvent-Signature`` of a Zalo webhook (ZALO.md section 2).
+"""The ``X-ZEvent-Signature`` of a Zalo webhook.
 
 The mac is plain SHA-256 (not HMAC) of ``app_id + raw_body + timestamp + key``,
 where ``app_id`` and ``timestamp`` are the textual values of the body's own

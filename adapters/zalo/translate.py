@@ -1,4 +1,4 @@
-"""Zalo webhook bodies into domain commands (ZALO.md sections 2 and 3).
+"""Zalo webhook bodies into domain commands.
 
 Parsing keeps every JSON number as the text it was written as: Zalo ids have up
 to 19 digits and exceed 2^53, so they must never pass through a float. The
@@ -296,9 +296,9 @@ BY_NAME: dict[str, Builder] = {
     **{f"anonymous_send_{kind}": _anonymous_message for kind in ANONYMOUS_KINDS},
     **{f"oa_send_{kind}": _oa_message for kind in OA_KINDS},
     "user_received_message": _status(DELIVERED),
-    "user_recieved_message": _status(DELIVERED),  # the mission's spelling
+    "user_recieved_message": _status(DELIVERED),  # a misspelling some senders use
     "user_seen_message": _status(SEEN),
-    "user_read_message": _status(SEEN),  # the mission's name for it
+    "user_read_message": _status(SEEN),  # another name senders use for it
     "follow": _follow(True),
     "unfollow": _follow(False),
 }
@@ -310,7 +310,7 @@ BY_PREFIX: tuple[tuple[str, Builder], ...] = (
 
 
 def _lenient(build: Builder) -> Builder:
-    """For event names ZALO.md does not list: a body we cannot read is kept, not refused."""
+    """For event names Zalo does not document: a body we cannot read is kept, not refused."""
 
     def attempt(delivery: Delivery, body: Mapping[str, Any]) -> InboundCommand:
         try:

@@ -19,7 +19,7 @@ from domain.application import Zalodesk
 
 
 class AccountPresenter:
-    """The account as API.md shows it: never a secret or a token."""
+    """The account as the API shows it: never a secret or a token."""
 
     def __init__(self, settings: Settings) -> None:
         self.public_url = settings.public_url

@@ -1,4 +1,4 @@
-"""Zalo's way in: the webhook and the domain verification pages (ZALO.md sections 2 and 6)."""
+"""Zalo's way in: the webhook and the domain verification pages."""
 
 from __future__ import annotations
 

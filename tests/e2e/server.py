@@ -86,7 +86,7 @@ class Response:
 
 
 def assert_error(answer: Response, status: int) -> None:
-    """API.md: an error is JSON ``{"title", "description"}``, never an HTML page."""
+    """An error is JSON ``{"title", "description"}``, never an HTML page."""
     assert answer.status == status, f"expected {status}, got {answer.status}: {answer.text[:500]}"
     assert answer.headers.get("content-type", "").startswith("application/json"), answer.headers
     assert {"title", "description"} <= set(answer.json()), answer.text[:500]

@@ -1,4 +1,4 @@
-"""How chats end and come back (DESIGN.md, "The two ways of talking"), through the HTTP API."""
+"""How chats end and come back, through the HTTP API."""
 
 from __future__ import annotations
 

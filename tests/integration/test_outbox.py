@@ -1,4 +1,4 @@
-"""Replies out to Zalo (ZALO.md section 5), against a fake platform over real HTTP."""
+"""Replies out to Zalo, against a fake platform over real HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Zalo client against a fake Zalo platform, over real HTTP (ZALO.md section 5)."""
+"""The Zalo client against a fake Zalo platform, over real HTTP."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from adapters.zalo.client import (
 from tests.support.fake_zalo import FakeZalo
 
 CUSTOMER = Recipient(user_id="2512523625412515921")
-# ZALO.md's table of error codes that decide what the sender does.
+# Zalo's error codes that decide what the sender does.
 TABLE = [-216, -220, -32, -230, -232, -213, -227, -234, -201, -211, -218]
 
 

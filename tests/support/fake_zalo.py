@@ -1,4 +1,4 @@
-"""A fake Zalo platform over real HTTP: the OA message API and OAuth, as ZALO.md section 5 describes.
+"""A fake Zalo platform over real HTTP: the OA message API and OAuth, as the real platform behaves.
 
 Typical use::
 

@@ -1,4 +1,4 @@
-"""Zalo-shaped webhook bodies and their signatures, as ZALO.md describes them."""
+"""Zalo-shaped webhook bodies and their signatures, as Zalo sends them."""
 
 from __future__ import annotations
 

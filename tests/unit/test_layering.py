@@ -1,4 +1,4 @@
-"""DESIGN.md's layout: the domain imports nothing from the world, adapters nothing from api."""
+"""The layers: the domain imports nothing from the world, adapters nothing from api."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The X-ZEvent-Signature: SHA-256 of app_id + raw body + timestamp + key (ZALO.md section 2)."""
+"""The X-ZEvent-Signature: SHA-256 of app_id + raw body + timestamp + key."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from adapters.zalo.translate import parse
 KEY = "oa-secret-key-for-tests"
 APP_ID = "2002784327294716319"
 TIMESTAMP = "1594636778967"
-# The real read receipt of ZALO.md, compact, exactly as Zalo sends it.
+# A real read receipt, compact, exactly as Zalo sends it.
 RECEIPT = (Path(__file__).parent / "payloads" / "user_seen_message.json").read_bytes().rstrip(b"\n")
 # Worked out once with hashlib and pinned here, so that a change of formula shows.
 RECEIPT_MAC = "9417d87fc6514c2fae55836c13ec0a7c8ea1acc2171a64856e98a6ec3ae17baf"

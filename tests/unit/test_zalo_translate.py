@@ -1,4 +1,4 @@
-"""Zalo webhook bodies, shaped as ZALO.md shows them, become domain commands."""
+"""Zalo webhook bodies, shaped as Zalo sends them, become domain commands."""
 
 from __future__ import annotations
 
@@ -461,7 +461,7 @@ def test_the_real_read_receipt_marks_its_messages_seen() -> None:
     assert command.delivery.msg_id is None  # deduplicated on the body's digest instead
 
 
-def test_the_missions_read_receipt_name_marks_every_listed_message_seen() -> None:
+def test_the_read_receipt_named_user_read_message_marks_every_listed_message_seen() -> None:
     command = translated(payload("user_read_message"))
 
     assert isinstance(command, ReceiveMessageStatus)

@@ -38,7 +38,7 @@ HEADER = f"""\
 # Enum fields list the words they are stored as. "snapshot" lines are the
 # attributes an aggregate's snapshot holds, versioned by the aggregate's class_version.
 # Never edit by hand. After a deliberate change (new version and upcaster, see
-# docs/upcasting.md), record it with: {WRITE}
+# domain/EVENTS.md), record it with: {WRITE}
 """
 # The library's envelope, the same on every event: never part of an event's own shape.
 ENVELOPE = frozenset(get_type_hints(Aggregate.Created))
@@ -239,7 +239,7 @@ def _same_version_change(shape: Shape, old: Shape) -> list[str]:
         f"{'; '.join(changes)} (a rename is one removed and one added). The log keeps "
         f"events stored in the old shape. Set class_version = {shape.version + 1} on "
         f"{owner}, add a static method {step}(state) that turns an old state into the new "
-        f"one, test it with an old state made by hand (docs/upcasting.md), then record "
+        f"one, test it with an old state made by hand (domain/EVENTS.md), then record "
         f"it with: {WRITE}"
     ]
 
@@ -257,7 +257,7 @@ def _more_words(before: str, now: str) -> bool:
 def upcast_problems(shape: Shape) -> list[str]:
     return [
         f"{shape.key} is v{shape.version} but has no {name}: events stored before that "
-        f"version could not be read. Add @staticmethod {name}(state) (docs/upcasting.md)."
+        f"version could not be read. Add @staticmethod {name}(state) (domain/EVENTS.md)."
         for name in shape.missing_upcasts
     ]
 

@@ -1,6 +1,6 @@
 """Chat.CustomerMessageReceived version 2 gained receipt_id: messages stored before still load.
 
-docs/upcasting.md walks through this example.
+domain/EVENTS.md walks through this example.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from api import errors
 from api.auth import BearerAuth
 from api.openapi import OpenAPI, Route, spec
 from api.requestlog import RequestLog
-from api.resources import accounts, audit, chats, health, tickets, webhooks
+from api.resources import accounts, audit, chats, health, tickets, tokens, webhooks
 from api.services import Services
 
 OPENAPI = "/openapi.json"
@@ -92,12 +92,26 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         ),
         Route(
             "/api/audit/{aggregate_id:uuid}",
-            audit.Audit(app, services.pool),
+            audit.Audit(services.log, services.tokens),
             {
                 "GET": "The timeline of a ticket (with its chats and replies), chat, contact or account"
             },
         ),
-        Route("/api/events", audit.Events(app, services.pool), {"GET": "The event log (admin)"}),
+        Route(
+            "/api/events",
+            audit.Events(services.log, services.tokens),
+            {"GET": "The event log (admin)"},
+        ),
+        Route(
+            "/api/tokens",
+            tokens.Tokens(services.tokens),
+            {"GET": "List API tokens (admin)", "POST": "Issue an API token (admin)"},
+        ),
+        Route(
+            "/api/tokens/{token_id:uuid}",
+            tokens.Token(services.tokens),
+            {"DELETE": "Revoke an API token (admin)"},
+        ),
         Route(
             "/api/tickets/{ticket_id:uuid}/messages",
             tickets.TicketMessages(app),

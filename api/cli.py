@@ -15,8 +15,9 @@ from adapters import json_logs as logs
 from adapters import metrics_folder
 from adapters.postgres.connection import redacted
 from adapters.settings import Settings, SettingsError
+from adapters.timefmt import iso
 from api import bootstrap, cli_ops
-from api.console import ENVIRONMENT, CommandError, Help, add_command
+from api.console import ENVIRONMENT, CommandError, Help, add_command, say
 from api.server import GunicornServer, default_workers, gunicorn_options
 from api.supervisor import Supervised
 
@@ -65,6 +66,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--admin", action="store_true", help="may manage accounts and rules")
     create.set_defaults(run=token_create)
+    add_command(token, "list", "every token: id, admin, created, revoked, name").set_defaults(
+        run=token_list
+    )
+    revoke = add_command(token, "revoke", "refuse a token from now on, on every worker")
+    revoke.add_argument("id", metavar="ID")
+    revoke.set_defaults(run=token_revoke)
     cli_ops.register(commands)
     return root
 
@@ -174,5 +181,29 @@ def token_create(args: argparse.Namespace) -> int:
     if not name:
         raise CommandError("a token needs a name")
     with cli_ops.opened() as services:
-        print(services.tokens.create(name, admin=args.admin))
+        issued = services.tokens.create(name, admin=args.admin)
+    print(issued.token)
+    say(f"token {issued.info.id} issued to {name!r}; it is shown this once")
+    return 0
+
+
+def token_list(args: argparse.Namespace) -> int:
+    with cli_ops.opened() as services:
+        tokens = services.tokens.list()
+    print(f"{'id':<36}  {'admin':<5}  {'created':<24}  {'revoked':<24}  name")
+    for t in tokens:
+        print(
+            f"{t.id!s:<36}  {'yes' if t.admin else 'no':<5}  {iso(t.created_at)!s:<24}  "
+            f"{iso(t.revoked_at) or '-':<24}  {t.name}"
+        )
+    return 0
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    token_id = cli_ops.aggregate_id(args.id)
+    with cli_ops.opened() as services:
+        revoked = services.tokens.revoke(token_id)
+    if revoked is None:
+        raise CommandError(f"no token {token_id} (`zalodesk token list` shows them)")
+    say(f"token {revoked.id} of {revoked.name!r} is revoked: refused from now on")
     return 0

@@ -172,17 +172,18 @@ def run_audit(args: argparse.Namespace) -> int:
         trail = AuditTrail(services.log)
         entries = trail.timeline(ident)
         bodies = trail.delivery_bodies(entries) if args.raw else {}
+        names = services.tokens.actor_names()
     causes = [cause(e) for e in entries]
     if args.json:
         events = [
-            {**api_entry(e), **({"raw": bodies.get(rid) if rid else None} if args.raw else {})}
-            for e, rid in zip(entries, causes, strict=True)
+            {**shown, **({"raw": bodies.get(rid) if rid else None} if args.raw else {})}
+            for shown, rid in zip((api_entry(e, names) for e in entries), causes, strict=True)
         ]
         print(json.dumps({"events": events}, ensure_ascii=False, indent=2))
         return 0
     shown: set[UUID] = set()
     for entry, rid in zip(entries, causes, strict=True):
-        print(audit_line(entry))
+        print(audit_line(entry, names))
         if rid is not None and rid in bodies and rid not in shown:
             shown.add(rid)  # each delivery's body once, under the first event it caused
             print(f"    zalo body: {bodies[rid]}")

@@ -12,7 +12,7 @@ the delivery's ``InboundReceipt``, whose ``Received`` event holds the exact body
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -73,9 +73,12 @@ def _values(entries: list[LoggedEvent], kind: str, field: str) -> list[UUID]:
 # One line per event, for a terminal
 
 
-def audit_line(entry: LoggedEvent) -> str:
+def audit_line(entry: LoggedEvent, actor_names: Mapping[str, str] | None = None) -> str:
+    """One line for a person; an agent's token name stands beside its id."""
     event = entry.event
     actor = str(getattr(event, "actor", "") or "-")
+    if actor in (actor_names or {}):
+        actor = f"{actor} ({(actor_names or {})[actor]})"
     return (
         f"{iso(event_time(event))}  #{entry.position:<8} {actor:<30} "
         f"{event_type(event):<30} {describe(event)}"

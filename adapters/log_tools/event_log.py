@@ -7,7 +7,7 @@ is redacted. Exports and imports of the log as JSON lines are in ``exporter`` an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -90,14 +90,17 @@ def event_time(event: Any) -> datetime:
     return at if isinstance(at, datetime) else event.timestamp
 
 
-def api_entry(entry: LoggedEvent) -> dict[str, Any]:
-    """One event as ``/api/audit`` and ``/api/events`` show it."""
+def api_entry(entry: LoggedEvent, actor_names: Mapping[str, str]) -> dict[str, Any]:
+    """One event as ``/api/audit`` and ``/api/events`` show it, with the name of the token an
+    agent acted with beside its id (``actor_names``: ``TokenStore.actor_names``)."""
     event = entry.event
+    actor = getattr(event, "actor", None)
     return {
         "position": entry.position,
         "aggregate_id": str(event.originator_id),
         "type": event_type(event),
-        "actor": getattr(event, "actor", None),
+        "actor": actor,
+        "actor_name": actor_names.get(actor or ""),
         "at": iso(event_time(event)),
         "data": to_json(event_fields(event)),
     }

@@ -42,7 +42,8 @@ def prepare(url: str, cipher_key: str | None = None, progress: Progress | None =
         )
         try:
             with pool.connection() as conn:
-                conn.execute(TOKENS_DDL)
+                for ddl in TOKENS_DDL:
+                    conn.execute(ddl)
                 conn.execute(HEARTBEATS_DDL)
                 for ddl in CREDENTIALS_DDL:
                     conn.execute(ddl)

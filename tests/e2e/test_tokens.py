@@ -81,3 +81,18 @@ def test_the_bearer_scheme_is_case_insensitive(live: Service) -> None:
     for scheme in ("bearer", "BEARER", "Bearer"):
         headers = {"Authorization": f"{scheme} {ADMIN_TOKEN}"}
         assert live.get("/api/events", headers=headers).status == 200, scheme
+
+
+def test_token_list_and_revoke_from_the_command_line(live: Service) -> None:
+    token = issue(live, "Thu (agent)")
+    listed = run_cli(live.env, "token", "list")
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line for line in listed.stdout.splitlines() if line.endswith("Thu (agent)")]
+    token_id = row.split()[0]
+    assert live.get("/api/chats", token=token).status == 200
+
+    revoked = run_cli(live.env, "token", "revoke", token_id)
+    assert revoked.returncode == 0, revoked.stderr
+    # Every worker refuses it from the next request on: several connections, several workers.
+    assert {live.get("/api/chats", token=token).status for _ in range(6)} == {401}
+    assert run_cli(live.env, "token", "revoke", "not-an-id").returncode != 0

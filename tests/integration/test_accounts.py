@@ -177,7 +177,7 @@ def test_bad_forms_get_clear_errors(client: testing.TestClient) -> None:
 
 
 def test_tokens_401_and_403(client: testing.TestClient, services: Services) -> None:
-    agent = services.tokens.create("lan", admin=False)
+    agent = services.tokens.create("lan", admin=False).token
     as_agent = {"Authorization": f"Bearer {agent}"}
     assert client.simulate_get("/api/chats", headers={"Authorization": ""}).status_code == 401
     assert (

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from falcon import testing
 
-from adapters.api_tokens import TokenStore
 from adapters.workers.echo_settler import EchoSettler
 from api import cli
 from api.services import Services
@@ -140,7 +139,7 @@ def test_the_log_pages_by_position(
 
 
 def test_the_log_is_for_admins(client: testing.TestClient, services: Services) -> None:
-    agent = TokenStore(services.pool).create("lan", admin=False)
+    agent = services.tokens.create("lan", admin=False).token
     result = client.simulate_get("/api/events", headers={"Authorization": f"Bearer {agent}"})
     assert result.status_code == 403
     assert client.simulate_get("/api/events", headers={"Authorization": ""}).status_code == 401

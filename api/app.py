@@ -8,11 +8,12 @@ import falcon
 
 from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
+from adapters.read_models.rule_queries import RuleQueries
 from api import errors
 from api.auth import BearerAuth
 from api.openapi import OpenAPI, Route, spec
 from api.requestlog import RequestLog
-from api.resources import accounts, audit, chats, health, tickets, tokens, webhooks
+from api.resources import accounts, audit, chats, health, rules, tickets, tokens, webhooks
 from api.services import Services
 
 OPENAPI = "/openapi.json"
@@ -116,6 +117,32 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
             "/api/tickets/{ticket_id:uuid}/messages",
             tickets.TicketMessages(app),
             {"POST": "Write on a ticket (reactivates a chat ticket)"},
+        ),
+        *rule_routes(services),
+    ]
+
+
+def rule_routes(services: Services) -> list[Route]:
+    app = services.app
+    return [
+        Route(
+            "/api/rules",
+            rules.Rules(app, RuleQueries(services.pool)),
+            {"GET": "List automation rules (admin)", "POST": "Make an automation rule (admin)"},
+        ),
+        Route(
+            "/api/rules/dry-run",
+            rules.RulesDryRun(services.log, services.clock),
+            {"POST": "What a rule would have done on the history, acting on nothing (admin)"},
+        ),
+        Route(
+            "/api/rules/{rule_id:uuid}",
+            rules.Rule(app),
+            {
+                "GET": "One automation rule (admin)",
+                "PATCH": "Change an automation rule (admin)",
+                "DELETE": "Delete an automation rule (admin)",
+            },
         ),
     ]
 

@@ -31,6 +31,7 @@ from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.registry import all_views
 from adapters.settings import Settings, SettingsError
 from adapters.workers import processors
+from adapters.workers.automation import Automation
 from adapters.workers.echo_settler import EchoSettler
 from adapters.workers.heartbeats import Heartbeats
 from adapters.workers.inactivity_timer import InactivityTimer
@@ -163,6 +164,8 @@ class WorkerTuning:
     timer_batch: int = 500
     zalo_timeout: float = 10.0
     outbox_concurrency: int = 16
+    automation_batch: int = 500
+    automation_tick_seconds: float = 1.0
 
 
 @define
@@ -171,9 +174,10 @@ class Workers:
     inactivity: InactivityTimer
     outbox: Outbox
     settler: EchoSettler
+    automation: Automation
 
     def loops(self) -> list[Loop]:
-        projector, outbox = self.projector, self.outbox
+        projector, outbox, automation = self.projector, self.outbox, self.automation
         return [
             # A full batch means more is waiting; otherwise let new events gather a moment.
             Loop("projector", projector.step, 0.05, again=lambda n: n >= projector.batch_size),
@@ -186,6 +190,12 @@ class Workers:
                 after=lambda: outbox.executor.shutdown(wait=True),
             ),
             Loop("settler", self.settler.tick, 1.0),
+            Loop(
+                "automation",
+                automation.round,
+                0.05,
+                again=lambda n: n >= automation.batch_size,
+            ),
         ]
 
     def close(self) -> None:
@@ -194,6 +204,15 @@ class Workers:
 
 def projector(services: Services, batch_size: int = 500) -> Projector:
     return Projector(services.app, services.pool, services.views, batch_size)
+
+
+def automation(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Automation:
+    return Automation(
+        services.app,
+        services.pool,
+        tuning.automation_batch,
+        tuning.automation_tick_seconds,
+    )
 
 
 def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Workers:
@@ -213,6 +232,7 @@ def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Worker
             sleep=tuning.sleep,
         ),
         settler=EchoSettler(app, pool, tuning.echo_grace_seconds),
+        automation=automation(services, tuning),
     )
 
 

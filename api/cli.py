@@ -16,7 +16,7 @@ from adapters import metrics_folder
 from adapters.postgres.connection import redacted
 from adapters.settings import Settings, SettingsError
 from adapters.timefmt import iso
-from api import bootstrap, cli_ops
+from api import bootstrap, cli_ops, cli_rules
 from api.console import ENVIRONMENT, CommandError, Help, add_command, say
 from api.server import GunicornServer, default_workers, gunicorn_options
 from api.supervisor import Supervised
@@ -73,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("id", metavar="ID")
     revoke.set_defaults(run=token_revoke)
     cli_ops.register(commands)
+    cli_rules.register(commands)
     return root
 
 

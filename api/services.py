@@ -14,7 +14,7 @@ from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.base import View
 from adapters.settings import Settings
-from adapters.workers import heartbeats, projector
+from adapters.workers import automation, heartbeats, projector
 from domain.application import Zalodesk
 from domain.clock import Clock
 
@@ -35,8 +35,9 @@ class Services:
     log: EventLog
 
     def lag(self) -> dict[str, int]:
-        """How many events each view is behind the log."""
-        return projector.lag(self.pool, self.app, self.views)
+        """How many events each view, and the automation worker, is behind the log."""
+        behind = projector.lag(self.pool, self.app, self.views)
+        return {**behind, "automation": automation.lag(self.pool, self.app)}
 
     def stalled(self) -> dict[str, float]:
         """The background loops that have not finished a round lately, by seconds since."""

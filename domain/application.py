@@ -6,10 +6,13 @@ from domain.handlers.accounts import AccountHandlers
 from domain.handlers.chats import ChatHandlers
 from domain.handlers.inbound import InboundHandlers, Outcome
 from domain.handlers.outbox import OutboxHandlers, SendJob
+from domain.handlers.rules import RuleHandlers
 from domain.handlers.tickets import TicketHandlers
 
 __all__ = ["Outcome", "SendJob", "Zalodesk"]
 
 
-class Zalodesk(AccountHandlers, InboundHandlers, ChatHandlers, TicketHandlers, OutboxHandlers):
+class Zalodesk(
+    AccountHandlers, InboundHandlers, RuleHandlers, ChatHandlers, TicketHandlers, OutboxHandlers
+):
     """zalodesk's commands, grouped by the part of the business they belong to."""

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from attrs import field, frozen
 
-from domain.values import MessageKind, ReplyStatus
+from domain.automation.definition import RuleAction
+from domain.values import MessageKind, ReplyStatus, RuleTrigger
 
 
 @frozen
@@ -182,3 +183,46 @@ class OpenTicket:
     account_id: UUID | None = None
     zalo_user_id: str | None = None
     customer_name: str | None = None
+
+
+@frozen
+class CreateRule:
+    """An admin's new automation rule; its parts are checked as the rule is made."""
+
+    actor: str
+    name: str
+    enabled: bool
+    trigger: Any
+    conditions: Any
+    actions: Any
+    position: int
+    after_seconds: Any = None
+
+
+@frozen
+class ChangeRule:
+    """Any of the rule's name, enabled, trigger, after_seconds, conditions, actions, position."""
+
+    rule_id: UUID
+    actor: str
+    changes: dict[str, Any] = field(factory=dict)
+
+
+@frozen
+class DeleteRule:
+    rule_id: UUID
+    actor: str
+
+
+@frozen
+class FireRule:
+    """The automation worker's command: a rule's actions on one ticket, once per trigger
+    (``trigger_key`` names the trigger within the rule)."""
+
+    rule_id: UUID
+    rule_name: str
+    trigger: RuleTrigger
+    trigger_key: str
+    trigger_position: int
+    ticket_id: UUID
+    actions: tuple[RuleAction, ...]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
 from domain.aggregate import DeskAggregate, EnumAttribute
 from domain.errors import InvalidInput
-from domain.values import Channel, Direction, TicketKind, TicketStatus
+from domain.values import Channel, Direction, RuleTrigger, TicketKind, TicketStatus
 
 
 def ticket_status(value: str) -> TicketStatus:
@@ -101,6 +102,17 @@ class Ticket(DeskAggregate):
         self, message_id: UUID, direction: Direction, text: str, actor: str, at: datetime
     ) -> None:
         pass
+
+    @event("RuleFired")
+    def record_rule_firing(
+        self,
+        rule_id: UUID,
+        trigger: RuleTrigger,
+        outcomes: list[dict[str, Any]],
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """An automation rule fired: each of its actions, applied or skipped (and why)."""
 
     @property
     def reopens_on_customer_message(self) -> bool:

@@ -78,3 +78,52 @@ class Settlement(StrEnum):
     OA_MANAGER_MESSAGE = "oa_manager_message"  # an echo nobody claimed: typed in the OA manager
     REPLY_STATUS = "reply_status"  # a receipt for one of our replies, applied to it
     UNMATCHED = "unmatched"  # a receipt naming no reply of ours: kept, nothing changes
+
+
+class RuleTrigger(StrEnum):
+    """What makes an automation rule look at a ticket: something that happened, or time."""
+
+    TICKET_CREATED = "ticket_created"
+    CUSTOMER_REPLIED = "customer_replied"
+    AGENT_REPLIED = "agent_replied"
+    CHAT_STARTED = "chat_started"
+    CHAT_REACTIVATED = "chat_reactivated"
+    CUSTOMER_WAITING = "customer_waiting"  # a customer's message unanswered for N seconds
+    TICKET_UNCHANGED = "ticket_unchanged"  # nothing happened on the ticket for N seconds
+
+
+TIME_TRIGGERS = frozenset({RuleTrigger.CUSTOMER_WAITING, RuleTrigger.TICKET_UNCHANGED})
+
+
+class RuleActionType(StrEnum):
+    END_CHAT = "end_chat"
+    SET_STATUS = "set_status"
+    ADD_TAG = "add_tag"
+    ASSIGN = "assign"
+    REPLY = "reply"
+
+
+class ActionOutcome(StrEnum):
+    """What became of one action of a rule that fired."""
+
+    APPLIED = "applied"
+    SKIPPED = "skipped"  # it did not apply (the chat had already ended, the tag was there...)
+
+
+class ConditionField(StrEnum):
+    """What a rule's condition looks at on the ticket."""
+
+    CHANNEL = "channel"
+    ACCOUNT_ID = "account_id"
+    STATUS = "status"
+    MESSAGE_TEXT = "message_text"
+    MESSAGE_KIND = "message_kind"
+    TAGS = "tags"
+    ASSIGNEE = "assignee"
+
+
+class ConditionOp(StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    IN = "in"
+    CONTAINS = "contains"

@@ -123,6 +123,20 @@ def _received(e: Any) -> str:
     return f"Zalo delivered {e.event_name or 'an event without a name'}{retry}{kept}"
 
 
+def _rule_shape(e: Any) -> str:
+    after = f" after {e.after_seconds} s" if e.after_seconds else ""
+    actions = ", ".join(str(a.get("type")) for a in e.actions)
+    return f"on {e.trigger}{after}, {len(e.conditions)} condition(s), then {actions}"
+
+
+def _rule_fired(e: Any) -> str:
+    done = "; ".join(
+        f"{o.get('type')} {o.get('outcome')}" + (f" ({o['reason']})" if o.get("reason") else "")
+        for o in e.outcomes
+    )
+    return f"rule {e.rule_id} fired on {e.trigger}: {done}"
+
+
 SUMMARIES: dict[str, Callable[[Any], str]] = {
     "ZaloAccount.Connected": lambda e: f"account {_quote(e.name)} connected (OA {e.oa_id})",
     "ZaloAccount.Renamed": lambda e: f"renamed {_quote(e.name)}",
@@ -175,4 +189,19 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Reply.Failed": _failed,
     "Reply.Progressed": lambda e: f"{e.status} by the customer",
     "InboundReceipt.Received": _received,
+    "Ticket.RuleFired": _rule_fired,
+    "AutomationRule.Created": lambda e: (
+        f"rule {_quote(e.name)} created{'' if e.enabled else ', disabled'}: "
+        f"{_rule_shape(e)}, position {e.position}"
+    ),
+    "AutomationRule.Renamed": lambda e: f"rule renamed {_quote(e.name)}",
+    "AutomationRule.Redefined": lambda e: f"rule changed: {_rule_shape(e)}",
+    "AutomationRule.Enabled": lambda e: "rule enabled",
+    "AutomationRule.Disabled": lambda e: "rule disabled",
+    "AutomationRule.Moved": lambda e: f"rule moved to position {e.position}",
+    "AutomationRule.Deleted": lambda e: "rule deleted",
+    "RuleFiring.Fired": lambda e: (
+        f"rule {e.rule_id} fired on {e.trigger} (position {e.trigger_position}) "
+        f"for ticket {e.ticket_id}"
+    ),
 }

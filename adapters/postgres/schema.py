@@ -21,6 +21,7 @@ from adapters.postgres.event_store import create_event_store_tables, open_applic
 from adapters.read_models.view_versions import VERSIONS_DDL, outdated, record_version
 from adapters.read_models.views.base import View
 from adapters.read_models.views.registry import all_views
+from adapters.workers.automation_store import AUTOMATION_DDL
 from adapters.workers.heartbeats import HEARTBEATS_DDL
 from adapters.workers.projector import POSITIONS_DDL
 from domain.application import Zalodesk
@@ -45,7 +46,7 @@ def prepare(url: str, cipher_key: str | None = None, progress: Progress | None =
                 for ddl in TOKENS_DDL:
                     conn.execute(ddl)
                 conn.execute(HEARTBEATS_DDL)
-                for ddl in CREDENTIALS_DDL:
+                for ddl in (*CREDENTIALS_DDL, *AUTOMATION_DDL):
                     conn.execute(ddl)
             prepare_views(pool, url, cipher_key, progress or NoProgress())
         finally:

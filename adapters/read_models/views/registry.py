@@ -7,6 +7,7 @@ from adapters.read_models.views.base import View
 from adapters.read_models.views.contacts import ContactsView
 from adapters.read_models.views.deliveries import UnsettledView
 from adapters.read_models.views.inbox import InboxView
+from adapters.read_models.views.rules import RulesView
 from adapters.read_models.views.tickets import TicketsView
 from adapters.read_models.views.transcript import TranscriptView
 
@@ -17,6 +18,7 @@ VIEW_CLASSES: tuple[type[View], ...] = (
     TranscriptView,
     TicketsView,
     UnsettledView,
+    RulesView,
 )
 
 

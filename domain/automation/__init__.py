@@ -1,0 +1,1 @@
+"""Automation rules: what they say, the tickets they look at, when they fire."""

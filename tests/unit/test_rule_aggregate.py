@@ -21,9 +21,10 @@ TAG = [{"type": "add_tag", "tag": "late"}]
 def history(desk: Zalodesk, rule_id: UUID) -> list[tuple[str, str, dict[str, Any]]]:
     """Each event of the rule: its name, who caused it, and its own fields."""
     envelope = {"originator_id", "originator_version", "timestamp", "actor", "at"}
+    events: list[Any] = list(desk.repository.event_store.get(rule_id))
     return [
         (type(e).__name__, e.actor, {k: v for k, v in vars(e).items() if k not in envelope})
-        for e in desk.repository.event_store.get(rule_id)
+        for e in events
     ]
 
 

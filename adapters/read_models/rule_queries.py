@@ -20,7 +20,9 @@ class RuleQueries:
     def rules(self) -> list[dict[str, Any]]:
         """Every rule, in the order the rules run."""
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(f"SELECT {COLUMNS} FROM rule_list ORDER BY position, created_at, rule_id")
+            cur.execute(
+                f"SELECT {COLUMNS} FROM rule_list ORDER BY position, made_at_position, rule_id"
+            )
             return list(cur.fetchall())
 
     def next_position(self) -> int:

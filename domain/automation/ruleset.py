@@ -24,10 +24,11 @@ class Rule:
     position: int
     created_at: datetime
     definition: RuleDefinition
+    made_at_position: int = 0  # in the log: rules at one position run in the order made
 
     @property
-    def order(self) -> tuple[int, datetime, str]:
-        return (self.position, self.created_at, str(self.id))
+    def order(self) -> tuple[int, int, str]:
+        return (self.position, self.made_at_position, str(self.id))
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -36,6 +37,7 @@ class Rule:
             "enabled": self.enabled,
             "position": self.position,
             "created_at": self.created_at.isoformat(),
+            "made_at_position": self.made_at_position,
             **self.definition.as_data(),
         }
 
@@ -48,6 +50,7 @@ class Rule:
             position=int(data["position"]),
             created_at=datetime.fromisoformat(data["created_at"]),
             definition=from_data(data),
+            made_at_position=int(data.get("made_at_position") or 0),
         )
 
 
@@ -74,13 +77,18 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def apply(self, event: Any) -> None:
-        """One of a rule's events (``AutomationRule.*``)."""
+    def apply(self, event: Any, position: int = 0) -> None:
+        """One of a rule's events (``AutomationRule.*``), at its place in the log."""
         kind = type(event).__qualname__.removeprefix(RULE_EVENTS)
         rule_id: UUID = event.originator_id
         current = self.rules.get(rule_id)
         if kind == "Created":
-            data = {**vars(event), "id": str(rule_id), "created_at": event.at.isoformat()}
+            data = {
+                **vars(event),
+                "id": str(rule_id),
+                "created_at": event.at.isoformat(),
+                "made_at_position": position,
+            }
             updated = _readable(data)
         elif current is None:
             return

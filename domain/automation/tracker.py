@@ -102,7 +102,7 @@ class Tracker:
         if name.startswith(RULE_EVENTS):
             matches = self.flush()
             if self.follow_rules:
-                self.rules.apply(event)
+                self.rules.apply(event, position)
             return matches
         handler = HANDLERS.get(name)
         if handler is None:

@@ -27,6 +27,7 @@ class RulesView(View):
                 conditions jsonb NOT NULL,
                 actions jsonb NOT NULL,
                 position integer NOT NULL,
+                made_at_position bigint NOT NULL,
                 created_at timestamptz NOT NULL,
                 updated_at timestamptz NOT NULL
             )"""
@@ -37,7 +38,8 @@ class RulesView(View):
         cur.execute(
             f"""INSERT INTO {self.t("rule_list")}
                 (rule_id, name, enabled, trigger, after_seconds, conditions, actions, position,
-                 created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                 made_at_position, created_at, updated_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (rule_id) DO NOTHING""",
             (
                 e.originator_id,
@@ -48,6 +50,7 @@ class RulesView(View):
                 Jsonb(e.conditions),
                 Jsonb(e.actions),
                 e.position,
+                position,
                 e.at,
                 e.at,
             ),

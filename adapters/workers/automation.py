@@ -111,23 +111,28 @@ class Automation:
             head = self.app.recorder.max_notification_id() or 0
             if head <= position:
                 return 0
-            notifications = self.app.recorder.select_notifications(
-                start=position,
-                limit=self.batch_size,
-                stop=head,
-                topics=TOPICS,
-                inclusive_of_start=False,
-            )
-            events = decoded(self.app, notifications)
-            upto = head
-            if len(notifications) == self.batch_size:
-                events = whole_commands(events)
-                upto = events[-1][0]
+            events, upto, read = self._batch(position, head)
             tracker = self._tracker(cur, events)
             matches = [m for at, event in events for m in tracker.observe(at, event)]
             self._fire([*matches, *tracker.flush()])
             store.save(cur, tracker, upto)
-            return len(notifications)
+            return read
+
+    def _batch(self, position: int, head: int) -> tuple[list[tuple[int, Any]], int, int]:
+        """The events after ``position`` the rules read, ending with a whole command; the
+        place in the log they reach; how many were read (a full batch: more is waiting)."""
+        limit = self.batch_size
+        while True:
+            notifications = self.app.recorder.select_notifications(
+                start=position, limit=limit, stop=head, topics=TOPICS, inclusive_of_start=False
+            )
+            events = decoded(self.app, notifications)
+            if len(notifications) < limit:
+                return events, head, len(events)
+            whole = whole_commands(events)
+            if whole:
+                return whole, whole[-1][0], len(events)
+            limit *= 2  # one command fills the batch: read on to its end
 
     def _tick(self) -> int:
         now = self.app.clock()
@@ -192,12 +197,13 @@ class Automation:
 
 def whole_commands(events: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
     """A full batch may end part-way through one command's events: those are left for the
-    next batch, so a trigger always sees its whole command (unless the batch is one command)."""
+    next batch, so that a trigger always sees its whole command. Empty if the batch holds
+    only one command."""
     last = _command(events[-1][1])
     kept = len(events)
     while kept > 0 and _command(events[kept - 1][1]) == last:
         kept -= 1
-    return events[:kept] if kept else events
+    return events[:kept]
 
 
 def _command(event: Any) -> tuple[str, Any]:

@@ -374,3 +374,20 @@ def test_the_worker_s_lag_is_shown_to_readiness(
     assert client.simulate_get("/readyz").json["lag"]["automation"] > 0
     desk.settle()
     assert client.simulate_get("/readyz").json["lag"]["automation"] == 0
+
+
+def test_a_small_batch_still_sees_each_command_whole(
+    desk: RuleService, services: Services
+) -> None:
+    desk.rule(
+        **tag_when(
+            trigger="ticket_created",
+            conditions=[{"field": "message_text", "op": "contains", "value": "hoàn tiền"}],
+        )
+    )
+    desk.automation = bootstrap.automation(services, evolve(QUICK, automation_batch=2))
+    desk.says(CUSTOMER, "Mình muốn hoàn tiền")
+    desk.says(OTHER, "Chào shop")
+    desk.settle()
+    assert desk.ticket_of(CUSTOMER)["tags"] == ["hit"]
+    assert desk.ticket_of(OTHER)["tags"] == []

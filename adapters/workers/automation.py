@@ -78,9 +78,10 @@ class Automation:
     def round(self) -> int:
         """One batch of the log; once caught up, the time triggers now and then."""
         done = self.step()
-        if done < self.batch_size and self.monotonic() - self._ticked >= self.tick_seconds:
+        due = done < self.batch_size and self.monotonic() - self._ticked >= self.tick_seconds
+        # After a full tick more is due: the next round looks again at once.
+        if due and self.tick() < self.batch_size:
             self._ticked = self.monotonic()
-            self.tick()
         return done
 
     def catch_up(self) -> int:
@@ -98,7 +99,7 @@ class Automation:
             raise
 
     def tick(self) -> int:
-        """Fire the time rules come due by now; how many fired."""
+        """Fire the time rules come due by now; how many tickets it looked at."""
         try:
             return self._tick()
         except BaseException:
@@ -144,9 +145,9 @@ class Automation:
             tracker = Tracker(self._rule_set(cur), store.load_tickets(cur, due), {})
             matches = tracker.due(now, due)
             tracker.touched.update(tracker.tickets)  # each due time is worked out again
-            fired = self._fire(matches)
+            self._fire(matches)
             store.save(cur, tracker, None)
-            return fired
+            return len(due)
 
     def _tracker(self, cur: Any, events: list[tuple[int, Any]]) -> Tracker:
         """A tracker with the rules, and the tickets and chats this batch is about."""

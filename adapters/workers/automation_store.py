@@ -17,7 +17,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from domain.automation.facts import TicketFacts
-from domain.automation.ruleset import Rule, RuleSet
+from domain.automation.ruleset import Rule, RuleSet, readable
 from domain.automation.tracker import Tracker
 from domain.values import RuleTrigger
 
@@ -75,7 +75,7 @@ def read_position(cur: Any) -> int:
 
 def load_rules(cur: Any) -> RuleSet:
     cur.execute("SELECT rule FROM automation_rules")
-    return RuleSet(Rule.from_data(row[0]) for row in cur.fetchall())
+    return RuleSet(rule for row in cur.fetchall() if (rule := readable(row[0])) is not None)
 
 
 def load_chats(cur: Any, chat_ids: Iterable[UUID]) -> dict[UUID, UUID]:

@@ -89,7 +89,7 @@ class RuleSet:
                 "created_at": event.at.isoformat(),
                 "made_at_position": position,
             }
-            updated = _readable(data)
+            updated = readable(data)
         elif current is None:
             return
         elif kind == "Deleted":
@@ -123,7 +123,7 @@ def _changed(rule: Rule, kind: str, event: Any) -> Rule | None:
         return evolve(rule, position=event.position)
     if kind == "Redefined":
         data = {**rule.as_data(), **_definition_fields(event)}
-        return _readable(data)
+        return readable(data)
     return rule
 
 
@@ -136,7 +136,7 @@ def _definition_fields(event: Any) -> dict[str, Any]:
     }
 
 
-def _readable(data: dict[str, Any]) -> Rule | None:
+def readable(data: dict[str, Any]) -> Rule | None:
     """A rule as stored; one this code can no longer read takes no part (and is not lost:
     its events are still in the log)."""
     data = {**data, "trigger": str(data["trigger"])}

@@ -376,9 +376,7 @@ def test_the_worker_s_lag_is_shown_to_readiness(
     assert client.simulate_get("/readyz").json["lag"]["automation"] == 0
 
 
-def test_a_small_batch_still_sees_each_command_whole(
-    desk: RuleService, services: Services
-) -> None:
+def test_a_small_batch_still_sees_each_command_whole(desk: RuleService, services: Services) -> None:
     desk.rule(
         **tag_when(
             trigger="ticket_created",

@@ -190,10 +190,11 @@ class Workers:
                 after=lambda: outbox.executor.shutdown(wait=True),
             ),
             Loop("settler", self.settler.tick, 1.0),
+            # Rules may wait a moment longer than views: rounds of more events cost less.
             Loop(
                 "automation",
                 automation.round,
-                0.05,
+                0.2,
                 again=lambda n: n >= automation.batch_size,
             ),
         ]

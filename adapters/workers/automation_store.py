@@ -57,13 +57,15 @@ SPELLS = {
 
 def lock_position(cur: Any) -> int:
     """The worker's place in the log, locked until the transaction ends (one worker at a time)."""
-    cur.execute(
-        """INSERT INTO automation_position (worker, position) VALUES (%s, 0)
-           ON CONFLICT (worker) DO NOTHING""",
-        (WORKER,),
-    )
-    cur.execute("SELECT position FROM automation_position WHERE worker = %s FOR UPDATE", (WORKER,))
-    row = cur.fetchone()
+    locking = "SELECT position FROM automation_position WHERE worker = %s FOR UPDATE"
+    row = cur.execute(locking, (WORKER,)).fetchone()
+    if row is None:  # the first start
+        cur.execute(
+            """INSERT INTO automation_position (worker, position) VALUES (%s, 0)
+               ON CONFLICT (worker) DO NOTHING""",
+            (WORKER,),
+        )
+        row = cur.execute(locking, (WORKER,)).fetchone()
     return int(row[0]) if row else 0
 
 

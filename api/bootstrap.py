@@ -194,7 +194,7 @@ class Workers:
             Loop(
                 "automation",
                 automation.round,
-                0.2,
+                0.1,
                 again=lambda n: n >= automation.batch_size,
             ),
         ]

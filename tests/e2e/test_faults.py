@@ -116,3 +116,9 @@ def test_sigkill_of_api_workers_and_the_worker_process_under_load_loses_nothing(
     assert {m for m, n in stored.items() if n != 1} == set()
     answer = account.send(account.text("3106597011220386799", "after the storm"))
     assert answer.status == 200
+    # Every line it logged through all this is JSON, gunicorn's own about the kills included.
+    assert service.stderr_path is not None
+    logged = service.stderr_path.read_text().splitlines()
+    assert any("SIGKILL" in line for line in logged)
+    not_json = [line for line in logged if not line.startswith("{")]
+    assert [line for line in not_json if not line.startswith("zalodesk: serving")] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 from attrs import frozen
@@ -30,6 +31,21 @@ class Settings:
     zalo_oauth_base: str = DEFAULT_ZALO_OAUTH_BASE
     chat_inactivity_seconds: int = 600
     cipher_key: str | None = None
+
+    def public_url_problem(self) -> str | None:
+        """Why Zalo could not reach the webhook URLs this service shows, if it could not."""
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return (
+                f"ZALODESK_PUBLIC_URL {self.public_url!r} is not an http(s) URL: the webhook "
+                "URLs shown for accounts will not work (set it like https://desk.example.com)"
+            )
+        if parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127."):
+            return (
+                f"ZALODESK_PUBLIC_URL is {self.public_url}, which Zalo cannot reach: set it to "
+                "the address Zalo reaches this service at before pasting webhook URLs into Zalo"
+            )
+        return None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

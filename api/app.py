@@ -8,6 +8,7 @@ import falcon
 
 from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
+from adapters.postgres.webhook_activity import WebhookActivity
 from api import errors
 from api.auth import BearerAuth
 from api.openapi import OpenAPI, Route, spec
@@ -20,9 +21,10 @@ OPENAPI = "/openapi.json"
 
 def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
     app, settings = services.app, services.settings
-    presenter = accounts.AccountPresenter(settings)
     admin = AccountAdmin(app, services.credentials)
-    webhook = webhooks.ZaloWebhook(app, accounts_cache)
+    activity = WebhookActivity(services.pool)
+    presenter = accounts.AccountPresenter(settings, activity)
+    webhook = webhooks.ZaloWebhook(app, accounts_cache, activity)
     return [
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
         Route(

@@ -14,6 +14,7 @@ from adapters.account_cache import AccountCache
 from api.services import Services
 from domain.account import fingerprint
 from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+from tests.support import zalo
 
 CUSTOMER = "2512523625412515"
 
@@ -90,6 +91,7 @@ def test_changing_the_form_records_what_changed_in_its_own_words(
     assert events[3]["data"]["tokens_fingerprint"] == fingerprint(
         "access-token-2", "refresh-token-2"
     )
+    project()
     project()
     [listed] = client.simulate_get("/api/accounts").json["accounts"]
     assert (listed["allow_postpone"], listed["has_verification_code"]) == (False, True)
@@ -210,3 +212,23 @@ def test_no_spelling_of_a_path_reaches_the_api_without_a_token(
 ) -> None:
     result = client.simulate_get(path, headers={"Authorization": ""})
     assert result.status_code in (401, 404), (path, result.status_code)
+
+
+def test_the_account_shows_its_last_webhook_and_last_signature_failure(
+    client: testing.TestClient, platform: ZaloPlatform, account: dict[str, Any], project: Any
+) -> None:
+    path = f"/api/accounts/{account['id']}"
+    fresh = client.simulate_get(path).json
+    assert fresh["last_webhook_at"] is None and fresh["last_signature_failure"] is None
+
+    raw, headers = zalo.signed(zalo.user_text(CUSTOMER, "hi"), "not-the-key")
+    assert client.simulate_post(platform.path, body=raw, headers=headers).status_code == 401
+    assert platform.text(CUSTOMER, "xin chào").status_code == 200
+
+    shown = client.simulate_get(path).json
+    assert shown["last_webhook_at"] is not None
+    assert shown["last_signature_failure_at"] is not None
+    assert "does not match this account" in shown["last_signature_failure"]
+    project()
+    [listed] = client.simulate_get("/api/accounts").json["accounts"]
+    assert listed["last_webhook_at"] == shown["last_webhook_at"]

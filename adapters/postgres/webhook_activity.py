@@ -6,15 +6,14 @@ deliveries (or of forged ones) costs nothing."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from attrs import frozen
 from psycopg_pool import ConnectionPool
+
+from adapters.throttle import Throttle
 
 log = logging.getLogger("zalodesk.webhook")
 
@@ -41,17 +40,9 @@ class Activity:
 
 
 class WebhookActivity:
-    def __init__(
-        self,
-        pool: ConnectionPool[Any],
-        every_seconds: float = 1.0,
-        now: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, pool: ConnectionPool[Any], throttle: Throttle | None = None) -> None:
         self.pool = pool
-        self.every = every_seconds
-        self.now = now
-        self._last: dict[tuple[UUID, str], float] = {}
-        self._lock = threading.Lock()
+        self.throttle = throttle or Throttle(every_seconds=1.0)
 
     def arrived(self, account_id: UUID) -> None:
         self._note(account_id, "arrived", ARRIVED, (account_id,))
@@ -70,11 +61,7 @@ class WebhookActivity:
         return {row[0]: Activity(*row[1:]) for row in rows}
 
     def _note(self, account_id: UUID, kind: str, sql: str, params: tuple[Any, ...]) -> None:
-        with self._lock:
-            due = self.now() - self._last.get((account_id, kind), float("-inf")) >= self.every
-            if due:
-                self._last[(account_id, kind)] = self.now()
-        if not due:
+        if not self.throttle.due((account_id, kind)):
             return
         try:
             with self.pool.connection() as conn:

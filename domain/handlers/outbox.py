@@ -79,7 +79,7 @@ class OutboxHandlers(DeskBase):
         """Sent, and the Zalo id claimed as ours so its echo never shows as a second copy.
 
         The echo settler may have claimed the id first (the send call outlasted its grace
-        time): then the reply is recorded sent all the same, and the claim stays its.
+        time): the reply is recorded sent all the same, and the settler's claim stands.
         """
 
         def decide() -> Decision[None]:

@@ -11,6 +11,8 @@ import psycopg
 from attrs import frozen
 from psycopg.conninfo import conninfo_to_dict
 
+from domain.account import CHAT_INACTIVITY_SECONDS
+
 
 class SettingsError(ValueError):
     """A setting has a value zalodesk cannot use."""
@@ -62,8 +64,11 @@ class Settings:
             public_url=(get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
             zalo_api_base=(get("ZALO_API_BASE") or DEFAULT_ZALO_API_BASE).rstrip("/"),
             zalo_oauth_base=(get("ZALO_OAUTH_BASE") or DEFAULT_ZALO_OAUTH_BASE).rstrip("/"),
-            chat_inactivity_seconds=_positive_int(
-                "ZALODESK_CHAT_INACTIVITY_SECONDS", get("CHAT_INACTIVITY_SECONDS"), 600
+            chat_inactivity_seconds=_seconds(
+                "ZALODESK_CHAT_INACTIVITY_SECONDS",
+                get("CHAT_INACTIVITY_SECONDS"),
+                600,
+                CHAT_INACTIVITY_SECONDS,
             ),
             cipher_key=get("CIPHER_KEY"),
         )
@@ -85,13 +90,15 @@ def _database_url(raw: str | None) -> str | None:
     return raw
 
 
-def _positive_int(name: str, raw: str | None, default: int) -> int:
+def _seconds(name: str, raw: str | None, default: int, allowed: range) -> int:
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number of seconds, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, not {value}")
+    if value not in allowed:
+        raise SettingsError(
+            f"{name} must be from {allowed.start} to {allowed.stop - 1} seconds, not {value}"
+        )
     return value

@@ -28,6 +28,8 @@ from adapters.zalo.client import (
 )
 from adapters.zalo.rate_limit import SlidingWindowLimiter
 from domain.application import SendJob, Zalodesk
+from domain.errors import NotFound
+from domain.handlers.outbox import ACCOUNT_REMOVED
 from domain.values import Direction, ReplyStatus
 
 log = logging.getLogger("zalodesk.outbox")
@@ -104,6 +106,9 @@ class Outbox:
         except ReconnectNeeded as ex:
             self.app.record_failed(reply_id, None, f"The account needs reconnecting: {ex}")
             outcome = "failed: needs reconnect"
+        except NotFound:  # the account was removed while the reply was on its way
+            self.app.record_failed(reply_id, None, ACCOUNT_REMOVED)
+            outcome = "failed: account removed"
         log.info(
             "reply delivered" if outcome == "sent" else "reply not delivered",
             extra={

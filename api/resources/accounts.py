@@ -15,7 +15,13 @@ from adapters.read_models.inbox_queries import AccountQueries
 from adapters.settings import Settings
 from adapters.timefmt import iso
 from api import bodies
-from domain.account import DEFAULT_TOKEN_SECONDS, EDITABLE_FIELDS, ZaloAccount
+from domain.account import (
+    CHAT_INACTIVITY_SECONDS,
+    DEFAULT_TOKEN_SECONDS,
+    EDITABLE_FIELDS,
+    TOKEN_SECONDS,
+    ZaloAccount,
+)
 from domain.application import Zalodesk
 
 
@@ -100,10 +106,13 @@ class Accounts:
                 refresh_token=bodies.text(body, "refresh_token"),
             ),
             access_token_expires_in=bodies.integer(
-                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
+                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS, TOKEN_SECONDS
             ),
             chat_inactivity_seconds=bodies.integer(
-                body, "chat_inactivity_seconds", self.settings.chat_inactivity_seconds
+                body,
+                "chat_inactivity_seconds",
+                self.settings.chat_inactivity_seconds,
+                CHAT_INACTIVITY_SECONDS,
             ),
             allow_postpone=bodies.boolean(body, "allow_postpone", True),
             verification_code=bodies.text(body, "verification_code", required=False) or None,
@@ -140,7 +149,7 @@ class Account:
             changes=parse_changes(body),
             credentials=parse_credentials(body),
             access_token_expires_in=bodies.integer(
-                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
+                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS, TOKEN_SECONDS
             ),
         )
         self.signing_keys.forget(account_id)
@@ -163,7 +172,7 @@ def parse_changes(body: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for field in sorted(set(body) & EDITABLE_FIELDS):
         if field == "chat_inactivity_seconds":
-            changes[field] = bodies.integer(body, field, 0)
+            changes[field] = bodies.integer(body, field, 0, CHAT_INACTIVITY_SECONDS)
         elif field == "allow_postpone":
             changes[field] = bodies.boolean(body, field, True)
         elif field == "verification_code":

@@ -178,6 +178,63 @@ def test_bad_forms_get_clear_errors(client: testing.TestClient) -> None:
     assert not_json.status_code == 400
 
 
+BOUNDS = {
+    "chat_inactivity_seconds": "must be a whole number from 60 to 604800",
+    "access_token_expires_in": "must be a whole number from 1 to 31536000",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("access_token_expires_in", 10**12),
+        ("access_token_expires_in", 0),
+        ("access_token_expires_in", "9" * 40),
+        ("chat_inactivity_seconds", 2**31),
+        ("chat_inactivity_seconds", 59),
+        ("chat_inactivity_seconds", 604801),
+        ("chat_inactivity_seconds", -600),
+        ("chat_inactivity_seconds", 600.5),
+    ],
+)
+def test_numbers_out_of_bounds_are_refused_naming_the_field_and_its_bounds(
+    client: testing.TestClient, account: dict[str, Any], project: Any, field: str, value: Any
+) -> None:
+    refused = f"{field}: {BOUNDS[field]}"
+    created = client.simulate_post("/api/accounts", json={**ACCOUNT_FORM, field: value})
+    assert (created.status_code, created.json["description"]) == (422, refused)
+    path = f"/api/accounts/{account['id']}"
+    changed = client.simulate_patch(path, json={field: value, "access_token": "access-token-2"})
+    assert (changed.status_code, changed.json["description"]) == (422, refused)
+
+    project()
+    [listed] = client.simulate_get("/api/accounts").json["accounts"]
+    assert (listed["chat_inactivity_seconds"], listed["access_token_expires_at"]) == (
+        600,
+        account["access_token_expires_at"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("access_token_expires_in", 1),
+        ("access_token_expires_in", 31536000),
+        ("chat_inactivity_seconds", 60),
+        ("chat_inactivity_seconds", "604800"),
+    ],
+)
+def test_numbers_at_their_bounds_are_taken(
+    client: testing.TestClient, account: dict[str, Any], field: str, value: Any
+) -> None:
+    created = client.simulate_post("/api/accounts", json={**ACCOUNT_FORM, field: value})
+    assert created.status_code == 201
+    changed = client.simulate_patch(f"/api/accounts/{account['id']}", json={field: value})
+    assert changed.status_code == 200
+    if field == "chat_inactivity_seconds":
+        assert created.json[field] == changed.json[field] == int(value)
+
+
 def test_tokens_401_and_403(client: testing.TestClient, services: Services) -> None:
     agent = services.tokens.create("lan", admin=False).token
     as_agent = {"Authorization": f"Bearer {agent}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,6 +23,7 @@ from api.services import Services
 from domain import actors
 from domain.account import fingerprint
 from domain.clock import FrozenClock
+from domain.handlers.outbox import ACCOUNT_REMOVED
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
@@ -433,6 +435,32 @@ def test_an_echo_before_the_send_returns_never_shows_twice(
     assert [(m["text"], m["status"]) for m in messages] == [("Một bản thôi", "sent")]
 
 
+def test_a_send_that_outlasts_the_grace_time_is_recorded_sent_and_never_sent_again(
+    agent: Agent, fake: FakeZalo, platform: ZaloPlatform, services: Services, clock: FrozenClock
+) -> None:
+    settler = bootstrap.workers(services).settler
+
+    def echo_placed_before_the_send_returns(send: dict[str, Any]) -> None:
+        fake.on_send = None
+        assert platform.send(echo_of(send)).status_code == 200
+        agent.project()
+        clock.advance(31)  # Zalo is slow to answer: the settler places the echo first
+        assert settler.tick() == 1
+
+    fake.on_send = echo_placed_before_the_send_returns
+    agent.reply("Gửi chậm một chút")
+    agent.deliver()
+    messages = agent.deliver()  # and the outbox's next rounds
+    messages = agent.deliver()
+
+    assert [s["text"] for s in fake.sent] == ["Gửi chậm một chút"]
+    [ours] = [m for m in messages if m["author"] == "agent:admin"]
+    assert (ours["status"], ours["zalo_msg_id"]) == ("sent", fake.sent[0]["message_id"])
+    # Placed before it could be claimed, the echo shows as the OA's message, once.
+    [echo] = [m for m in messages if m["author"] == actors.OA_MANAGER]
+    assert (echo["text"], echo["zalo_msg_id"]) == ("Gửi chậm một chút", ours["zalo_msg_id"])
+
+
 def test_a_message_typed_in_the_oa_manager_shows_as_the_oa(
     agent: Agent, platform: ZaloPlatform, services: Services, clock: FrozenClock
 ) -> None:
@@ -506,6 +534,35 @@ def test_a_reply_cut_off_mid_send_is_failed_visibly_not_resent(
     assert message["status"] == "failed"
     assert "may or may not have reached" in message["error"]
     assert fake.sent == []
+
+
+def test_a_reply_on_a_removed_account_fails_once_with_the_reason(
+    agent: Agent,
+    account: dict[str, Any],
+    client: testing.TestClient,
+    fake: FakeZalo,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    chat_id = agent.chat()["id"]
+    reply_id = agent.reply("Shop còn mở không ạ?").json["message_id"]
+    agent.project()
+    assert client.simulate_delete(f"/api/accounts/{account['id']}").status_code == 204
+    caplog.set_level(logging.INFO)
+    for _ in range(5):  # rounds of the outbox
+        agent.outbox.drain_now()
+
+    agent.project()
+    [message] = [
+        m
+        for m in client.simulate_get(f"/api/chats/{chat_id}").json["messages"]
+        if m["direction"] == "out"
+    ]
+    assert (message["id"], message["status"]) == (reply_id, "failed")
+    assert message["error"] == ACCOUNT_REMOVED
+    events = client.simulate_get(f"/api/audit/{chat_id}").json["events"]
+    assert [e["type"] for e in events].count("Reply.Failed") == 1
+    assert fake.sent == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_anonymous_visitors_are_answered_in_their_conversation(

@@ -10,6 +10,7 @@ from eventsourcing.application import Application
 from psycopg_pool import ConnectionPool
 
 from adapters.read_models.views.base import View
+from adapters.read_models.views.shown_text import write_shown_text
 
 log = logging.getLogger("zalodesk.projector")
 
@@ -55,6 +56,7 @@ class Projector:
 
     def apply_batch(self, cur: Any, upto: int | None = None) -> int:
         """Apply the next batch, up to position ``upto`` if given, in the caller's transaction."""
+        write_shown_text(cur)
         positions = lock_positions(cur, self.views)
         start = min(positions.values())
         if upto is not None and start >= upto:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from prometheus_client import (
     CollectorRegistry,
@@ -12,6 +13,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 WEBHOOKS = Counter(
     "zalodesk_webhooks_total", "Webhook deliveries by event name and outcome", ["event", "outcome"]
@@ -29,11 +32,31 @@ PROJECTION_LAG = Gauge(
 )
 
 
-def render(lag: dict[str, int]) -> bytes:
+class EventsSetAside(Collector):
+    """Read from the database when scraped: every process shows the same count, whichever
+    process set the events aside, and a restart does not reset it."""
+
+    def __init__(self, totals: dict[str, int]) -> None:
+        self.totals = totals
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "zalodesk_events_set_aside",
+            "Events a view could not apply and set aside, ever",
+            labels=["view"],
+        )
+        for view, total in self.totals.items():
+            family.add_metric([view], total)
+        yield family
+
+
+def render(lag: dict[str, int], set_aside: dict[str, int]) -> bytes:
     for view, behind in lag.items():
         PROJECTION_LAG.labels(view=view).set(behind)
+    from_database = CollectorRegistry(auto_describe=False)
+    from_database.register(EventsSetAside(set_aside))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
-    return generate_latest()
+        return generate_latest(registry) + generate_latest(from_database)
+    return generate_latest() + generate_latest(from_database)

@@ -29,12 +29,15 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
         Route(
             "/readyz",
-            health.Ready(services.lag, services.stalled),
+            health.Ready(services.lag, services.stalled, services.set_aside),
             {"GET": "Store reachable, views caught up"},
             False,
         ),
         Route(
-            "/metrics", health.Metrics(services.lag), {"GET": "Prometheus metrics"}, secured=False
+            "/metrics",
+            health.Metrics(services.lag, services.ever_set_aside),
+            {"GET": "Prometheus metrics"},
+            secured=False,
         ),
         Route(
             "/api/accounts",

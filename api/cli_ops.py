@@ -165,22 +165,48 @@ def run_verify(args: argparse.Namespace) -> int:
         checks = Verify(services.log, services.pool).run(Progress())
     for check in checks:
         print(verdict(check))
+    problems = []
     differ = [c.view for c in checks if not c.equal]
     if differ:
-        raise CommandError(
+        problems.append(
             f"{len(differ)} view(s) differ from the log: {', '.join(differ)} "
             f"(`zalodesk replay {' '.join(differ)}` rebuilds them)"
         )
+    aside = [c for c in checks if c.set_aside]
+    if aside:
+        problems.append(
+            "events set aside: "
+            + "; ".join(f"{c.view} at {positions(c)}" for c in aside)
+            + f" (once fixed, `zalodesk replay {' '.join(c.view for c in aside)}` applies them)"
+        )
+    if problems:
+        raise CommandError("; ".join(problems))
     return 0
+
+
+SHOWN_SET_ASIDE = 10
 
 
 def verdict(check: ViewCheck) -> str:
     where = f"at position {check.position}, {check.rows} row{'' if check.rows == 1 else 's'}"
-    if check.equal:
-        return f"{check.view:<12} equal ({where})"
-    return f"{check.view:<12} DIFFERS ({where}): " + "; ".join(
-        d.summary() for d in check.differences
+    aside = "".join(
+        f"; set aside: position {e.position} ({e.event_type}: {e.error})"
+        for e in check.set_aside[:SHOWN_SET_ASIDE]
     )
+    if check.equal:
+        return f"{check.view:<12} equal ({where}){aside}"
+    return (
+        f"{check.view:<12} DIFFERS ({where}): "
+        + "; ".join(d.summary() for d in check.differences)
+        + aside
+    )
+
+
+def positions(check: ViewCheck) -> str:
+    """``position 12`` or ``positions 12, 15``; the first hundred when there are more."""
+    listed = ", ".join(str(e.position) for e in check.set_aside[:100])
+    more = f" and {len(check.set_aside) - 100} more" if len(check.set_aside) > 100 else ""
+    return f"position{'s' if len(check.set_aside) > 1 else ''} {listed}{more}"
 
 
 @command

@@ -11,6 +11,7 @@ from adapters.api_tokens import TokenStore
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.credentials import CredentialStore
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
+from adapters.read_models.set_aside import SetAside
 from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.base import View
 from adapters.settings import Settings
@@ -37,6 +38,13 @@ class Services:
     def lag(self) -> dict[str, int]:
         """How many events each view is behind the log."""
         return projector.lag(self.pool, self.app, self.views)
+
+    def set_aside(self) -> list[SetAside]:
+        """The events a view has set aside and not applied since (the first hundred)."""
+        return projector.still_set_aside(self.pool, self.views, limit=100)
+
+    def ever_set_aside(self) -> dict[str, int]:
+        return projector.ever_set_aside(self.pool, self.views)
 
     def stalled(self) -> dict[str, float]:
         """The background loops that have not finished a round lately, by seconds since."""

@@ -24,6 +24,7 @@ def the_chat(client: testing.TestClient) -> tuple[dict[str, Any], dict[str, Any]
 def nothing_set_aside(client: testing.TestClient) -> None:
     answer = client.simulate_get("/readyz")
     assert answer.status_code == 200, answer.text
+    assert answer.json["set_aside"] == []
 
 
 def test_a_nul_in_the_text_shows_as_the_replacement_character(

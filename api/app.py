@@ -35,7 +35,7 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         ),
         Route(
             "/metrics",
-            health.Metrics(services.lag, services.ever_set_aside),
+            health.Metrics(services.metrics_figures),
             {"GET": "Prometheus metrics"},
             secured=False,
         ),

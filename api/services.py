@@ -7,6 +7,7 @@ from typing import Any
 from attrs import define
 from psycopg_pool import ConnectionPool
 
+from adapters import metrics
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.credentials import CredentialStore
@@ -43,8 +44,13 @@ class Services:
         """The events a view has set aside and not applied since (the first hundred)."""
         return projector.still_set_aside(self.pool, self.views, limit=100)
 
-    def ever_set_aside(self) -> dict[str, int]:
-        return projector.ever_set_aside(self.pool, self.views)
+    def metrics_figures(self) -> metrics.FromDatabase:
+        """What /metrics reads from the database: lag, events set aside, the outbox's queue."""
+        return metrics.FromDatabase(
+            lag=self.lag(),
+            set_aside=projector.ever_set_aside(self.pool, self.views),
+            queued_replies=self.inbox.queued_replies(),
+        )
 
     def stalled(self) -> dict[str, float]:
         """The background loops that have not finished a round lately, by seconds since."""

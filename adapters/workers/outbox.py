@@ -18,6 +18,7 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
+from adapters import metrics
 from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
 from adapters.zalo.client import (
     Recipient,
@@ -109,6 +110,7 @@ class Outbox:
         except NotFound:  # the account was removed while the reply was on its way
             self.app.record_failed(reply_id, None, ACCOUNT_REMOVED)
             outcome = "failed: account removed"
+        metrics.reply_send(send_outcome(outcome))
         log.info(
             "reply delivered" if outcome == "sent" else "reply not delivered",
             extra={
@@ -120,6 +122,7 @@ class Outbox:
         )
 
     def _send(self, job: SendJob) -> str:
+        """ "sent", or "failed: <why>" (Zalo's error code, or a word for the cause)."""
         if job.anonymous and not job.conversation_id:
             reason = "This anonymous visitor has no Zalo conversation id to answer to."
             self.app.record_failed(job.reply_id, None, reason)
@@ -175,3 +178,13 @@ def recipient(job: SendJob) -> Recipient:
     if job.anonymous:
         return Recipient(anonymous_id=job.zalo_user_id, conversation_id=job.conversation_id)
     return Recipient(user_id=job.zalo_user_id)
+
+
+def send_outcome(outcome: str) -> str:
+    """A send's outcome as a metrics label: Zalo's codes are folded into "refused_by_zalo"."""
+    why = outcome.removeprefix("failed: ")
+    if outcome == "sent":
+        return "sent"
+    if why.lstrip("-").isdigit():
+        return "refused_by_zalo"
+    return why.replace(" ", "_")

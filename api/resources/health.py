@@ -12,7 +12,6 @@ from adapters.read_models.set_aside import SetAside
 Lag = Callable[[], dict[str, int]]
 Stalled = Callable[[], dict[str, float]]
 StillSetAside = Callable[[], list[SetAside]]
-EverSetAside = Callable[[], dict[str, int]]
 
 READY_LAG_EVENTS = 1000
 
@@ -54,11 +53,9 @@ def _status(stalled: bool, behind: bool, set_aside: bool) -> str:
 
 
 class Metrics:
-    def __init__(self, lag: Lag, set_aside: EverSetAside) -> None:
-        self.lag = lag
-        self.set_aside = set_aside
+    def __init__(self, figures: Callable[[], metrics.FromDatabase]) -> None:
+        self.figures = figures
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lag = self.lag()
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        resp.data = metrics.render(lag, self.set_aside())
+        resp.data = metrics.render(self.figures())

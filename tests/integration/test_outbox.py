@@ -595,3 +595,40 @@ def test_the_per_app_limit_holds_under_load(
     limited.drain_now()
     assert len(fake.sent) == 12
     assert fake.calls_per_window(0.3) <= 4
+
+
+def metric(client: testing.TestClient, name: str) -> float:
+    """The value of one series of /metrics (0 when it has none yet)."""
+    for line in client.simulate_get("/metrics").text.splitlines():
+        if line.startswith(name + " ") or (
+            line.startswith(name + "{") and line.split(" ")[0] == name
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_show_the_outbox_queue_and_sends_by_outcome(
+    agent: Agent, client: testing.TestClient, fake: FakeZalo
+) -> None:
+    sent_before = metric(client, 'zalodesk_outbox_sends_total{outcome="sent"}')
+    refused_before = metric(client, 'zalodesk_outbox_sends_total{outcome="refused_by_zalo"}')
+    agent.reply("Dạ có ạ")
+    agent.project()
+    assert metric(client, "zalodesk_outbox_queue_replies") == 1
+    agent.deliver()
+    assert metric(client, "zalodesk_outbox_queue_replies") == 0
+    assert metric(client, 'zalodesk_outbox_sends_total{outcome="sent"}') == sent_before + 1
+
+    fake.fail_next(-230)  # outside the window of 7 days: not retried
+    agent.reply("Một lần nữa")
+    agent.deliver()
+    assert (
+        metric(client, 'zalodesk_outbox_sends_total{outcome="refused_by_zalo"}')
+        == refused_before + 1
+    )
+    text = client.simulate_get("/metrics").text
+    assert "process_cpu_seconds_total" in text
+    assert (
+        'zalodesk_http_requests_total{method="POST",route="/api/chats/{chat_id:uuid}/messages",status="202"}'
+        in text
+    )

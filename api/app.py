@@ -9,7 +9,7 @@ import falcon
 from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
 from adapters.postgres.webhook_activity import WebhookActivity
-from api import errors
+from api import errors, json_bodies
 from api.auth import BearerAuth
 from api.openapi import OpenAPI, Route, spec
 from api.requestlog import RequestLog
@@ -130,6 +130,7 @@ def create_app(services: Services, accounts_cache: AccountCache) -> falcon.App[A
     public = [route.template for route in table if not route.secured] + [OPENAPI]
     middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens, public)]
     app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
+    app.req_options.media_handlers = json_bodies.media_handlers()
     for route in table:
         app.add_route(route.template, route.resource)
     app.add_route(OPENAPI, OpenAPI(spec(table)))

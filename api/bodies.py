@@ -14,9 +14,10 @@ def json_object(req: falcon.Request) -> dict[str, Any]:
         body = req.get_media()
     except falcon.MediaNotFoundError:
         body = {}
-    except falcon.MediaMalformedError:
+    except falcon.MediaMalformedError as ex:
+        why = f": {ex.__cause__}" if ex.__cause__ else "."
         raise falcon.HTTPBadRequest(
-            title="Malformed JSON", description="The body could not be parsed as JSON."
+            title="Malformed JSON", description=f"The body could not be parsed as JSON{why}"
         ) from None
     if not isinstance(body, dict):
         raise falcon.HTTPBadRequest(title="Bad body", description="The body must be a JSON object.")

@@ -183,7 +183,7 @@ class Workers:
                 outbox.tick,
                 0.05,
                 before=outbox.recover,
-                after=lambda: outbox.executor.shutdown(wait=True),
+                after=outbox.finish,
             ),
             Loop("settler", self.settler.tick, 1.0),
         ]

@@ -88,14 +88,19 @@ class Outbox:
             started += 1
         return started
 
-    def drain_now(self) -> None:
-        """Send everything queued and wait for it (for tests and the command line)."""
-        self.tick()
+    def wait_until_idle(self) -> None:
+        """Until no chat is being sent: every send under way has its outcome recorded."""
         while True:
             with self._lock:
                 if not self._busy:
                     return
             time.sleep(0.01)
+
+    def finish(self) -> None:
+        """On stopping: let the sends under way record their outcome, rather than leave
+        them to be failed as "outcome unknown" at the next start."""
+        self.wait_until_idle()
+        self.executor.shutdown(wait=True)
 
     def deliver(self, reply_id: UUID) -> None:
         job = self.app.begin_send(reply_id)

@@ -81,6 +81,12 @@ def outbox(services: Services, settings: Settings) -> Iterator[Outbox]:
     box.executor.shutdown()
 
 
+def send_queued(outbox: Outbox) -> None:
+    """One round of the outbox, and every send it started finished."""
+    outbox.tick()
+    outbox.wait_until_idle()
+
+
 class Agent:
     """Replies through the API, lets the outbox run, and reads the chat back."""
 
@@ -102,7 +108,7 @@ class Agent:
 
     def deliver(self) -> list[dict[str, Any]]:
         self.project()
-        self.outbox.drain_now()
+        send_queued(self.outbox)
         return [m for m in self.chat()["messages"] if m["direction"] == "out"]
 
 
@@ -518,7 +524,7 @@ def test_a_reply_queued_before_a_crash_is_sent_after_restart(
     agent.project()
     restarted = make_outbox(services, settings)
     assert restarted.recover() == 0
-    restarted.drain_now()
+    send_queued(restarted)
     assert [s["text"] for s in fake.sent] == ["Trước khi sập"]
 
 
@@ -549,7 +555,7 @@ def test_a_reply_on_a_removed_account_fails_once_with_the_reason(
     assert client.simulate_delete(f"/api/accounts/{account['id']}").status_code == 204
     caplog.set_level(logging.INFO)
     for _ in range(5):  # rounds of the outbox
-        agent.outbox.drain_now()
+        send_queued(agent.outbox)
 
     agent.project()
     [message] = [
@@ -592,7 +598,7 @@ def test_the_per_app_limit_holds_under_load(
             client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": f"r{k}"})
     project()
     limited = make_outbox(services, settings, calls_per_window=4, window_seconds=0.3)
-    limited.drain_now()
+    send_queued(limited)
     assert len(fake.sent) == 12
     assert fake.calls_per_window(0.3) <= 4
 

@@ -1,39 +1,140 @@
-"""Prometheus metrics, shared across gunicorn workers when a multiprocess folder is set."""
+"""Prometheus metrics: counters of what this process did, and figures read from the database
+when scraped.
+
+Counters are shared across the processes of one service through the multiprocess folder
+(``adapters/metrics_folder.py``). prometheus_client chooses that mode when it is first
+imported, so it is imported here on first use, never at import time: the process that
+forks the others must not have imported it before the folder is chosen.
+
+Every label value comes from a closed set: nothing a stranger sends can add a series.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from attrs import frozen
 
-WEBHOOKS = Counter(
-    "zalodesk_webhooks_total", "Webhook deliveries by event name and outcome", ["event", "outcome"]
-)
-WEBHOOK_ACK_SECONDS = Histogram(
-    "zalodesk_webhook_ack_seconds",
-    "Time from a webhook's arrival to our answer",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
-)
-PROJECTION_LAG = Gauge(
-    "zalodesk_projection_lag_events",
-    "Events in the log that a view has not applied yet",
-    ["view"],
-    multiprocess_mode="livemax",
-)
+ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"})
 
 
-def render(lag: dict[str, int]) -> bytes:
-    for view, behind in lag.items():
-        PROJECTION_LAG.labels(view=view).set(behind)
+@frozen
+class FromDatabase:
+    """What a scrape reads from the database, the same whichever process answers."""
+
+    lag: Mapping[str, int]
+    set_aside: Mapping[str, int]
+    queued_replies: int
+
+
+class _Counters:
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.webhooks = Counter(
+            "zalodesk_webhooks_total",
+            "Webhook deliveries by event and outcome",
+            ["event", "outcome"],
+        )
+        self.webhook_ack = Histogram(
+            "zalodesk_webhook_ack_seconds",
+            "Time from a webhook's arrival to our answer",
+            buckets=ACK_BUCKETS,
+        )
+        self.requests = Counter(
+            "zalodesk_http_requests_total",
+            "Requests answered, by route template, method and status",
+            ["route", "method", "status"],
+        )
+        self.request_seconds = Histogram(
+            "zalodesk_http_request_seconds",
+            "Time to answer a request, by route template",
+            ["route"],
+            buckets=ACK_BUCKETS,
+        )
+        self.sends = Counter(
+            "zalodesk_outbox_sends_total",
+            "Replies the outbox tried to send, by outcome",
+            ["outcome"],
+        )
+        self.refreshes = Counter(
+            "zalodesk_token_refreshes_total", "Access token refreshes, by outcome", ["outcome"]
+        )
+
+
+@functools.cache
+def _counters() -> _Counters:
+    return _Counters()
+
+
+def request(route: str | None, method: str, status: int, seconds: float) -> None:
+    template = route or "unmatched"
+    verb = method if method in METHODS else "other"
+    _counters().requests.labels(route=template, method=verb, status=str(status)).inc()
+    _counters().request_seconds.labels(route=template).observe(seconds)
+
+
+def webhook(event: str, outcome: str, seconds: float) -> None:
+    """``event`` must already be a known event name or "other"."""
+    _counters().webhooks.labels(event=event, outcome=outcome).inc()
+    _counters().webhook_ack.observe(seconds)
+
+
+def reply_send(outcome: str) -> None:
+    _counters().sends.labels(outcome=outcome).inc()
+
+
+def token_refresh(outcome: str) -> None:
+    _counters().refreshes.labels(outcome=outcome).inc()
+
+
+def render(figures: FromDatabase) -> bytes:
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+    from prometheus_client.process_collector import ProcessCollector
+
+    _counters()  # every series exists from the first scrape on
+    registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
-    return generate_latest()
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY
+    own = CollectorRegistry(auto_describe=False)
+    own.register(_DatabaseFigures(figures))
+    ProcessCollector(registry=own)  # the process that answered this scrape
+    return generate_latest(registry) + generate_latest(own)
+
+
+class _DatabaseFigures:
+    def __init__(self, figures: FromDatabase) -> None:
+        self.figures = figures
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        lag = GaugeMetricFamily(
+            "zalodesk_projection_lag_events",
+            "Events in the log that a view has not applied yet",
+            labels=["view"],
+        )
+        for view, behind in self.figures.lag.items():
+            lag.add_metric([view], behind)
+        yield lag
+        set_aside = CounterMetricFamily(
+            "zalodesk_events_set_aside",
+            "Events a view could not apply and set aside, ever",
+            labels=["view"],
+        )
+        for view, total in self.figures.set_aside.items():
+            set_aside.add_metric([view], total)
+        yield set_aside
+        yield GaugeMetricFamily(
+            "zalodesk_outbox_queue_replies",
+            "Replies queued and not yet tried by the outbox",
+            value=self.figures.queued_replies,
+        )

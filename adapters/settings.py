@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 from attrs import frozen
 from psycopg.conninfo import conninfo_to_dict
+
+from domain.account import CHAT_INACTIVITY_SECONDS
 
 
 class SettingsError(ValueError):
@@ -31,6 +34,21 @@ class Settings:
     chat_inactivity_seconds: int = 600
     cipher_key: str | None = None
 
+    def public_url_problem(self) -> str | None:
+        """Why Zalo could not reach the webhook URLs this service shows, if it could not."""
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return (
+                f"ZALODESK_PUBLIC_URL {self.public_url!r} is not an http(s) URL: the webhook "
+                "URLs shown for accounts will not work (set it like https://desk.example.com)"
+            )
+        if parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127."):
+            return (
+                f"ZALODESK_PUBLIC_URL is {self.public_url}, which Zalo cannot reach: set it to "
+                "the address Zalo reaches this service at before pasting webhook URLs into Zalo"
+            )
+        return None
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -46,8 +64,11 @@ class Settings:
             public_url=(get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
             zalo_api_base=(get("ZALO_API_BASE") or DEFAULT_ZALO_API_BASE).rstrip("/"),
             zalo_oauth_base=(get("ZALO_OAUTH_BASE") or DEFAULT_ZALO_OAUTH_BASE).rstrip("/"),
-            chat_inactivity_seconds=_positive_int(
-                "ZALODESK_CHAT_INACTIVITY_SECONDS", get("CHAT_INACTIVITY_SECONDS"), 600
+            chat_inactivity_seconds=_seconds(
+                "ZALODESK_CHAT_INACTIVITY_SECONDS",
+                get("CHAT_INACTIVITY_SECONDS"),
+                600,
+                CHAT_INACTIVITY_SECONDS,
             ),
             cipher_key=get("CIPHER_KEY"),
         )
@@ -69,13 +90,15 @@ def _database_url(raw: str | None) -> str | None:
     return raw
 
 
-def _positive_int(name: str, raw: str | None, default: int) -> int:
+def _seconds(name: str, raw: str | None, default: int, allowed: range) -> int:
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number of seconds, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, not {value}")
+    if value not in allowed:
+        raise SettingsError(
+            f"{name} must be from {allowed.start} to {allowed.stop - 1} seconds, not {value}"
+        )
     return value

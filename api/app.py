@@ -8,8 +8,9 @@ import falcon
 
 from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
+from adapters.postgres.webhook_activity import WebhookActivity
 from adapters.read_models.rule_queries import RuleQueries
-from api import errors
+from api import errors, json_bodies
 from api.auth import BearerAuth
 from api.openapi import OpenAPI, Route, spec
 from api.requestlog import RequestLog
@@ -21,19 +22,23 @@ OPENAPI = "/openapi.json"
 
 def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
     app, settings = services.app, services.settings
-    presenter = accounts.AccountPresenter(settings)
     admin = AccountAdmin(app, services.credentials)
-    webhook = webhooks.ZaloWebhook(app, accounts_cache)
+    activity = WebhookActivity(services.pool)
+    presenter = accounts.AccountPresenter(settings, activity)
+    webhook = webhooks.ZaloWebhook(app, accounts_cache, activity)
     return [
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
         Route(
             "/readyz",
-            health.Ready(services.lag, services.stalled),
+            health.Ready(services.lag, services.stalled, services.set_aside),
             {"GET": "Store reachable, views caught up"},
             False,
         ),
         Route(
-            "/metrics", health.Metrics(services.lag), {"GET": "Prometheus metrics"}, secured=False
+            "/metrics",
+            health.Metrics(services.metrics_figures),
+            {"GET": "Prometheus metrics"},
+            secured=False,
         ),
         Route(
             "/api/accounts",
@@ -152,6 +157,7 @@ def create_app(services: Services, accounts_cache: AccountCache) -> falcon.App[A
     public = [route.template for route in table if not route.secured] + [OPENAPI]
     middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens, public)]
     app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
+    app.req_options.media_handlers = json_bodies.media_handlers()
     for route in table:
         app.add_route(route.template, route.resource)
     app.add_route(OPENAPI, OpenAPI(spec(table)))

@@ -6,15 +6,18 @@ from typing import Any
 
 import falcon
 
+MAX_DIGITS = 18  # longer strings of digits are beyond every bound here: not even read
+
 
 def json_object(req: falcon.Request) -> dict[str, Any]:
     try:
         body = req.get_media()
     except falcon.MediaNotFoundError:
         body = {}
-    except falcon.MediaMalformedError:
+    except falcon.MediaMalformedError as ex:
+        why = f": {ex.__cause__}" if ex.__cause__ else "."
         raise falcon.HTTPBadRequest(
-            title="Malformed JSON", description="The body could not be parsed as JSON."
+            title="Malformed JSON", description=f"The body could not be parsed as JSON{why}"
         ) from None
     if not isinstance(body, dict):
         raise falcon.HTTPBadRequest(title="Bad body", description="The body must be a JSON object.")
@@ -39,15 +42,20 @@ def text(body: dict[str, Any], field: str, *, required: bool = True, default: st
     return value
 
 
-def integer(body: dict[str, Any], field: str, default: int, *, minimum: int = 1) -> int:
+def integer(body: dict[str, Any], field: str, default: int, allowed: range) -> int:
+    """A whole number within ``allowed``: every number the API takes has its bounds."""
     value = body.get(field, default)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(field, "must be a whole number")
-    if value < minimum:
-        raise invalid(field, f"must be at least {minimum}")
+    if isinstance(value, str):
+        digits = value.strip()
+        if digits.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS:
+            value = int(digits)
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        raise invalid(field, bounds(allowed))
     return value
+
+
+def bounds(allowed: range) -> str:
+    return f"must be a whole number from {allowed.start} to {allowed.stop - 1}"
 
 
 def boolean(body: dict[str, Any], field: str, default: bool) -> bool:

@@ -187,7 +187,7 @@ class Workers:
                 outbox.tick,
                 0.05,
                 before=outbox.recover,
-                after=lambda: outbox.executor.shutdown(wait=True),
+                after=outbox.finish,
             ),
             Loop("settler", self.settler.tick, 1.0),
             # Rules may wait a moment longer than views: rounds of more events cost less.

@@ -125,6 +125,8 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
     check_can_listen(args.bind)
     settings = Settings.from_env()
     database = bootstrap.open_database(settings, create_embedded=with_worker)
+    if problem := settings.public_url_problem():
+        say(f"warning: {problem}")
     # Children (gunicorn workers, the worker process) use the same server.
     os.environ["ZALODESK_DATABASE_URL"] = database.url
     metrics_folder.start_fresh(settings.data_dir)

@@ -35,6 +35,6 @@ class RequestLog:
             fields.update(
                 event_name=event[:64], account_id=req.context.get("account_id"), outcome=outcome
             )
-            metrics.WEBHOOKS.labels(event=event_label(event), outcome=outcome).inc()
-            metrics.WEBHOOK_ACK_SECONDS.observe(seconds)
+            metrics.webhook(event_label(event), outcome, seconds)
+        metrics.request(req.uri_template, req.method, resp.status_code, seconds)
         log.info("request", extra=fields)

@@ -8,6 +8,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.glogging import Logger
+
+from adapters.json_logs import JsonFormatter
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
@@ -45,6 +48,18 @@ class GentleArbiter(Arbiter):  # type: ignore[misc]
         self.handle_term()
 
 
+class JsonLogger(Logger):  # type: ignore[misc]
+    """Gunicorn's own lines (workers booting, timeouts, signals) as JSON like every other line.
+
+    For a hand-run gunicorn: ``gunicorn wsgi:app --logger-class api.server.JsonLogger``.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+
 def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
     return {
         "bind": bind,
@@ -56,6 +71,7 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
         "keepalive": 5,
         "accesslog": None,
         "errorlog": "-",
+        "logger_class": JsonLogger,
         "loglevel": "warning",
         "proc_name": "zalodesk",
     }

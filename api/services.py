@@ -7,10 +7,12 @@ from typing import Any
 from attrs import define
 from psycopg_pool import ConnectionPool
 
+from adapters import metrics
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.credentials import CredentialStore
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
+from adapters.read_models.set_aside import SetAside
 from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.base import View
 from adapters.settings import Settings
@@ -38,6 +40,18 @@ class Services:
         """How many events each view, and the automation worker, is behind the log."""
         behind = projector.lag(self.pool, self.app, self.views)
         return {**behind, "automation": automation.lag(self.pool, self.app)}
+
+    def set_aside(self) -> list[SetAside]:
+        """The events a view has set aside and not applied since (the first hundred)."""
+        return projector.still_set_aside(self.pool, self.views, limit=100)
+
+    def metrics_figures(self) -> metrics.FromDatabase:
+        """What /metrics reads from the database: lag, events set aside, the outbox's queue."""
+        return metrics.FromDatabase(
+            lag=self.lag(),
+            set_aside=projector.ever_set_aside(self.pool, self.views),
+            queued_replies=self.inbox.queued_replies(),
+        )
 
     def stalled(self) -> dict[str, float]:
         """The background loops that have not finished a round lately, by seconds since."""

@@ -25,6 +25,23 @@ EDITABLE_FIELDS = frozenset(
 )
 FINGERPRINT_DIGITS = 12
 
+# The numbers an admin chooses, and their bounds. A chat ends after a minute of quiet at
+# the soonest, and at the latest when Zalo's 7-day window for answering it has closed.
+# An access token lives 25 hours as Zalo issues it; a year is beyond any real one.
+CHAT_INACTIVITY_SECONDS = range(60, 7 * 24 * 3600 + 1)
+TOKEN_SECONDS = range(1, 365 * 24 * 3600 + 1)
+
+
+def within(field: str, value: int, allowed: range) -> int:
+    """``value`` if ``allowed``; otherwise an error that names the field and its bounds."""
+    if value not in allowed:
+        raise InvalidInput(f"{field}: {bounds(allowed)}")
+    return value
+
+
+def bounds(allowed: range) -> str:
+    return f"must be a whole number from {allowed.start} to {allowed.stop - 1}"
+
 
 def fingerprint(*secrets: str) -> str:
     """Tells one set of secrets from another without revealing them: a short SHA-256 prefix."""
@@ -67,6 +84,12 @@ class ZaloAccount(DeskAggregate):
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
             raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+        if "chat_inactivity_seconds" in changes:
+            within(
+                "chat_inactivity_seconds",
+                changes["chat_inactivity_seconds"],
+                CHAT_INACTIVITY_SECONDS,
+            )
         if changes.get("name", self.name) != self.name:
             self._renamed(name=changes["name"], actor=actor, at=at)
         app = (changes.get("app_id", self.app_id), changes.get("oa_id", self.oa_id))
@@ -125,6 +148,7 @@ class ZaloAccount(DeskAggregate):
         """A new token pair: refreshed, or pasted by an admin (the same pair again: nothing,
         unless the account waits to be reconnected, which the pair then does)."""
         self._require_live()
+        within("access_token_expires_in", expires_in, TOKEN_SECONDS)
         if tokens_fingerprint == self.tokens_fingerprint and self.needs_reconnect is None:
             return
         self._tokens_rotated(

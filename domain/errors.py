@@ -20,3 +20,8 @@ class InvalidInput(DomainError):
 
 class Conflict(DomainError):
     """The command cannot apply to the aggregate in its current state."""
+
+
+class ConcurrentChange(Conflict):
+    """Others kept changing the same records at the same moment, more often than a command
+    tries again: nothing was changed, and asking again later will do."""

@@ -12,7 +12,11 @@ view (``View.version``), and that version is recorded for the live view in the
 same transaction.
 
 ``Verify`` builds every view aside into scratch tables (suffix ``_verify``) up
-to the live view's own position and compares the two row sets, table by table.
+to the live view's own position and compares the two row sets, table by table,
+and names the events each live view has set aside and not applied since.
+
+A rebuild applies again the events the live view had set aside: those that apply
+now are cleared at the swap, those that still fail stay set aside.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from attrs import frozen
 from psycopg_pool import ConnectionPool
 
 from adapters.log_tools.event_log import EventLog, NoProgress, Progress
+from adapters.read_models import set_aside
+from adapters.read_models.set_aside import SetAside
 from adapters.read_models.view_versions import (
     forget_version,
     has_all_tables,
@@ -202,6 +208,7 @@ class Replay:
                     (tracking_key(old), position),
                 )
                 record_version(cur, old)
+                set_aside.take_over(cur, tracking_key(old), tracking_key(new))
                 cur.execute("DELETE FROM view_positions WHERE view = %s", (tracking_key(new),))
                 forget_version(cur, new)
             return int(position)
@@ -238,6 +245,7 @@ def drop(cur: Any, view: View) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {view.t(table)}")
     cur.execute("DELETE FROM view_positions WHERE view = %s", (tracking_key(view),))
     forget_version(cur, view)
+    set_aside.forget(cur, tracking_key(view))
 
 
 # Verify
@@ -271,6 +279,7 @@ class ViewCheck:
     position: int
     rows: int
     differences: list[TableDifference]
+    set_aside: list[SetAside]
 
     @property
     def equal(self) -> bool:
@@ -323,7 +332,8 @@ class Verify:
                 if (d := _compare(cur, table, live.t(table), scratch.t(table)))
             ]
             rows = sum(_count(cur, live.t(table)) for table in live.tables)
-        return ViewCheck(live.name, position, rows, differences)
+            aside = set_aside.still_set_aside(cur, [tracking_key(live)])
+        return ViewCheck(live.name, position, rows, differences, aside)
 
 
 def _compare(cur: Any, table: str, live: str, rebuilt: str) -> TableDifference | None:

@@ -18,6 +18,8 @@ from adapters.log_tools.event_log import EventLog, NoProgress, Progress
 from adapters.log_tools.replay import Replay, drop
 from adapters.postgres.credentials import CREDENTIALS_DDL
 from adapters.postgres.event_store import create_event_store_tables, open_application
+from adapters.postgres.webhook_activity import ACTIVITY_DDL
+from adapters.read_models.set_aside import SET_ASIDE_DDL
 from adapters.read_models.view_versions import VERSIONS_DDL, outdated, record_version
 from adapters.read_models.views.base import View
 from adapters.read_models.views.registry import all_views
@@ -46,6 +48,7 @@ def prepare(url: str, cipher_key: str | None = None, progress: Progress | None =
                 for ddl in TOKENS_DDL:
                     conn.execute(ddl)
                 conn.execute(HEARTBEATS_DDL)
+                conn.execute(ACTIVITY_DDL)
                 for ddl in (*CREDENTIALS_DDL, *AUTOMATION_DDL):
                     conn.execute(ddl)
             prepare_views(pool, url, cipher_key, progress or NoProgress())
@@ -60,6 +63,7 @@ def prepare_views(
     with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute(POSITIONS_DDL)
         cur.execute(VERSIONS_DDL)
+        cur.execute(SET_ASIDE_DDL)
         changed = outdated(cur, views)
         for view in views:
             if view not in changed:

@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 
 from adapters.timefmt import iso
 from domain import inactivity
+from domain.values import Direction, ReplyStatus
 
 REPLY_WINDOW = timedelta(days=7)
 INBOX_COLUMNS = """
@@ -28,6 +29,15 @@ class InboxQueries:
     def __init__(self, pool: ConnectionPool[Any], default_timeout: int) -> None:
         self.pool = pool
         self.default_timeout = default_timeout
+
+    def queued_replies(self) -> int:
+        """The outbox's queue: replies not yet tried (a partial index keeps this cheap)."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM chat_messages WHERE status = %s AND direction = %s",
+                (ReplyStatus.QUEUED.value, Direction.OUT.value),
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def inbox(self, now: datetime, limit: int) -> dict[str, Any]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:

@@ -6,12 +6,11 @@ or fails at every round stops beating, and ``/readyz`` names it after a few seco
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from psycopg_pool import ConnectionPool
+
+from adapters.throttle import Throttle
 
 HEARTBEATS_DDL = """CREATE TABLE IF NOT EXISTS worker_heartbeats (
     worker text PRIMARY KEY,
@@ -25,24 +24,12 @@ STILL_SECONDS = 10.0
 class Heartbeats:
     """Written at most once a second per loop, so a busy loop costs nothing to watch."""
 
-    def __init__(
-        self,
-        pool: ConnectionPool[Any],
-        every_seconds: float = 1.0,
-        now: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, pool: ConnectionPool[Any], throttle: Throttle | None = None) -> None:
         self.pool = pool
-        self.every = every_seconds
-        self.now = now
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self.throttle = throttle or Throttle(every_seconds=1.0)
 
     def beat(self, worker: str) -> None:
-        with self._lock:
-            due = self.now() - self._last.get(worker, float("-inf")) >= self.every
-            if due:
-                self._last[worker] = self.now()
-        if due:
+        if self.throttle.due(worker):
             with self.pool.connection() as conn:
                 conn.execute(BEAT, (worker,))
 

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
+from adapters import metrics
 from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
 from adapters.zalo.client import (
     Recipient,
@@ -28,6 +29,8 @@ from adapters.zalo.client import (
 )
 from adapters.zalo.rate_limit import SlidingWindowLimiter
 from domain.application import SendJob, Zalodesk
+from domain.errors import NotFound
+from domain.handlers.outbox import ACCOUNT_REMOVED
 from domain.values import Direction, ReplyStatus
 
 log = logging.getLogger("zalodesk.outbox")
@@ -85,14 +88,19 @@ class Outbox:
             started += 1
         return started
 
-    def drain_now(self) -> None:
-        """Send everything queued and wait for it (for tests and the command line)."""
-        self.tick()
+    def wait_until_idle(self) -> None:
+        """Until no chat is being sent: every send under way has its outcome recorded."""
         while True:
             with self._lock:
                 if not self._busy:
                     return
             time.sleep(0.01)
+
+    def finish(self) -> None:
+        """On stopping: let the sends under way record their outcome, rather than leave
+        them to be failed as "outcome unknown" at the next start."""
+        self.wait_until_idle()
+        self.executor.shutdown(wait=True)
 
     def deliver(self, reply_id: UUID) -> None:
         job = self.app.begin_send(reply_id)
@@ -104,6 +112,10 @@ class Outbox:
         except ReconnectNeeded as ex:
             self.app.record_failed(reply_id, None, f"The account needs reconnecting: {ex}")
             outcome = "failed: needs reconnect"
+        except NotFound:  # the account was removed while the reply was on its way
+            self.app.record_failed(reply_id, None, ACCOUNT_REMOVED)
+            outcome = "failed: account removed"
+        metrics.reply_send(send_outcome(outcome))
         log.info(
             "reply delivered" if outcome == "sent" else "reply not delivered",
             extra={
@@ -115,6 +127,7 @@ class Outbox:
         )
 
     def _send(self, job: SendJob) -> str:
+        """ "sent", or "failed: <why>" (Zalo's error code, or a word for the cause)."""
         if job.anonymous and not job.conversation_id:
             reason = "This anonymous visitor has no Zalo conversation id to answer to."
             self.app.record_failed(job.reply_id, None, reason)
@@ -170,3 +183,13 @@ def recipient(job: SendJob) -> Recipient:
     if job.anonymous:
         return Recipient(anonymous_id=job.zalo_user_id, conversation_id=job.conversation_id)
     return Recipient(user_id=job.zalo_user_id)
+
+
+def send_outcome(outcome: str) -> str:
+    """A send's outcome as a metrics label: Zalo's codes are folded into "refused_by_zalo"."""
+    why = outcome.removeprefix("failed: ")
+    if outcome == "sent":
+        return "sent"
+    if why.lstrip("-").isdigit():
+        return "refused_by_zalo"
+    return why.replace(" ", "_")

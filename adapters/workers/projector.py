@@ -1,4 +1,9 @@
-"""Follows the log and keeps the views: each batch and its positions commit together."""
+"""Follows the log and keeps the views: each batch and its positions commit together.
+
+An event a view cannot apply is set aside (``adapters.read_models.set_aside``) and the
+later ones flow on: a batch that fails is applied again event by event, each event and
+view in a savepoint of its own, in the same transaction as the positions.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,16 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from eventsourcing.application import Application
 from psycopg_pool import ConnectionPool
 
+from adapters.read_models import set_aside
 from adapters.read_models.views.base import View
+from adapters.read_models.views.shown_text import write_shown_text
 
 log = logging.getLogger("zalodesk.projector")
+
 
 POSITIONS_DDL = """CREATE TABLE IF NOT EXISTS view_positions (
     view text PRIMARY KEY,
@@ -55,6 +64,7 @@ class Projector:
 
     def apply_batch(self, cur: Any, upto: int | None = None) -> int:
         """Apply the next batch, up to position ``upto`` if given, in the caller's transaction."""
+        write_shown_text(cur)
         positions = lock_positions(cur, self.views)
         start = min(positions.values())
         if upto is not None and start >= upto:
@@ -64,17 +74,14 @@ class Projector:
         )
         if not notifications:
             return 0
-        # Pipelined: the view updates go out without waiting for each answer.
-        with cur.connection.pipeline():
-            for notification in notifications:
-                if targets := self._targets(notification.topic):
-                    self._apply(cur, notification, targets, positions)
-            last = notifications[-1].id
-            cur.executemany(
-                """INSERT INTO view_positions (view, position) VALUES (%s, %s)
-                   ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
-                [(key, max(position, last)) for key, position in positions.items()],
-            )
+        if not self._apply_all(cur, notifications, positions):
+            self._apply_one_by_one(cur, notifications, positions)
+        last = notifications[-1].id
+        cur.executemany(
+            """INSERT INTO view_positions (view, position) VALUES (%s, %s)
+               ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
+            [(key, max(position, last)) for key, position in positions.items()],
+        )
         return len(notifications)
 
     def catch_up(self, upto: int | None = None) -> int:
@@ -92,6 +99,20 @@ class Projector:
             ]
         return self._routes[topic]
 
+    def _apply_all(self, cur: Any, notifications: Sequence[Any], positions: dict[str, int]) -> bool:
+        """The whole batch in one savepoint; False (and nothing applied) if any of it failed."""
+        try:
+            # Pipelined: the view updates go out without waiting for each answer.
+            with cur.connection.transaction(), cur.connection.pipeline():
+                for notification in notifications:
+                    if targets := self._targets(notification.topic):
+                        self._apply(cur, notification, targets, positions)
+        except Exception as error:
+            if database_trouble(error):
+                raise
+            return False
+        return True
+
     def _apply(
         self,
         cur: Any,
@@ -103,6 +124,61 @@ class Projector:
         for view, key in targets:
             if notification.id > positions[key]:
                 view.apply(cur, event, notification.id)
+
+    def _apply_one_by_one(
+        self, cur: Any, notifications: Sequence[Any], positions: dict[str, int]
+    ) -> None:
+        """The batch again, each event and view in a savepoint: what fails is set aside."""
+        for notification in notifications:
+            targets = [
+                (view, key)
+                for view, key in self._targets(notification.topic)
+                if notification.id > positions[key]
+            ]
+            if not targets:
+                continue
+            try:
+                event = self.app.mapper.to_domain_event(notification)
+            except Exception as error:
+                if database_trouble(error):
+                    raise
+                for _, key in targets:
+                    self._set_aside(cur, key, notification, error)
+                continue
+            for view, key in targets:
+                try:
+                    with cur.connection.transaction():
+                        view.apply(cur, event, notification.id)
+                except Exception as error:
+                    if database_trouble(error):
+                        raise
+                    self._set_aside(cur, key, notification, error)
+
+    def _set_aside(self, cur: Any, key: str, notification: Any, error: Exception) -> None:
+        event_type = notification.topic.rpartition(":")[2]
+        log.error(
+            "%s set aside the event at position %s (%s): %s",
+            key,
+            notification.id,
+            event_type,
+            set_aside.describe(error),
+            exc_info=error,
+            extra={"view": key, "position": notification.id, "event_type": event_type},
+        )
+        set_aside.record(cur, key, notification.id, event_type, set_aside.describe(error))
+
+
+def database_trouble(error: Exception) -> bool:
+    """The database's own trouble (connection lost, deadlock, cancelled, out of resources),
+    not the event's fault: the whole batch fails and is tried again, nothing set aside."""
+    if isinstance(error, psycopg.InterfaceError):
+        return True
+    if isinstance(error, psycopg.errors.PipelineAborted):
+        return False  # an earlier statement of the batch failed: that one tells
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    # Class 54: a limit exceeded by what the event holds (an index row too large, say).
+    return not (error.sqlstate or "").startswith("54")
 
 
 def lock_positions(cur: Any, views: Sequence[View]) -> dict[str, int]:
@@ -130,3 +206,17 @@ def lag(pool: ConnectionPool[Any], app: Application[Any], views: Sequence[View])
     with pool.connection() as conn:
         positions = dict(conn.execute("SELECT view, position FROM view_positions").fetchall())
     return {tracking_key(v): head - positions.get(tracking_key(v), 0) for v in views}
+
+
+def still_set_aside(
+    pool: ConnectionPool[Any], views: Sequence[View], limit: int | None = None
+) -> list[set_aside.SetAside]:
+    """The events these views have set aside and not applied since, oldest first."""
+    with pool.connection() as conn, conn.cursor() as cur:
+        return set_aside.still_set_aside(cur, [tracking_key(v) for v in views], limit)
+
+
+def ever_set_aside(pool: ConnectionPool[Any], views: Sequence[View]) -> dict[str, int]:
+    """How many events each view has ever set aside."""
+    with pool.connection() as conn, conn.cursor() as cur:
+        return set_aside.ever_set_aside(cur, [tracking_key(v) for v in views])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
+from adapters import metrics
 from adapters.postgres.credentials import Credentials, CredentialStore, CredentialsUnreadable
 from adapters.zalo.client import ZaloClient, ZaloError, human_reason
 from domain import actors
@@ -64,6 +65,7 @@ class TokenRefresher:
             except ZaloError as ex:
                 reason = f"refreshing the access token failed: {human_reason(ex.code, ex.message)}"
                 self._reconnect(account_id, reason)
+                metrics.token_refresh("refused")
                 log.warning(
                     "token refresh failed", extra={"account_id": str(account_id), "code": ex.code}
                 )
@@ -73,6 +75,7 @@ class TokenRefresher:
             self.app.rotate_tokens(
                 account_id, rotated.tokens_fingerprint, pair.expires_in, actors.OUTBOX
             )
+            metrics.token_refresh("rotated")
             log.info("tokens rotated", extra={"account_id": str(account_id)})
             return pair.access_token
 

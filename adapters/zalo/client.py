@@ -21,6 +21,8 @@ from urllib.parse import urlencode, urlsplit
 
 from attrs import frozen
 
+from domain.account import TOKEN_SECONDS
+
 SEND_PATH = "/v3.0/oa/message/cs"
 REFRESH_PATH = "/v4/oa/access_token"
 DEFAULT_EXPIRES_IN = 90_000  # 25 hours, what Zalo issues
@@ -187,10 +189,12 @@ def _code(value: Any) -> int:
 
 
 def _expires_in(value: Any) -> int:
+    """Zalo's lifetime of the new access token; what no real token lives reads as the usual."""
     try:
-        return int(value)
+        seconds = int(value)
     except (TypeError, ValueError):
         return DEFAULT_EXPIRES_IN
+    return seconds if seconds in TOKEN_SECONDS else DEFAULT_EXPIRES_IN
 
 
 def _scrub(text: str, hidden: list[str]) -> str:

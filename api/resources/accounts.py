@@ -10,19 +10,27 @@ import falcon
 from adapters.account_admin import AccountAdmin, CredentialChanges, NewAccount
 from adapters.account_cache import AccountCache
 from adapters.postgres.credentials import Credentials
+from adapters.postgres.webhook_activity import Activity, WebhookActivity
 from adapters.read_models.inbox_queries import AccountQueries
 from adapters.settings import Settings
 from adapters.timefmt import iso
 from api import bodies
-from domain.account import DEFAULT_TOKEN_SECONDS, EDITABLE_FIELDS, ZaloAccount
+from domain.account import (
+    CHAT_INACTIVITY_SECONDS,
+    DEFAULT_TOKEN_SECONDS,
+    EDITABLE_FIELDS,
+    TOKEN_SECONDS,
+    ZaloAccount,
+)
 from domain.application import Zalodesk
 
 
 class AccountPresenter:
     """The account as the API shows it: never a secret or a token."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, activity: WebhookActivity) -> None:
         self.public_url = settings.public_url
+        self.activity = activity
 
     def webhook_url(self, account_id: object) -> str:
         return f"{self.public_url}/webhooks/zalo/{account_id}"
@@ -41,9 +49,14 @@ class AccountPresenter:
             "needs_reconnect": account.needs_reconnect is not None,
             "created_at": account.created_on,
         }
-        return {**self.from_row(row), "reconnect_reason": account.needs_reconnect}
+        return {**self.from_rows([row])[0], "reconnect_reason": account.needs_reconnect}
 
-    def from_row(self, row: dict[str, Any]) -> dict[str, Any]:
+    def from_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """With when each account's webhook last delivered, and last failed its signature."""
+        activity = self.activity.of([row["account_id"] for row in rows])
+        return [self._shown(row, activity.get(row["account_id"], Activity())) for row in rows]
+
+    def _shown(self, row: dict[str, Any], activity: Activity) -> dict[str, Any]:
         return {
             "id": str(row["account_id"]),
             "name": row["name"],
@@ -56,6 +69,9 @@ class AccountPresenter:
             "access_token_expires_at": iso(row["access_token_expires_at"]),
             "needs_reconnect": row["needs_reconnect"],
             "created_at": iso(row["created_at"]),
+            "last_webhook_at": iso(activity.last_webhook_at),
+            "last_signature_failure_at": iso(activity.last_signature_failure_at),
+            "last_signature_failure": activity.last_signature_failure,
         }
 
 
@@ -75,7 +91,7 @@ class Accounts:
         self.settings = settings
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"accounts": [self.presenter.from_row(r) for r in self.queries.accounts()]}
+        resp.media = {"accounts": self.presenter.from_rows(self.queries.accounts())}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = bodies.json_object(req)
@@ -90,10 +106,13 @@ class Accounts:
                 refresh_token=bodies.text(body, "refresh_token"),
             ),
             access_token_expires_in=bodies.integer(
-                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
+                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS, TOKEN_SECONDS
             ),
             chat_inactivity_seconds=bodies.integer(
-                body, "chat_inactivity_seconds", self.settings.chat_inactivity_seconds
+                body,
+                "chat_inactivity_seconds",
+                self.settings.chat_inactivity_seconds,
+                CHAT_INACTIVITY_SECONDS,
             ),
             allow_postpone=bodies.boolean(body, "allow_postpone", True),
             verification_code=bodies.text(body, "verification_code", required=False) or None,
@@ -130,7 +149,7 @@ class Account:
             changes=parse_changes(body),
             credentials=parse_credentials(body),
             access_token_expires_in=bodies.integer(
-                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS
+                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS, TOKEN_SECONDS
             ),
         )
         self.signing_keys.forget(account_id)
@@ -153,7 +172,7 @@ def parse_changes(body: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for field in sorted(set(body) & EDITABLE_FIELDS):
         if field == "chat_inactivity_seconds":
-            changes[field] = bodies.integer(body, field, 0)
+            changes[field] = bodies.integer(body, field, 0, CHAT_INACTIVITY_SECONDS)
         elif field == "allow_postpone":
             changes[field] = bodies.boolean(body, field, True)
         elif field == "verification_code":

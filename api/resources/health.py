@@ -7,9 +7,11 @@ from collections.abc import Callable
 import falcon
 
 from adapters import metrics
+from adapters.read_models.set_aside import SetAside
 
 Lag = Callable[[], dict[str, int]]
 Stalled = Callable[[], dict[str, float]]
+StillSetAside = Callable[[], list[SetAside]]
 
 READY_LAG_EVENTS = 1000
 
@@ -20,27 +22,40 @@ class Health:
 
 
 class Ready:
-    """Ready when the store answers, every view is within a bound of the log, and every
-    background loop has finished a round in the last few seconds."""
+    """Ready when the store answers, every view is within a bound of the log, every
+    background loop has finished a round in the last few seconds, and no view has set
+    an event aside (a person must look at those)."""
 
-    def __init__(self, lag: Lag, stalled: Stalled) -> None:
+    def __init__(self, lag: Lag, stalled: Stalled, set_aside: StillSetAside) -> None:
         self.lag = lag
         self.stalled = stalled
+        self.set_aside = set_aside
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lag, stalled = self.lag(), self.stalled()
+        lag, stalled, set_aside = self.lag(), self.stalled(), self.set_aside()
         behind = {view: n for view, n in lag.items() if n > READY_LAG_EVENTS}
-        status = "stalled" if stalled else "lagging" if behind else "ready"
-        resp.media = {"status": status, "lag": lag, "stalled_seconds": stalled}
-        if stalled or behind:
+        resp.media = {
+            "status": _status(bool(stalled), bool(behind), bool(set_aside)),
+            "lag": lag,
+            "stalled_seconds": stalled,
+            "set_aside": [event.as_json() for event in set_aside],
+        }
+        if stalled or behind or set_aside:
             resp.status = falcon.HTTP_503
 
 
+def _status(stalled: bool, behind: bool, set_aside: bool) -> str:
+    if stalled:
+        return "stalled"
+    if behind:
+        return "lagging"
+    return "events set aside" if set_aside else "ready"
+
+
 class Metrics:
-    def __init__(self, lag: Lag) -> None:
-        self.lag = lag
+    def __init__(self, figures: Callable[[], metrics.FromDatabase]) -> None:
+        self.figures = figures
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lag = self.lag()
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        resp.data = metrics.render(lag)
+        resp.data = metrics.render(self.figures())

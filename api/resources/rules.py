@@ -23,6 +23,7 @@ RULE_FIELDS = frozenset(
     {"name", "enabled", "trigger", "after_seconds", "conditions", "actions", "position"}
 )
 DRY_RUN_FIELDS = RULE_FIELDS | {"since", "until"}
+POSITIONS = range(1, 1_000_001)
 
 
 def shown(rule: AutomationRule) -> dict[str, Any]:
@@ -88,7 +89,7 @@ class Rules:
                 actions=body.get("actions"),
                 position=self.queries.next_position()
                 if position is None
-                else bodies.integer(body, "position", 1),
+                else bodies.integer(body, "position", 1, POSITIONS),
             )
         )
         resp.status = falcon.HTTP_201
@@ -113,7 +114,7 @@ class Rule:
         if "enabled" in body:
             changes["enabled"] = bodies.boolean(body, "enabled", True)
         if "position" in body:
-            changes["position"] = bodies.integer(body, "position", 1)
+            changes["position"] = bodies.integer(body, "position", 1, POSITIONS)
         rule = self.app.change_rule(ChangeRule(rule_id, req.context.principal.actor, changes))
         resp.media = shown(rule)
 

@@ -9,6 +9,7 @@ from uuid import UUID
 import falcon
 
 from adapters.account_cache import AccountCache
+from adapters.postgres.webhook_activity import WebhookActivity
 from adapters.zalo import signature, translate
 from domain.application import Zalodesk
 
@@ -19,9 +20,10 @@ log = logging.getLogger("zalodesk.webhook")
 class ZaloWebhook:
     """resource → translate → command → application → save, and 200 once it is stored."""
 
-    def __init__(self, app: Zalodesk, accounts: AccountCache) -> None:
+    def __init__(self, app: Zalodesk, accounts: AccountCache, activity: WebhookActivity) -> None:
         self.app = app
         self.accounts = accounts
+        self.activity = activity
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         req.context.event_name = "unparsed"
@@ -33,9 +35,13 @@ class ZaloWebhook:
         except translate.BadPayload as ex:
             raise falcon.HTTPBadRequest(title="Bad payload", description=str(ex)) from None
         req.context.event_name = str(body.get("event_name") or "missing")
-        check_signature(req, raw, body, key)
+        problem = signature_problem(req, raw, body, key)
+        if problem is not None:
+            self.activity.refused(account_id, problem)
+            raise falcon.HTTPUnauthorized(title="Bad signature", description=problem)
         command = translate.translate(account_id, raw, body, num_retry(req))
         outcome = self.app.receive(command)
+        self.activity.arrived(account_id)
         req.context.outcome = outcome.value
         resp.media = {"ok": True, "outcome": outcome.value}
 
@@ -79,22 +85,23 @@ def too_large() -> falcon.HTTPError:
     )
 
 
-def check_signature(
+def signature_problem(
     req: falcon.Request, raw: bytes, body: dict[str, object], key: str | None
-) -> None:
-    """Without a stored key nothing can match: the account must be reconnected."""
-    ok = key is not None and signature.signature_ok(
-        req.get_header("X-ZEvent-Signature"),
-        raw,
-        signature.value_text(body, "app_id") or "",
-        signature.value_text(body, "timestamp") or "",
-        key,
-    )
-    if not ok:
-        raise falcon.HTTPUnauthorized(
-            title="Bad signature",
-            description="X-ZEvent-Signature is missing or does not match this account.",
+) -> str | None:
+    """Why the delivery is not signed by this account; None when it is."""
+    if key is None:
+        return "This account has no signing key stored: reconnect it with its secrets."
+    header = req.get_header("X-ZEvent-Signature")
+    if signature.mac_from_header(header) is None:
+        return "X-ZEvent-Signature is missing, or is not mac=<64 hex digits>."
+    app_id = signature.value_text(body, "app_id") or ""
+    timestamp = signature.value_text(body, "timestamp") or ""
+    if not signature.signature_ok(header, raw, app_id, timestamp, key):
+        return (
+            "X-ZEvent-Signature does not match this account: check the OA secret key "
+            "(or the app secret, for an account without one)."
         )
+    return None
 
 
 def num_retry(req: falcon.Request) -> int:

@@ -2,39 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
-from domain.account import DEFAULT_TOKEN_SECONDS, ZaloAccount
+from domain.account import (
+    CHAT_INACTIVITY_SECONDS,
+    DEFAULT_TOKEN_SECONDS,
+    TOKEN_SECONDS,
+    ZaloAccount,
+    within,
+)
 from domain.commands import ConnectAccount, DeleteAccount, UpdateAccount
-from domain.handlers.base import DeskBase
+from domain.handlers.base import Decision, DeskBase
 
 
 class AccountHandlers(DeskBase):
     def connect_account(self, cmd: ConnectAccount) -> ZaloAccount:
-        now = self.clock()
-        account = ZaloAccount(
-            id=cmd.account_id,
-            name=cmd.name,
-            app_id=cmd.app_id,
-            oa_id=cmd.oa_id,
-            secrets_fingerprint=cmd.secrets_fingerprint,
-            tokens_fingerprint=cmd.tokens_fingerprint,
-            access_token_expires_at=now + timedelta(seconds=cmd.access_token_expires_in),
-            chat_inactivity_seconds=cmd.chat_inactivity_seconds,
-            allow_postpone=cmd.allow_postpone,
-            verification_code=cmd.verification_code,
-            actor=cmd.actor,
-            at=now,
-        )
-        self.save(account)
-        return account
+        within("access_token_expires_in", cmd.access_token_expires_in, TOKEN_SECONDS)
+        within("chat_inactivity_seconds", cmd.chat_inactivity_seconds, CHAT_INACTIVITY_SECONDS)
+
+        def decide() -> Decision[ZaloAccount]:
+            now = self.clock()
+            account = ZaloAccount(
+                id=cmd.account_id,
+                name=cmd.name,
+                app_id=cmd.app_id,
+                oa_id=cmd.oa_id,
+                secrets_fingerprint=cmd.secrets_fingerprint,
+                tokens_fingerprint=cmd.tokens_fingerprint,
+                access_token_expires_at=now + timedelta(seconds=cmd.access_token_expires_in),
+                chat_inactivity_seconds=cmd.chat_inactivity_seconds,
+                allow_postpone=cmd.allow_postpone,
+                verification_code=cmd.verification_code,
+                actor=cmd.actor,
+                at=now,
+            )
+            return account, [account]
+
+        return self._change(decide)
 
     def update_account(self, cmd: UpdateAccount) -> ZaloAccount:
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[ZaloAccount]:
             account = self.account(cmd.account_id)
             now = self.clock()
             account.update(cmd.changes, actor=cmd.actor, at=now)
@@ -47,31 +55,34 @@ class AccountHandlers(DeskBase):
                     actor=cmd.actor,
                     at=now,
                 )
-            return [account]
+            return account, [account]
 
-        return self._retrying(change)[0]  # type: ignore[return-value]
+        return self._change(decide)
 
     def delete_account(self, cmd: DeleteAccount) -> None:
-        account = self.account(cmd.account_id)
-        account.delete(actor=cmd.actor, at=self.clock())
-        self.save(account)
+        def decide() -> Decision[None]:
+            account = self.account(cmd.account_id)
+            account.delete(actor=cmd.actor, at=self.clock())
+            return None, [account]
+
+        self._change(decide)
 
     def rotate_tokens(
         self, account_id: UUID, tokens_fingerprint: str, expires_in: int, actor: str
     ) -> ZaloAccount:
         """Record that a new token pair, already stored, replaced the old one."""
 
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[ZaloAccount]:
             account = self.account(account_id)
             account.rotate_tokens(tokens_fingerprint, expires_in, actor=actor, at=self.clock())
-            return [account]
+            return account, [account]
 
-        return self._retrying(change)[0]  # type: ignore[return-value]
+        return self._change(decide)
 
     def require_reconnect(self, account_id: UUID, reason: str, actor: str) -> None:
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[None]:
             account = self.account(account_id)
             account.require_reconnect(reason, actor=actor, at=self.clock())
-            return [account]
+            return None, [account]
 
-        self._retrying(change)
+        self._change(decide)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -17,11 +17,16 @@ from domain.account import ZaloAccount
 from domain.chat import Chat
 from domain.clock import Clock, system_clock
 from domain.contact import Contact
-from domain.errors import NotFound
+from domain.errors import ConcurrentChange, NotFound
 from domain.reply import Reply
 from domain.ticket import Ticket
 
 A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
+
+# What a command decided: its answer, and the aggregates to save, in the order the log
+# should record their events (none: nothing to save).
+Decision: TypeAlias = tuple[R, Sequence[Aggregate]]
 
 # Forty customers' worth of simultaneous writers to one aggregate all get through.
 MAX_ATTEMPTS = 100
@@ -125,15 +130,25 @@ class DeskBase(Application):  # type: ignore[type-arg]
     def _exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
-    def _retrying(self, change: Callable[[], Sequence[Aggregate]]) -> Sequence[Aggregate]:
-        """Run ``change`` and save what it returns; on a conflict, reload and run it again."""
+    def _change(self, decide: Callable[[], Decision[R]]) -> R:
+        """The one way a command saves: ``decide`` loads what it needs, changes it, and says
+        what to save; all of it is saved in one transaction.
+
+        A conflict means someone else (a customer's message, another agent, a worker)
+        saved one of those aggregates after ``decide`` loaded it: nothing was saved, so
+        ``decide`` runs again on what is there now. ``decide`` must load everything
+        itself, every time. A conflict that persists ends in ``ConcurrentChange``.
+        """
         for _ in range(MAX_ATTEMPTS):
-            changed = change()
+            answer, changed = decide()
             if not changed:
-                return changed
+                return answer
             try:
                 self.save(*changed)
             except IntegrityError:
                 continue
-            return changed
-        raise IntegrityError(f"gave up after {MAX_ATTEMPTS} conflicts")
+            return answer
+        raise ConcurrentChange(
+            f"others changed the same records at the same moment {MAX_ATTEMPTS} times in a "
+            "row; nothing was changed: try again"
+        )

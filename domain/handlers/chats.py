@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from eventsourcing.domain import Aggregate
@@ -19,7 +18,7 @@ from domain.commands import (
 )
 from domain.contact import Contact
 from domain.errors import Conflict
-from domain.handlers.base import DeskBase
+from domain.handlers.base import Decision, DeskBase
 from domain.reply import Reply, validate_text
 from domain.ticket import Ticket, ticket_status
 from domain.values import EndReason, TicketKind, TicketStatus
@@ -33,46 +32,56 @@ class ChatHandlers(DeskBase):
         "end chat and set status to X".
         """
 
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[Ticket]:
             chat = self.chat(cmd.chat_id)
-            return self._end(chat, EndReason(cmd.reason), cmd.status, cmd.actor, self.clock())
+            ticket = self.ticket(chat.ticket_id)
+            now = self.clock()
+            changed = self._end(chat, ticket, EndReason(cmd.reason), cmd.status, cmd.actor, now)
+            return ticket, changed
 
-        return self._retrying(change)[1]  # type: ignore[return-value]
+        return self._change(decide)
 
     def end_inactive_chat(self, cmd: EndInactiveChat) -> bool:
         """End the chat as ``system:inactivity`` if both sides are still quiet; True if it ended."""
 
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[bool]:
             chat = self.chat(cmd.chat_id)
             now = self.clock()
             if not chat.is_quiet(self._timeout(chat.account_id), now):
-                return []
-            return self._end(chat, EndReason.INACTIVITY, None, actors.INACTIVITY, now)
+                return False, []
+            ticket = self.ticket(chat.ticket_id)
+            ended = self._end(chat, ticket, EndReason.INACTIVITY, None, actors.INACTIVITY, now)
+            return True, ended
 
-        return bool(self._retrying(change))
+        return self._change(decide)
 
     def postpone_chat(self, cmd: PostponeChat) -> datetime:
-        chat = self.chat(cmd.chat_id)
-        account = self._find(ZaloAccount, chat.account_id)
-        allowed = account is not None and account.allow_postpone
-        until = chat.postpone(allowed, self._timeout(chat.account_id), cmd.actor, self.clock())
-        self.save(chat)
-        return until
+        def decide() -> Decision[datetime]:
+            chat = self.chat(cmd.chat_id)
+            account = self._find(ZaloAccount, chat.account_id)
+            allowed = account is not None and account.allow_postpone
+            timeout = self._timeout(chat.account_id)
+            return chat.postpone(allowed, timeout, cmd.actor, self.clock()), [chat]
+
+        return self._change(decide)
 
     def mark_chat_read(self, cmd: MarkChatRead) -> None:
-        chat = self.chat(cmd.chat_id)
-        chat.mark_read(cmd.actor, self.clock())
-        self.save(chat)
+        def decide() -> Decision[None]:
+            chat = self.chat(cmd.chat_id)
+            chat.mark_read(cmd.actor, self.clock())
+            return None, [chat]
+
+        self._change(decide)
 
     def post_reply(self, cmd: PostReply) -> Reply:
         """Queue a reply; on an ended chat's ticket it starts a new chat session first."""
         validate_text(cmd.text)
 
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[Reply]:
             ticket = self._ticket_for(cmd)
             existing = self._find(Reply, Reply.create_id(ticket.id, cmd.client_message_id))
             if existing is not None:
-                return [existing]
+                return existing, []
             now = self.clock()
             contact, chat = self._live_chat(ticket, cmd.actor, now)
             reply = Reply(
@@ -87,9 +96,9 @@ class ChatHandlers(DeskBase):
             )
             chat.agent_replied(reply.id, cmd.actor, now)
             # Log order matters to the views: a new session starts before its first reply.
-            return [contact, ticket, chat, reply]
+            return reply, [contact, ticket, chat, reply]
 
-        return self._retrying(change)[-1]  # type: ignore[return-value]
+        return self._change(decide)
 
     def _ticket_for(self, cmd: PostReply) -> Ticket:
         if cmd.ticket_id is not None:
@@ -119,10 +128,15 @@ class ChatHandlers(DeskBase):
         return contact, chat
 
     def _end(
-        self, chat: Chat, reason: EndReason, status: str | None, actor: str, now: datetime
+        self,
+        chat: Chat,
+        ticket: Ticket,
+        reason: EndReason,
+        status: str | None,
+        actor: str,
+        now: datetime,
     ) -> list[Aggregate]:
         new_status = ticket_status(status) if status is not None else None
-        ticket = self.ticket(chat.ticket_id)
         contact = self._find(Contact, chat.contact_id)
         assert contact is not None
         chat.end(reason, new_status, actor, now)

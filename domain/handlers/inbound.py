@@ -20,7 +20,7 @@ from domain.commands import (
     ReceiveOAMessage,
 )
 from domain.contact import Contact
-from domain.handlers.base import DeskBase
+from domain.handlers.base import Decision, DeskBase
 from domain.receipt import InboundReceipt
 from domain.reply import Reply
 from domain.subject import subject_of
@@ -49,14 +49,15 @@ class InboundHandlers(DeskBase):
             delivery.account_id, delivery.event_name, delivery.msg_id, delivery.raw_body.encode()
         )
 
+        problem = cmd.problem if isinstance(cmd, KeepDelivery) else None
         attempts = 0
 
-        def record() -> Sequence[Aggregate]:
+        def decide() -> Decision[Outcome]:
             # Saving is the duplicate check: only after a conflict is the receipt looked for.
             nonlocal attempts
             attempts += 1
             if attempts > 1 and self._exists(rid):
-                return []
+                return Outcome.DUPLICATE, []
             now = self.clock()
             changed, settled = self._effects(cmd, rid, now, final=False)
             receipt = InboundReceipt(
@@ -71,32 +72,27 @@ class InboundHandlers(DeskBase):
                 actor=actors.ZALO,
                 at=now,
             )
-            return [receipt, *changed]
+            return Outcome.MALFORMED if problem else Outcome.RECORDED, [receipt, *changed]
 
-        problem = cmd.problem if isinstance(cmd, KeepDelivery) else None
-        if not self._retrying(record):
-            return Outcome.DUPLICATE
-        return Outcome.MALFORMED if problem else Outcome.RECORDED
+        return self._change(decide)
 
     def settle(self, receipt_id: UUID, cmd: InboundCommand) -> Settlement | None:
         """Place an echo or receipt that could not be placed on arrival; the grace time is over.
 
         None when it was placed already (by another settler, or on a second look).
         """
-        outcome: Settlement | None = None
 
-        def change() -> Sequence[Aggregate]:
-            nonlocal outcome
+        def decide() -> Decision[Settlement | None]:
             receipt = self._find(InboundReceipt, receipt_id)
             if receipt is None or receipt.settled:
-                return []
+                return None, []
             now = self.clock()
             changed, _ = self._effects(cmd, receipt_id, now, final=True)
             outcome = self._settlement(cmd, changed)
             receipt.settle(outcome=outcome, actor=actors.SYSTEM, at=now)
-            return [receipt, *changed]
+            return outcome, [receipt, *changed]
 
-        return outcome if self._retrying(change) else None
+        return self._change(decide)
 
     def _effects(self, cmd: InboundCommand, rid: UUID, now: datetime, final: bool) -> Effects:
         """What the delivery ``rid`` changes; every event it causes records ``rid``."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from uuid import UUID
 
 from attrs import frozen
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
 from domain import actors
+from domain.account import ZaloAccount
 from domain.contact import Contact
-from domain.handlers.base import DeskBase
+from domain.handlers.base import Decision, DeskBase
 from domain.reply import Reply
 from domain.values import MessageOwner, ReplyStatus
 from domain.zalo_message import ZaloMessage
@@ -20,6 +18,8 @@ UNKNOWN_OUTCOME = (
     "The service stopped while this reply was being sent, so it may or may not have "
     "reached the customer. Check the conversation in Zalo before sending it again."
 )
+
+ACCOUNT_REMOVED = "The account was removed, so nothing can be sent through it any more."
 
 
 @frozen
@@ -35,64 +35,91 @@ class SendJob:
 
 class OutboxHandlers(DeskBase):
     def begin_send(self, reply_id: UUID) -> SendJob | None:
-        """Record the attempt before the call; None when there is nothing (left) to send."""
-        reply = self._find(Reply, reply_id)
-        if reply is None or reply.status != ReplyStatus.QUEUED:
-            return None
-        account = self.account(reply.account_id)
-        if account.needs_reconnect:
-            self.record_failed(
-                reply_id, None, f"The account needs reconnecting: {account.needs_reconnect}"
+        """Record the attempt before the call; None when there is nothing (left) to send.
+
+        A reply that cannot be sent any more (its account removed, or waiting to be
+        reconnected) is failed with the reason, once, instead of being tried again.
+        """
+        seen_attempts: int | None = None
+
+        def decide() -> Decision[SendJob | None]:
+            nonlocal seen_attempts
+            reply = self._find(Reply, reply_id)
+            if reply is None or reply.status != ReplyStatus.QUEUED:
+                return None, []
+            if seen_attempts is not None and reply.attempts != seen_attempts:
+                return None, []  # another sender began an attempt meanwhile: it sends, not us
+            seen_attempts = reply.attempts
+            now = self.clock()
+            account = self._find(ZaloAccount, reply.account_id)
+            if account is None or account.deleted:
+                reply.record_failed(None, ACCOUNT_REMOVED, actors.OUTBOX, now)
+                return None, [reply]
+            if account.needs_reconnect:
+                reason = f"The account needs reconnecting: {account.needs_reconnect}"
+                reply.record_failed(None, reason, actors.OUTBOX, now)
+                return None, [reply]
+            contact = self._find(Contact, reply.contact_id)
+            assert contact is not None
+            reply.begin_attempt(actors.OUTBOX, now)
+            job = SendJob(
+                reply_id=reply.id,
+                account_id=reply.account_id,
+                app_id=account.app_id,
+                text=reply.text,
+                zalo_user_id=contact.zalo_user_id,
+                anonymous=contact.anonymous,
+                conversation_id=contact.conversation_id,
             )
-            return None
-        contact = self._find(Contact, reply.contact_id)
-        assert contact is not None
-        reply.begin_attempt(actors.OUTBOX, self.clock())
-        self.save(reply)
-        return SendJob(
-            reply_id=reply.id,
-            account_id=reply.account_id,
-            app_id=account.app_id,
-            text=reply.text,
-            zalo_user_id=contact.zalo_user_id,
-            anonymous=contact.anonymous,
-            conversation_id=contact.conversation_id,
-        )
+            return job, [reply]
+
+        return self._change(decide)
 
     def record_sent(self, reply_id: UUID, zalo_msg_id: str) -> None:
-        """Sent, and the Zalo id claimed as ours so its echo never shows as a second copy."""
-        reply = self._find(Reply, reply_id)
-        assert reply is not None
-        now = self.clock()
-        reply.record_sent(zalo_msg_id, actors.OUTBOX, now)
-        claim = ZaloMessage(
-            account_id=reply.account_id,
-            zalo_msg_id=zalo_msg_id,
-            owner=MessageOwner.OUR_REPLY,
-            reply_id=reply.id,
-            chat_id=reply.chat_id,
-            receipt_id=None,
-            actor=actors.OUTBOX,
-            at=now,
-        )
-        try:
-            self.save(reply, claim)
-        except IntegrityError:  # the settler gave up waiting and recorded the echo
-            self.save(reply)
+        """Sent, and the Zalo id claimed as ours so its echo never shows as a second copy.
+
+        The echo settler may have claimed the id first (the send call outlasted its grace
+        time): the reply is recorded sent all the same, and the settler's claim stands.
+        """
+
+        def decide() -> Decision[None]:
+            reply = self._find(Reply, reply_id)
+            assert reply is not None
+            now = self.clock()
+            reply.record_sent(zalo_msg_id, actors.OUTBOX, now)
+            if self._exists(ZaloMessage.create_id(reply.account_id, zalo_msg_id)):
+                return None, [reply]
+            claim = ZaloMessage(
+                account_id=reply.account_id,
+                zalo_msg_id=zalo_msg_id,
+                owner=MessageOwner.OUR_REPLY,
+                reply_id=reply.id,
+                chat_id=reply.chat_id,
+                receipt_id=None,
+                actor=actors.OUTBOX,
+                at=now,
+            )
+            return None, [reply, claim]
+
+        self._change(decide)
 
     def record_failed(self, reply_id: UUID, code: int | None, reason: str) -> None:
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[None]:
             reply = self._find(Reply, reply_id)
             assert reply is not None
             reply.record_failed(code, reason, actors.OUTBOX, self.clock())
-            return [reply]
+            return None, [reply]
 
-        self._retrying(change)
+        self._change(decide)
 
     def abandon_unknown(self, reply_id: UUID) -> bool:
         """After a restart: a reply whose send was under way has an unknown fate; say so."""
-        reply = self._find(Reply, reply_id)
-        if reply is None or reply.status != ReplyStatus.QUEUED or reply.attempts == 0:
-            return False
-        self.record_failed(reply_id, None, UNKNOWN_OUTCOME)
-        return True
+
+        def decide() -> Decision[bool]:
+            reply = self._find(Reply, reply_id)
+            if reply is None or reply.status != ReplyStatus.QUEUED or reply.attempts == 0:
+                return False, []
+            reply.record_failed(None, UNKNOWN_OUTCOME, actors.OUTBOX, self.clock())
+            return True, [reply]
+
+        return self._change(decide)

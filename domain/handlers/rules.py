@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from domain.automation.firing import RuleFiring, firing_id
 from domain.automation.rule import AutomationRule
 from domain.commands import ChangeRule, CreateRule, DeleteRule, FireRule
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.handlers.base import Decision
 from domain.handlers.chats import ChatHandlers
 from domain.reply import Reply
 from domain.ticket import Ticket
@@ -53,11 +54,14 @@ class RuleHandlers(ChatHandlers):
 
     def create_rule(self, cmd: CreateRule) -> AutomationRule:
         rule = definition(cmd.trigger, cmd.after_seconds, cmd.conditions, cmd.actions)
-        made = AutomationRule.make(
-            cmd.name, cmd.enabled, rule, cmd.position, cmd.actor, self.clock()
-        )
-        self.save(made)
-        return made
+
+        def decide() -> Decision[AutomationRule]:
+            made = AutomationRule.make(
+                cmd.name, cmd.enabled, rule, cmd.position, cmd.actor, self.clock()
+            )
+            return made, [made]
+
+        return self._change(decide)
 
     def change_rule(self, cmd: ChangeRule) -> AutomationRule:
         unknown = sorted(set(cmd.changes) - EDITABLE)
@@ -65,7 +69,7 @@ class RuleHandlers(ChatHandlers):
             raise InvalidInput(f"{', '.join(unknown)}: cannot be changed")
         changes = cmd.changes
 
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[AutomationRule]:
             rule = self.rule(cmd.rule_id)
             now = self.clock()
             if "name" in changes:
@@ -76,28 +80,31 @@ class RuleHandlers(ChatHandlers):
                 rule.move(changes["position"], cmd.actor, now)
             if "enabled" in changes:
                 rule.switch(changes["enabled"], cmd.actor, now)
-            return [rule]
+            return rule, [rule]
 
-        return self._retrying(change)[0]  # type: ignore[return-value]
+        return self._change(decide)
 
     def delete_rule(self, cmd: DeleteRule) -> None:
-        rule = self.rule(cmd.rule_id)
-        rule.delete(cmd.actor, self.clock())
-        self.save(rule)
+        def decide() -> Decision[None]:
+            rule = self.rule(cmd.rule_id)
+            rule.delete(cmd.actor, self.clock())
+            return None, [rule]
+
+        self._change(decide)
 
     def fire_rule(self, cmd: FireRule) -> Fired | None:
-        """Apply the rule's actions in order, as ``automation:<rule id>``, all in one
+        """Apply the rule's actions in order, as ``automation:<rule id>``, all saved in one
         transaction with the firing's record; None if this trigger has fired already."""
         fired_id = firing_id(cmd.rule_id, cmd.trigger_key)
         actor = actors.automation(str(cmd.rule_id))
         attempts = 0
-        outcomes: list[dict[str, Any]] = []
 
-        def change() -> Sequence[Aggregate]:
-            nonlocal attempts, outcomes
+        def decide() -> Decision[Fired | None]:
+            # Saving is the duplicate check: only after a conflict is the firing looked for.
+            nonlocal attempts
             attempts += 1
             if attempts > 1 and self._exists(fired_id):
-                return []
+                return None, []
             with self._one_firing() as loaded:
                 now = self.clock()
                 ticket = self.ticket(cmd.ticket_id)
@@ -115,11 +122,9 @@ class RuleHandlers(ChatHandlers):
                     actor=actor,
                     at=now,
                 )
-                return [firing, *loaded.values()]
+                return Fired(fired_id, outcomes), [firing, *loaded.values()]
 
-        if not self._retrying(change):
-            return None
-        return Fired(fired_id, outcomes)
+        return self._change(decide)
 
     def _act(
         self,
@@ -140,7 +145,7 @@ class RuleHandlers(ChatHandlers):
             if action.type == RuleActionType.END_CHAT:
                 assert ticket.active_chat_id is not None  # else skipped above
                 chat = self.chat(ticket.active_chat_id)
-                changed = self._end(chat, EndReason.AUTOMATION, action.status, actor, now)
+                changed = self._end(chat, ticket, EndReason.AUTOMATION, action.status, actor, now)
             elif action.type == RuleActionType.REPLY:
                 changed = self._rule_reply(ticket, action.text, f"{fired_id}:{index}", actor, now)
             else:

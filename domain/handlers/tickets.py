@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from uuid import UUID, uuid4
-
-from eventsourcing.domain import Aggregate
 
 from domain import identity
 from domain.commands import ChangeTicket, OpenTicket, PostReply
-from domain.handlers.base import DeskBase
+from domain.handlers.base import Decision, DeskBase
 from domain.reply import validate_text
 from domain.subject import subject_of
 from domain.ticket import Ticket
@@ -18,7 +15,7 @@ from domain.values import Channel, Direction, MessageKind, TicketKind
 
 class TicketHandlers(DeskBase):
     def change_ticket(self, cmd: ChangeTicket) -> Ticket:
-        def change() -> Sequence[Aggregate]:
+        def decide() -> Decision[Ticket]:
             ticket = self.ticket(cmd.ticket_id)
             now = self.clock()
             if cmd.status is not None:
@@ -29,47 +26,53 @@ class TicketHandlers(DeskBase):
                 ticket.assign(cmd.assignee, actor=cmd.actor, at=now)
             if cmd.tags is not None:
                 ticket.retag(list(cmd.tags), actor=cmd.actor, at=now)
-            return [ticket]
+            return ticket, [ticket]
 
-        return self._retrying(change)[0]  # type: ignore[return-value]
+        return self._change(decide)
 
     def open_ticket(self, cmd: OpenTicket) -> Ticket:
         validate_text(cmd.text)
-        now = self.clock()
-        contact = None
-        if cmd.account_id is not None and cmd.zalo_user_id:
-            self.account(cmd.account_id)
-            contact = self._contact(cmd.account_id, cmd.zalo_user_id, False, None, now)
-        ticket = Ticket(
-            kind=TicketKind.ASYNC,
-            account_id=cmd.account_id,
-            contact_id=contact.id if contact else None,
-            subject=cmd.subject.strip() or subject_of(MessageKind.TEXT, cmd.text),
-            channel=Channel.ZALO if contact else Channel.API,
-            receipt_id=None,
-            actor=cmd.actor,
-            at=now,
-        )
-        ticket.add_message(
-            message_id=identity.message_id(ticket.id, "opening"),
-            direction=Direction.IN,
-            text=cmd.text,
-            actor=cmd.actor,
-            at=now,
-        )
-        self.save(contact, ticket)
-        return ticket
+
+        def decide() -> Decision[Ticket]:
+            now = self.clock()
+            contact = None
+            if cmd.account_id is not None and cmd.zalo_user_id:
+                self.account(cmd.account_id)
+                contact = self._contact(cmd.account_id, cmd.zalo_user_id, False, None, now)
+            ticket = Ticket(
+                kind=TicketKind.ASYNC,
+                account_id=cmd.account_id,
+                contact_id=contact.id if contact else None,
+                subject=cmd.subject.strip() or subject_of(MessageKind.TEXT, cmd.text),
+                channel=Channel.ZALO if contact else Channel.API,
+                receipt_id=None,
+                actor=cmd.actor,
+                at=now,
+            )
+            ticket.add_message(
+                message_id=identity.message_id(ticket.id, "opening"),
+                direction=Direction.IN,
+                text=cmd.text,
+                actor=cmd.actor,
+                at=now,
+            )
+            return ticket, [contact, ticket] if contact else [ticket]
+
+        return self._change(decide)
 
     def add_ticket_note(self, cmd: PostReply) -> UUID:
         """An agent's message on an asynchronous ticket, recorded on the ticket."""
         validate_text(cmd.text)
-        assert cmd.ticket_id is not None
-        ticket = self.ticket(cmd.ticket_id)
+        ticket_id = cmd.ticket_id
+        assert ticket_id is not None
         key = f"client:{cmd.client_message_id}" if cmd.client_message_id else str(uuid4())
-        message_id = identity.message_id(ticket.id, key)
-        now = self.clock()
-        ticket.add_message(
-            message_id, direction=Direction.OUT, text=cmd.text, actor=cmd.actor, at=now
-        )
-        self.save(ticket)
-        return message_id
+        message_id = identity.message_id(ticket_id, key)
+
+        def decide() -> Decision[UUID]:
+            ticket = self.ticket(ticket_id)
+            ticket.add_message(
+                message_id, direction=Direction.OUT, text=cmd.text, actor=cmd.actor, at=self.clock()
+            )
+            return message_id, [ticket]
+
+        return self._change(decide)

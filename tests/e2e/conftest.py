@@ -28,3 +28,14 @@ def live(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         service.stop()
     service.assert_no_tracebacks()
+
+
+@pytest.fixture
+def own_service(tmp_path: Path) -> Iterator[Service]:
+    """A service of the test's own, on a fresh database, for tests that hurt it."""
+    with fresh_database("zalodesk_own") as url:
+        running = Service(service_env(tmp_path / "data", url), logs=tmp_path / "logs").start()
+        try:
+            yield running
+        finally:
+            running.stop()

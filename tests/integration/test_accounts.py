@@ -14,6 +14,7 @@ from adapters.account_cache import AccountCache
 from api.services import Services
 from domain.account import fingerprint
 from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+from tests.support import zalo
 
 CUSTOMER = "2512523625412515"
 
@@ -90,6 +91,7 @@ def test_changing_the_form_records_what_changed_in_its_own_words(
     assert events[3]["data"]["tokens_fingerprint"] == fingerprint(
         "access-token-2", "refresh-token-2"
     )
+    project()
     project()
     [listed] = client.simulate_get("/api/accounts").json["accounts"]
     assert (listed["allow_postpone"], listed["has_verification_code"]) == (False, True)
@@ -176,6 +178,63 @@ def test_bad_forms_get_clear_errors(client: testing.TestClient) -> None:
     assert not_json.status_code == 400
 
 
+BOUNDS = {
+    "chat_inactivity_seconds": "must be a whole number from 60 to 604800",
+    "access_token_expires_in": "must be a whole number from 1 to 31536000",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("access_token_expires_in", 10**12),
+        ("access_token_expires_in", 0),
+        ("access_token_expires_in", "9" * 40),
+        ("chat_inactivity_seconds", 2**31),
+        ("chat_inactivity_seconds", 59),
+        ("chat_inactivity_seconds", 604801),
+        ("chat_inactivity_seconds", -600),
+        ("chat_inactivity_seconds", 600.5),
+    ],
+)
+def test_numbers_out_of_bounds_are_refused_naming_the_field_and_its_bounds(
+    client: testing.TestClient, account: dict[str, Any], project: Any, field: str, value: Any
+) -> None:
+    refused = f"{field}: {BOUNDS[field]}"
+    created = client.simulate_post("/api/accounts", json={**ACCOUNT_FORM, field: value})
+    assert (created.status_code, created.json["description"]) == (422, refused)
+    path = f"/api/accounts/{account['id']}"
+    changed = client.simulate_patch(path, json={field: value, "access_token": "access-token-2"})
+    assert (changed.status_code, changed.json["description"]) == (422, refused)
+
+    project()
+    [listed] = client.simulate_get("/api/accounts").json["accounts"]
+    assert (listed["chat_inactivity_seconds"], listed["access_token_expires_at"]) == (
+        600,
+        account["access_token_expires_at"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("access_token_expires_in", 1),
+        ("access_token_expires_in", 31536000),
+        ("chat_inactivity_seconds", 60),
+        ("chat_inactivity_seconds", "604800"),
+    ],
+)
+def test_numbers_at_their_bounds_are_taken(
+    client: testing.TestClient, account: dict[str, Any], field: str, value: Any
+) -> None:
+    created = client.simulate_post("/api/accounts", json={**ACCOUNT_FORM, field: value})
+    assert created.status_code == 201
+    changed = client.simulate_patch(f"/api/accounts/{account['id']}", json={field: value})
+    assert changed.status_code == 200
+    if field == "chat_inactivity_seconds":
+        assert created.json[field] == changed.json[field] == int(value)
+
+
 def test_tokens_401_and_403(client: testing.TestClient, services: Services) -> None:
     agent = services.tokens.create("lan", admin=False).token
     as_agent = {"Authorization": f"Bearer {agent}"}
@@ -210,3 +269,23 @@ def test_no_spelling_of_a_path_reaches_the_api_without_a_token(
 ) -> None:
     result = client.simulate_get(path, headers={"Authorization": ""})
     assert result.status_code in (401, 404), (path, result.status_code)
+
+
+def test_the_account_shows_its_last_webhook_and_last_signature_failure(
+    client: testing.TestClient, platform: ZaloPlatform, account: dict[str, Any], project: Any
+) -> None:
+    path = f"/api/accounts/{account['id']}"
+    fresh = client.simulate_get(path).json
+    assert fresh["last_webhook_at"] is None and fresh["last_signature_failure"] is None
+
+    raw, headers = zalo.signed(zalo.user_text(CUSTOMER, "hi"), "not-the-key")
+    assert client.simulate_post(platform.path, body=raw, headers=headers).status_code == 401
+    assert platform.text(CUSTOMER, "xin chào").status_code == 200
+
+    shown = client.simulate_get(path).json
+    assert shown["last_webhook_at"] is not None
+    assert shown["last_signature_failure_at"] is not None
+    assert "does not match this account" in shown["last_signature_failure"]
+    project()
+    [listed] = client.simulate_get("/api/accounts").json["accounts"]
+    assert listed["last_webhook_at"] == shown["last_webhook_at"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,6 +23,7 @@ from api.services import Services
 from domain import actors
 from domain.account import fingerprint
 from domain.clock import FrozenClock
+from domain.handlers.outbox import ACCOUNT_REMOVED
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
@@ -79,6 +81,12 @@ def outbox(services: Services, settings: Settings) -> Iterator[Outbox]:
     box.executor.shutdown()
 
 
+def send_queued(outbox: Outbox) -> None:
+    """One round of the outbox, and every send it started finished."""
+    outbox.tick()
+    outbox.wait_until_idle()
+
+
 class Agent:
     """Replies through the API, lets the outbox run, and reads the chat back."""
 
@@ -100,7 +108,7 @@ class Agent:
 
     def deliver(self) -> list[dict[str, Any]]:
         self.project()
-        self.outbox.drain_now()
+        send_queued(self.outbox)
         return [m for m in self.chat()["messages"] if m["direction"] == "out"]
 
 
@@ -433,6 +441,32 @@ def test_an_echo_before_the_send_returns_never_shows_twice(
     assert [(m["text"], m["status"]) for m in messages] == [("Một bản thôi", "sent")]
 
 
+def test_a_send_that_outlasts_the_grace_time_is_recorded_sent_and_never_sent_again(
+    agent: Agent, fake: FakeZalo, platform: ZaloPlatform, services: Services, clock: FrozenClock
+) -> None:
+    settler = bootstrap.workers(services).settler
+
+    def echo_placed_before_the_send_returns(send: dict[str, Any]) -> None:
+        fake.on_send = None
+        assert platform.send(echo_of(send)).status_code == 200
+        agent.project()
+        clock.advance(31)  # Zalo is slow to answer: the settler places the echo first
+        assert settler.tick() == 1
+
+    fake.on_send = echo_placed_before_the_send_returns
+    agent.reply("Gửi chậm một chút")
+    agent.deliver()
+    messages = agent.deliver()  # and the outbox's next rounds
+    messages = agent.deliver()
+
+    assert [s["text"] for s in fake.sent] == ["Gửi chậm một chút"]
+    [ours] = [m for m in messages if m["author"] == "agent:admin"]
+    assert (ours["status"], ours["zalo_msg_id"]) == ("sent", fake.sent[0]["message_id"])
+    # Placed before it could be claimed, the echo shows as the OA's message, once.
+    [echo] = [m for m in messages if m["author"] == actors.OA_MANAGER]
+    assert (echo["text"], echo["zalo_msg_id"]) == ("Gửi chậm một chút", ours["zalo_msg_id"])
+
+
 def test_a_message_typed_in_the_oa_manager_shows_as_the_oa(
     agent: Agent, platform: ZaloPlatform, services: Services, clock: FrozenClock
 ) -> None:
@@ -490,7 +524,7 @@ def test_a_reply_queued_before_a_crash_is_sent_after_restart(
     agent.project()
     restarted = make_outbox(services, settings)
     assert restarted.recover() == 0
-    restarted.drain_now()
+    send_queued(restarted)
     assert [s["text"] for s in fake.sent] == ["Trước khi sập"]
 
 
@@ -506,6 +540,35 @@ def test_a_reply_cut_off_mid_send_is_failed_visibly_not_resent(
     assert message["status"] == "failed"
     assert "may or may not have reached" in message["error"]
     assert fake.sent == []
+
+
+def test_a_reply_on_a_removed_account_fails_once_with_the_reason(
+    agent: Agent,
+    account: dict[str, Any],
+    client: testing.TestClient,
+    fake: FakeZalo,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    chat_id = agent.chat()["id"]
+    reply_id = agent.reply("Shop còn mở không ạ?").json["message_id"]
+    agent.project()
+    assert client.simulate_delete(f"/api/accounts/{account['id']}").status_code == 204
+    caplog.set_level(logging.INFO)
+    for _ in range(5):  # rounds of the outbox
+        send_queued(agent.outbox)
+
+    agent.project()
+    [message] = [
+        m
+        for m in client.simulate_get(f"/api/chats/{chat_id}").json["messages"]
+        if m["direction"] == "out"
+    ]
+    assert (message["id"], message["status"]) == (reply_id, "failed")
+    assert message["error"] == ACCOUNT_REMOVED
+    events = client.simulate_get(f"/api/audit/{chat_id}").json["events"]
+    assert [e["type"] for e in events].count("Reply.Failed") == 1
+    assert fake.sent == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_anonymous_visitors_are_answered_in_their_conversation(
@@ -535,6 +598,43 @@ def test_the_per_app_limit_holds_under_load(
             client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": f"r{k}"})
     project()
     limited = make_outbox(services, settings, calls_per_window=4, window_seconds=0.3)
-    limited.drain_now()
+    send_queued(limited)
     assert len(fake.sent) == 12
     assert fake.calls_per_window(0.3) <= 4
+
+
+def metric(client: testing.TestClient, name: str) -> float:
+    """The value of one series of /metrics (0 when it has none yet)."""
+    for line in client.simulate_get("/metrics").text.splitlines():
+        if line.startswith(name + " ") or (
+            line.startswith(name + "{") and line.split(" ")[0] == name
+        ):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_show_the_outbox_queue_and_sends_by_outcome(
+    agent: Agent, client: testing.TestClient, fake: FakeZalo
+) -> None:
+    sent_before = metric(client, 'zalodesk_outbox_sends_total{outcome="sent"}')
+    refused_before = metric(client, 'zalodesk_outbox_sends_total{outcome="refused_by_zalo"}')
+    agent.reply("Dạ có ạ")
+    agent.project()
+    assert metric(client, "zalodesk_outbox_queue_replies") == 1
+    agent.deliver()
+    assert metric(client, "zalodesk_outbox_queue_replies") == 0
+    assert metric(client, 'zalodesk_outbox_sends_total{outcome="sent"}') == sent_before + 1
+
+    fake.fail_next(-230)  # outside the window of 7 days: not retried
+    agent.reply("Một lần nữa")
+    agent.deliver()
+    assert (
+        metric(client, 'zalodesk_outbox_sends_total{outcome="refused_by_zalo"}')
+        == refused_before + 1
+    )
+    text = client.simulate_get("/metrics").text
+    assert "process_cpu_seconds_total" in text
+    assert (
+        'zalodesk_http_requests_total{method="POST",route="/api/chats/{chat_id:uuid}/messages",status="202"}'
+        in text
+    )

@@ -145,7 +145,7 @@ REFUSED = [
     ({"enabled": "yes"}, "enabled: must be true or false"),
     ({"name": ""}, "name: must not be empty"),
     ({"priority": 1}, "priority: unknown field"),
-    ({"position": 0}, "position: must be at least 1"),
+    ({"position": 0}, "position: must be a whole number from 1 to 1000000"),
 ]
 
 

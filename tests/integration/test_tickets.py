@@ -108,3 +108,13 @@ def test_changing_status_assignee_and_tags(
     bad = client.simulate_patch(f"/api/tickets/{ticket_id}", json={"status": "done"})
     assert bad.status_code == 422
     assert "status must be one of" in bad.json["description"]
+
+
+def test_a_lone_surrogate_in_a_json_body_is_refused_not_a_500(client: testing.TestClient) -> None:
+    body = b'{"subject": "Hoi", "text": "\\ud800", "customer": {"name": "An"}}'
+    answer = client.simulate_post(
+        "/api/tickets", body=body, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert answer.json["title"] == "Malformed JSON"
+    assert "lone surrogate" in answer.json["description"]

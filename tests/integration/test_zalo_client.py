@@ -218,6 +218,19 @@ def test_a_refresh_rotates_the_pair_and_burns_the_old_refresh_token(
     assert fake.access_token == pair.access_token
 
 
+@pytest.mark.parametrize("expires_in", ["1000000000000", "0", "-5", "soon"])
+def test_a_token_lifetime_no_real_token_has_reads_as_zalos_usual(
+    fake: FakeZalo, zalo_client: ZaloClient, expires_in: str
+) -> None:
+    fake.expires_in = expires_in
+    assert refresh(zalo_client, fake, fake.refresh_token).expires_in == 90000
+
+
+def test_the_token_lifetime_zalo_gives_is_kept(fake: FakeZalo, zalo_client: ZaloClient) -> None:
+    fake.expires_in = "3600"
+    assert refresh(zalo_client, fake, fake.refresh_token).expires_in == 3600
+
+
 def test_a_wrong_app_secret_is_refused_without_repeating_the_secret(
     fake: FakeZalo, zalo_client: ZaloClient
 ) -> None:

@@ -88,6 +88,7 @@ class FakeZalo:
         self.rate_window = rate_window
         self.latency = 0.0
         self.refresh_latency = 0.0
+        self.expires_in = "90000"  # what a refresh answers, as Zalo writes it: a string
         self.on_send: Callable[[Send], None] | None = None
         self.on_refresh: Callable[[], None] | None = None
         self.sent: list[Send] = []
@@ -271,7 +272,7 @@ class FakeZalo:
             return {
                 "access_token": self.access_token,
                 "refresh_token": self.refresh_token,
-                "expires_in": "90000",
+                "expires_in": self.expires_in,
             }
 
 

@@ -38,7 +38,8 @@ class RuleService:
         for _ in range(3):
             self.project()
             self.automation.catch_up()
-        self.outbox.drain_now()
+        self.outbox.tick()
+        self.outbox.wait_until_idle()
         self.project()
 
     def wait(self, seconds: float) -> None:

@@ -11,7 +11,9 @@ import pytest
 from eventsourcing.domain import DomainEvent
 
 from domain.account import ZaloAccount, fingerprint
-from domain.errors import Conflict, InvalidInput
+from domain.application import Zalodesk
+from domain.commands import ConnectAccount
+from domain.errors import Conflict, InvalidInput, NotFound
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ADMIN = "agent:admin"
@@ -210,3 +212,39 @@ def test_no_account_event_has_room_for_a_secret() -> None:
                     f"{cls.__name__}.{field.name}"
                 )
         assert {"actor", "at"} <= {f.name for f in dataclasses.fields(cls)}
+
+
+def test_settings_and_token_lifetimes_out_of_bounds_record_nothing() -> None:
+    account = connected()
+    with pytest.raises(
+        InvalidInput, match="chat_inactivity_seconds: must be a whole number from 60 to 604800"
+    ):
+        account.update({"name": "Shop 2", "chat_inactivity_seconds": 2**31}, actor=ADMIN, at=AT)
+    with pytest.raises(
+        InvalidInput, match="access_token_expires_in: must be a whole number from 1 to 31536000"
+    ):
+        account.rotate_tokens(fingerprint("a", "r"), 10**12, actor=ADMIN, at=AT)
+    assert recorded(account) == []
+
+
+@pytest.mark.parametrize(("expires_in", "inactivity"), [(10**12, 600), (90000, 2**31), (90000, 5)])
+def test_an_account_is_not_connected_with_numbers_out_of_bounds(
+    desk: Zalodesk, expires_in: int, inactivity: int
+) -> None:
+    command = ConnectAccount(
+        account_id=uuid4(),
+        name="Shop",
+        app_id="1",
+        oa_id="2",
+        secrets_fingerprint=fingerprint("s", "k"),
+        tokens_fingerprint=fingerprint("a", "r"),
+        access_token_expires_in=expires_in,
+        chat_inactivity_seconds=inactivity,
+        allow_postpone=True,
+        verification_code=None,
+        actor=ADMIN,
+    )
+    with pytest.raises(InvalidInput, match="must be a whole number from"):
+        desk.connect_account(command)
+    with pytest.raises(NotFound):
+        desk.account(command.account_id)

@@ -30,7 +30,7 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
         Route(
             "/readyz",
-            health.Ready(services.lag, services.stalled, services.set_aside),
+            health.Ready(services.behind, services.stalled, services.set_aside),
             {"GET": "Store reachable, views caught up"},
             False,
         ),

@@ -37,9 +37,12 @@ class Services:
     log: EventLog
 
     def lag(self) -> dict[str, int]:
+        """How many events each view is behind the log."""
+        return projector.lag(self.pool, self.app, self.views)
+
+    def behind(self) -> dict[str, int]:
         """How many events each view, and the automation worker, is behind the log."""
-        behind = projector.lag(self.pool, self.app, self.views)
-        return {**behind, "automation": automation.lag(self.pool, self.app)}
+        return {**self.lag(), "automation": automation.lag(self.pool, self.app)}
 
     def set_aside(self) -> list[SetAside]:
         """The events a view has set aside and not applied since (the first hundred)."""
@@ -48,7 +51,7 @@ class Services:
     def metrics_figures(self) -> metrics.FromDatabase:
         """What /metrics reads from the database: lag, events set aside, the outbox's queue."""
         return metrics.FromDatabase(
-            lag=self.lag(),
+            lag=self.behind(),
             set_aside=projector.ever_set_aside(self.pool, self.views),
             queued_replies=self.inbox.queued_replies(),
         )

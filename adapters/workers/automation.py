@@ -32,7 +32,7 @@ from domain.automation.ruleset import RULE_EVENTS, RuleSet
 from domain.automation.tracker import EVENT_TYPES, Match, Tracker, references
 from domain.chat import Chat
 from domain.commands import FireRule
-from domain.errors import DomainError
+from domain.errors import ConcurrentChange, DomainError
 from domain.reply import Reply
 from domain.ticket import Ticket
 
@@ -179,6 +179,8 @@ class Automation:
                         actions=rule.definition.actions,
                     )
                 )
+            except ConcurrentChange:
+                raise  # the round is tried again: the firing with it
             except DomainError as ex:  # the ticket is gone, or the like: nothing to do
                 log.warning("rule could not fire", extra=_about(match, error=str(ex)))
                 continue

@@ -123,7 +123,7 @@ def save(cur: Any, tracker: Tracker, position: int | None) -> None:
                ON CONFLICT (rule_id) DO UPDATE SET rule = EXCLUDED.rule""",
             (rule_id, Jsonb(rules.rules[rule_id].as_data())),
         )
-    for rule_id in rules.newly_on:
+    for rule_id in rules.newly_on & set(rules.rules):
         _bring_forward(cur, rules.rules[rule_id])
     if tracker.ended_chats:
         cur.execute(

@@ -100,15 +100,19 @@ class RuleSet:
             return
         else:
             updated = _changed(current, kind, event)
-        if updated is None:
+        if updated is None:  # no longer readable: it takes no part, as if deleted
             self.rules.pop(rule_id, None)
-        else:
-            self.rules[rule_id] = updated
-            if updated.enabled and (
-                current is None or not current.enabled or current.definition != updated.definition
-            ):
-                self.newly_on.add(rule_id)
+            self.deleted.add(rule_id)
+            self.changed.discard(rule_id)
+            self._index()
+            return
+        self.rules[rule_id] = updated
+        if updated.enabled and (
+            current is None or not current.enabled or current.definition != updated.definition
+        ):
+            self.newly_on.add(rule_id)
         self.changed.add(rule_id)
+        self.deleted.discard(rule_id)
         self._index()
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from domain.application import Zalodesk
 from domain.automation.definition import definition
+from domain.automation.rule import AutomationRule
+from domain.automation.ruleset import RuleSet
 from domain.clock import FrozenClock
 from domain.commands import ChangeRule, CreateRule, DeleteRule
 from domain.errors import InvalidInput, NotFound
@@ -210,3 +213,27 @@ def test_every_condition_field_and_operator_a_rule_may_use_is_accepted() -> None
     assert data["actions"][1:] == actions[1:]
     again = definition(data["trigger"], data["after_seconds"], data["conditions"], data["actions"])
     assert again == rule
+
+
+def test_a_rule_this_code_can_no_longer_read_takes_no_part() -> None:
+    """As stored by another version, with a trigger this one does not know."""
+    created: Any = vars(AutomationRule)["Created"]
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    event = created(
+        originator_id=uuid4(),
+        originator_version=1,
+        timestamp=at,
+        originator_topic="domain.automation.rule:AutomationRule",
+        name="old",
+        enabled=True,
+        trigger="ticket_merged",
+        after_seconds=None,
+        conditions=[],
+        actions=TAG,
+        position=1,
+        actor=ADMIN,
+        at=at,
+    )
+    rules = RuleSet()
+    rules.apply(event, position=7)
+    assert len(rules) == 0 and rules.deleted == {event.originator_id} and not rules.changed

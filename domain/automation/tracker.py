@@ -27,11 +27,12 @@ from uuid import UUID
 
 from attrs import evolve, frozen
 
+from domain import actors
 from domain.automation.facts import TicketFacts, all_hold
 from domain.automation.ruleset import RULE_EVENTS, Rule, RuleSet
 from domain.values import Direction, RuleTrigger, TicketStatus
 
-AUTOMATION_ACTOR = "automation:"
+AUTOMATION_ACTOR = actors.automation("")
 
 
 def caused_by_rule(actor: str) -> bool:

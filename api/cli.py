@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from importlib import metadata
 
 from adapters import json_logs as logs
 from adapters import metrics_folder
 from adapters.postgres.connection import redacted
+from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.settings import Settings, SettingsError
 from adapters.timefmt import iso
 from api import bootstrap, cli_ops, cli_rules
 from api.console import ENVIRONMENT, CommandError, Help, add_command, say
 from api.server import GunicornServer, default_workers, gunicorn_options
 from api.supervisor import Supervised
+
+log = logging.getLogger("zalodesk.serve")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,8 +152,33 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
         f"database {redacted(database.url)}",
         file=sys.stderr,
     )
-    GunicornServer(gunicorn_options(args.bind, args.workers, args.threads), on_exit).run()
+    lost = threading.Event()
+    if database.embedded is not None:
+        watch_embedded(database.embedded, lost)
+    try:
+        GunicornServer(gunicorn_options(args.bind, args.workers, args.threads), on_exit).run()
+    except SystemExit as halted:  # gunicorn's master ends with sys.exit
+        if not lost.is_set():
+            raise
+        del halted
+    if lost.is_set():
+        say("stopped: the embedded PostgreSQL server died under it (start it again to recover)")
+        return 1
     return 0
+
+
+def watch_embedded(server: EmbeddedPostgres, lost: threading.Event) -> None:
+    """If the embedded server dies, stop the service with a non-zero status rather than
+    answer 503 for ever: whatever started it (a person, systemd) starts it again."""
+
+    def watch() -> None:
+        while server.running():
+            time.sleep(1.0)
+        log.error("the embedded PostgreSQL server stopped under the service; stopping")
+        lost.set()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="embedded-watch", daemon=True).start()
 
 
 def worker(args: argparse.Namespace) -> int:

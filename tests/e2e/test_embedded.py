@@ -97,3 +97,56 @@ def test_ctrl_c_stops_everything_quickly(embedded: Service, data_dir: Path) -> N
     embedded.process = None
     assert_postgres_stopped(data_dir)
     assert "SIGKILL" not in embedded.stderr()
+
+
+def test_after_a_kill_9_the_next_clean_stop_leaves_no_postgres_running(
+    embedded: Service, data_dir: Path
+) -> None:
+    embedded.start()
+    account = embedded.connect_account()
+    assert account.send(account.text(BIG_ID, TEXT)).status == 200
+    embedded.kill()  # SIGKILL to the whole process group: postgres itself lives on
+    embedded.process = None
+    assert postmasters(data_dir), "the killed service left its postgres running"
+
+    embedded.start()  # adopts the server left behind
+    wait_for(lambda: embedded.chats(account.id), 20, "the chat kept across the kill")
+    assert embedded.terminate() == 0, embedded.stderr()
+    assert_postgres_stopped(data_dir)
+    assert "this one takes it over and stops it when it stops" in embedded.stderr()
+
+
+def test_if_the_embedded_server_dies_the_service_stops_with_a_non_zero_status(
+    embedded: Service, data_dir: Path
+) -> None:
+    embedded.start()
+    [postmaster] = [pid for pid in postmasters(data_dir) if is_postmaster(pid, data_dir)]
+    os.kill(postmaster, signal.SIGKILL)
+    assert embedded.process is not None
+    status = embedded.process.wait(timeout=30)
+    embedded.process = None
+    assert status != 0
+    assert "the embedded PostgreSQL server died under it" in embedded.stderr()
+
+
+def is_postmaster(pid: int, data_dir: Path) -> bool:
+    """The server itself (its pid is the first line of postmaster.pid), not a backend."""
+    pid_file = data_dir.resolve() / "pgdata" / "postmaster.pid"
+    return pid_file.read_text().splitlines()[0].strip() == str(pid)
+
+
+def test_as_root_the_folders_above_the_data_are_made_passable_not_listable(
+    embedded: Service, data_dir: Path, tmp_path: Path
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the embedded server runs as a user of its own only when started by root")
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    inner = closed / "data"
+    embedded.env["ZALODESK_DATA_DIR"] = str(inner)
+    embedded.start()
+    mode = closed.stat().st_mode
+    assert mode & 0o011 == 0o011, oct(mode)  # others may pass through
+    assert mode & 0o044 == 0, oct(mode)  # but not list what is inside
+    assert embedded.terminate() == 0
+    assert_postgres_stopped(inner)

@@ -63,7 +63,12 @@ class EmbeddedPostgres:
         return bool(self._server.get_postmaster_info().process.is_running())
 
     def stop(self) -> None:
-        self._server._cleanup()  # the wheel's own stop; idempotent
+        import psutil  # the wheel's own dependency
+
+        try:
+            self._server._cleanup()  # the wheel's own stop; idempotent
+        except psutil.NoSuchProcess:
+            log.info("the embedded PostgreSQL server had already stopped")
 
 
 def _forget_dead_holders(pgdata: Path) -> None:

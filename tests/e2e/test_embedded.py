@@ -121,12 +121,14 @@ def test_if_the_embedded_server_dies_the_service_stops_with_a_non_zero_status(
 ) -> None:
     embedded.start()
     [postmaster] = [pid for pid in postmasters(data_dir) if is_postmaster(pid, data_dir)]
+    embedded.tracebacks_expected = True  # every connection breaks, and says so
     os.kill(postmaster, signal.SIGKILL)
     assert embedded.process is not None
     status = embedded.process.wait(timeout=30)
     embedded.process = None
     assert status != 0
     assert "the embedded PostgreSQL server died under it" in embedded.stderr()
+    assert "NoSuchProcess" not in embedded.stderr()
 
 
 def is_postmaster(pid: int, data_dir: Path) -> bool:

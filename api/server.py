@@ -71,7 +71,7 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
         "keepalive": 5,
         "accesslog": None,
         "errorlog": "-",
-        "logger_class": JsonLogger,
+        "logger_class": "api.server.JsonLogger",
         "loglevel": "warning",
         "proc_name": "zalodesk",
     }

@@ -107,17 +107,22 @@ def options(cls: type[Opts], argv: Sequence[str] | None = None) -> Opts:
 # The database and the parts, as the composition root builds them
 
 
+# One data folder for the run, in this process and the commands it starts: the database's
+# account credentials are bound to the key file kept there.
+DATA_DIR = Path(tempfile.mkdtemp(prefix="zalodesk-bench-"))
+
+
 @contextlib.contextmanager
 def database() -> Iterator[str]:
     """A database of its own on the tests' server (tests/support/databases.py), its schema
     prepared as the service prepares it; dropped at the end."""
     with fresh_database("zalodesk_bench") as url:
-        bootstrap.open_database(Settings(database_url=url))
+        bootstrap.open_database(Settings(database_url=url, data_dir=DATA_DIR))
         yield url
 
 
 def settings(url: str, **changes: Any) -> Settings:
-    return Settings(database_url=url, admin_token=ADMIN_TOKEN, **changes)
+    return Settings(database_url=url, admin_token=ADMIN_TOKEN, data_dir=DATA_DIR, **changes)
 
 
 @contextlib.contextmanager
@@ -278,7 +283,7 @@ def zalodesk_env(url: str, tmp: Path, **extra: str) -> dict[str, str]:
         **os.environ,
         "ZALODESK_DATABASE_URL": url,
         "ZALODESK_ADMIN_TOKEN": ADMIN_TOKEN,
-        "ZALODESK_DATA_DIR": str(tmp / "data"),
+        "ZALODESK_DATA_DIR": str(DATA_DIR),
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
@@ -310,6 +315,7 @@ GUNICORN_FLAGS = {
     "errorlog": "--error-logfile",
     "loglevel": "--log-level",
     "proc_name": "--name",
+    "logger_class": "--logger-class",
 }
 
 

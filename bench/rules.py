@@ -7,12 +7,10 @@ asserts nothing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +19,6 @@ from typing import Any, ClassVar
 import psycopg
 
 from adapters.log_tools.dry_run import dry_run
-from adapters.settings import Settings
 from adapters.workers.automation import TOPICS
 from api import bootstrap
 from api.server import default_workers
@@ -31,7 +28,6 @@ from bench.replay import Step, fill, step
 from bench.webhooks import Bench, caught_up
 from bench.webhooks import Options as WebhookOptions
 from domain.automation.definition import definition
-from tests.support.databases import fresh_database
 
 TARGET_RATE, TARGET_P99 = 500, 100.0
 DRY_RUN_TARGET = 20_000  # events/s
@@ -110,15 +106,6 @@ def rules(count: int) -> list[dict[str, Any]]:
             rule["conditions"] = [{"field": "tags", "op": "contains", "value": f"never-{n}"}]
         made.append(rule)
     return made
-
-
-@contextlib.contextmanager
-def database(data_dir: Path) -> Iterator[str]:
-    """As ``harness.database``, with the credentials key in the run's own data folder,
-    where the run's zalodesk processes (``harness.zalodesk_env``) look for it."""
-    with fresh_database("zalodesk_bench") as url:
-        bootstrap.open_database(Settings(database_url=url, data_dir=data_dir))
-        yield url
 
 
 def admin(api: Process, method: str, path: str, body: Any = None) -> Any:
@@ -295,7 +282,7 @@ def main() -> None:
     hooks: list[tuple[str, Figures]] = []
     runs: list[tuple[str, Step]] = []
     if not opts.no_webhooks:
-        with harness.workdir(opts.keep) as tmp, database(tmp / "data") as url:
+        with harness.workdir(opts.keep) as tmp, harness.database() as url:
             harness.describe_machine(
                 url,
                 f"webhooks: wrk, 1 thread, closed loop, {opts.connections} connections, "

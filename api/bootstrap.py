@@ -20,9 +20,10 @@ from psycopg_pool import ConnectionPool
 from adapters.account_cache import AccountCache
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.event_log import EventLog
-from adapters.postgres.connection import redacted
+from adapters.postgres.connection import redacted, with_outage_limits
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.event_store import open_application
+from adapters.postgres.pools import ResilientPool
 from adapters.postgres.schema import prepare
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.ticket_queries import TicketQueries
@@ -86,16 +87,19 @@ def _embedded(settings: Settings) -> tuple[str, EmbeddedPostgres]:
 
 
 def build(settings: Settings, database_url: str, clock: Clock = system_clock) -> Services:
-    """Opens connection pools: call it in the process that uses them (after fork)."""
-    app = open_application(
-        database_url, settings.cipher_key, clock, settings.chat_inactivity_seconds
-    )
-    pool: ConnectionPool[Any] = ConnectionPool(
-        database_url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
+    """Opens connection pools: call it in the process that uses them (after fork).
+
+    Needs no database: while it is away, each call that needs it fails within about
+    a second (503 in the API), and works again as soon as it is back.
+    """
+    url = with_outage_limits(database_url)
+    app = open_application(url, settings.cipher_key, clock, settings.chat_inactivity_seconds)
+    pool: ConnectionPool[Any] = ResilientPool(
+        url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
     )
     return Services(
         settings=settings,
-        url=database_url,
+        url=url,
         app=app,
         pool=pool,
         views=all_views(),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import falcon
 
 from adapters import metrics
+from api.errors import UNAVAILABLE
 
 Lag = Callable[[], dict[str, int]]
 Stalled = Callable[[], dict[str, float]]
@@ -28,7 +29,12 @@ class Ready:
         self.stalled = stalled
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lag, stalled = self.lag(), self.stalled()
+        try:
+            lag, stalled = self.lag(), self.stalled()
+        except UNAVAILABLE:
+            resp.media = {"status": "unreachable"}
+            resp.status = falcon.HTTP_503
+            return
         behind = {view: n for view, n in lag.items() if n > READY_LAG_EVENTS}
         status = "stalled" if stalled else "lagging" if behind else "ready"
         resp.media = {"status": status, "lag": lag, "stalled_seconds": stalled}

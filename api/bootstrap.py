@@ -6,6 +6,7 @@ all get their store, application, views, workers and HTTP app from here.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,9 @@ from adapters.zalo.rate_limit import SlidingWindowLimiter
 from api.services import Services
 from domain.clock import Clock, system_clock
 
+log = logging.getLogger("zalodesk.database")
+
+UNREACHABLE = (psycopg.OperationalError, StoreUnavailable)
 NO_DATABASE_FOR_GUNICORN = (
     "gunicorn wsgi:app needs ZALODESK_DATABASE_URL: only `zalodesk serve` and "
     "`zalodesk api` start the embedded database"
@@ -64,17 +68,18 @@ class Database:
             self.embedded.stop()
 
 
-def open_database(settings: Settings, start_embedded: bool = True) -> Database:
-    """The configured server, or the embedded one started here; the schema prepared."""
+def open_database(settings: Settings, prepare_now: bool = True) -> Database:
+    """The configured server, or the embedded one started here; the schema prepared,
+    unless the caller prepares it once the database answers."""
     if settings.database_url:
         database = Database(settings.database_url)
-    elif start_embedded:
-        database = Database(*_embedded(settings))
     else:
-        raise SettingsError(NO_DATABASE_FOR_GUNICORN)
+        database = Database(*_embedded(settings))
+    if not prepare_now:
+        return database
     try:
         prepare(database.url)
-    except (psycopg.OperationalError, StoreUnavailable) as ex:
+    except UNREACHABLE as ex:
         database.stop()
         reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
         raise StartupError(f"cannot use the database {redacted(database.url)}: {reason}") from None
@@ -121,9 +126,36 @@ def http_app(services: Services) -> falcon.App[Any, Any]:
 
 
 def wsgi_app(settings: Settings) -> falcon.App[Any, Any]:
-    """The app of one gunicorn worker: never starts a database of its own."""
-    database = open_database(settings, start_embedded=False)
-    return http_app(build(settings, database.url))
+    """The app of one gunicorn worker: never starts a database of its own, and starts
+    while the database is away (a worker may be replaced during an outage)."""
+    if not settings.database_url:
+        raise SettingsError(NO_DATABASE_FOR_GUNICORN)
+    url = with_outage_limits(settings.database_url)
+    # `zalodesk serve` and `api` prepared the schema before starting gunicorn; a hand-run
+    # gunicorn has only its workers to do it.
+    _prepare_when_reachable(url)
+    return http_app(build(settings, url))
+
+
+def _prepare_when_reachable(url: str) -> None:
+    """The schema prepared now, or, while the database is away, as soon as it answers."""
+    try:
+        prepare(url)
+        return
+    except UNREACHABLE:
+        log.warning("the database cannot be reached; the schema is prepared when it answers")
+
+    def retry() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                prepare(url)
+            except UNREACHABLE:
+                continue
+            log.info("the database answers; the schema is prepared")
+            return
+
+    threading.Thread(target=retry, name="prepare", daemon=True).start()
 
 
 @frozen
@@ -191,15 +223,20 @@ def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Worker
 
 
 def run_workers(settings: Settings, database_url: str, stop: threading.Event) -> None:
-    """The background processors, once this process holds their lock; until ``stop``."""
-    lock = processors.hold_processor_lock(database_url, stop)
+    """The background processors, once the database answers and this process holds their
+    lock; until ``stop``."""
+    url = with_outage_limits(database_url)
+    lock = processors.hold_processor_lock(url, stop)
     if lock is None:
         return
-    services = build(settings, database_url)
-    running = workers(services)
     try:
-        processors.run_loops(running.loops(), Heartbeats(services.pool), stop)
+        prepare(url)  # here, not at the command's start: it may start during an outage
+        services = build(settings, url)
+        running = workers(services)
+        try:
+            processors.run_loops(running.loops(), Heartbeats(services.pool), stop)
+        finally:
+            running.close()
+            services.close()
     finally:
-        running.close()
-        services.close()
         lock.close()

@@ -8,11 +8,13 @@ own, over a path that goes silent.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -171,6 +173,38 @@ def test_the_app_starts_while_the_database_is_away_and_serves_once_it_answers(
     finally:
         services.close()
     assert stored(db, "once it answers") == 1
+
+
+def test_the_workers_wait_for_the_database_then_catch_up(
+    settings: Settings,
+    proxy: CuttableProxy,
+    platform: ZaloPlatform,
+    client: testing.TestClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="zalodesk.worker")
+    proxy.cut()
+    stop = threading.Event()
+    workers = threading.Thread(target=bootstrap.run_workers, args=(settings, proxy.url, stop))
+    workers.start()
+    try:
+        # Stored while the workers cannot reach the database: they show it once they can.
+        assert platform.text(CUSTOMER, "while the workers wait").status_code == 200
+        time.sleep(3)
+        assert workers.is_alive()
+        waiting = [r for r in caplog.records if "waiting for it" in r.getMessage()]
+        assert len(waiting) == 1
+        assert not [r for r in caplog.records if r.exc_info]
+
+        proxy.restore()
+        deadline = time.monotonic() + 10
+        while not client.simulate_get("/api/chats").json["chats"]:
+            assert time.monotonic() < deadline, "the workers did not catch up"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        workers.join(timeout=30)
+    assert not workers.is_alive()
 
 
 def test_a_silently_cut_network_path_is_given_up_in_time(database_url: str) -> None:

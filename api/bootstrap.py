@@ -94,8 +94,8 @@ def _embedded(settings: Settings) -> tuple[str, EmbeddedPostgres]:
 def build(settings: Settings, database_url: str, clock: Clock = system_clock) -> Services:
     """Opens connection pools: call it in the process that uses them (after fork).
 
-    Needs no database: while it is away, each call that needs it fails within about
-    a second (503 in the API), and works again as soon as it is back.
+    Needs no database: while it is away, each call that needs it fails within two
+    seconds (503 in the API), and works again as soon as it is back.
     """
     url = with_outage_limits(database_url)
     app = open_application(url, settings.cipher_key, clock, settings.chat_inactivity_seconds)

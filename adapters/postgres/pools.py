@@ -17,7 +17,7 @@ import psycopg
 from eventsourcing.postgres import ConnectionPool
 from psycopg_pool.abc import CT
 
-WAIT_SECONDS = 1
+WAIT_SECONDS = 1.5
 RECONNECT_SECONDS = 1.0
 
 

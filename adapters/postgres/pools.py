@@ -37,11 +37,17 @@ class ResilientPool(ConnectionPool[CT]):
         super().putconn(conn)
 
     def _check_idle(self, conn: CT) -> None:
-        """Before a connection is handed out: an idle connection has nothing to read unless
-        the server closed it (or said why it is about to). One system call, no round trip."""
-        if conn.closed or _readable(conn.fileno()):
+        """Before a connection is handed out, without a round trip: an idle connection has
+        nothing to read, unless the server closed it (its last words first, then the end)
+        or sent a notice, which is read and kept."""
+        try:
+            for _ in range(3):
+                if not _readable(conn.fileno()):
+                    return
+                conn.pgconn.consume_input()
+        except psycopg.Error:
             self.drain()
-            raise psycopg.OperationalError("the server closed the connection while it was idle")
+            raise
 
 
 def _readable(fd: int) -> bool:

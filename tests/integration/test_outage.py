@@ -136,6 +136,22 @@ def test_after_a_short_outage_the_first_calls_already_succeed(
     assert answer_all(desk) == dict.fromkeys(desk.calls(), 200)
 
 
+def test_after_the_server_ends_every_session_the_next_calls_already_succeed(
+    desk: Desk, db: str
+) -> None:
+    answer_all(desk)
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    with psycopg.connect(db, autocommit=True) as admin:  # as a restart of the server does
+        admin.execute(f"SELECT pg_terminate_backend(pid) {others}")
+        deadline = time.monotonic() + 5
+        while admin.execute(f"SELECT count(*) {others}").fetchone() != (0,):
+            assert time.monotonic() < deadline, "the sessions did not end"
+            time.sleep(0.05)
+    time.sleep(0.1)  # their last words reach the app through the proxy
+
+    assert answer_all(desk) == dict.fromkeys(desk.calls(), 200)
+
+
 def test_everything_answers_again_within_two_seconds_of_the_databases_return(
     desk: Desk, proxy: CuttableProxy, db: str
 ) -> None:

@@ -2,7 +2,8 @@
 
 Run by hand, it needs ``ZALODESK_DATABASE_URL`` (only ``zalodesk serve`` and
 ``zalodesk api`` start the embedded database); the schema is prepared by the first
-worker, and the workers share their metrics as under ``zalodesk serve``.
+worker (once the database answers, if it is away), and the workers share their metrics
+as under ``zalodesk serve``. A worker starts while the database is away.
 """
 
 import sys
@@ -26,7 +27,7 @@ def _load() -> Any:
 
     try:
         return bootstrap.wsgi_app(settings)
-    except (SettingsError, bootstrap.StartupError) as ex:
+    except SettingsError as ex:
         _refuse(ex)
 
 

@@ -6,6 +6,7 @@ all get their store, application, views, workers and HTTP app from here.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,10 +22,11 @@ from adapters.account_cache import AccountCache
 from adapters.api_tokens import TokenStore
 from adapters.credential_cipher import credential_cipher
 from adapters.log_tools.event_log import EventLog
-from adapters.postgres.connection import redacted
-from adapters.postgres.credentials import check_key, open_credentials
+from adapters.postgres.connection import redacted, with_outage_limits
+from adapters.postgres.credentials import CredentialStore, check_key
 from adapters.postgres.embedded import EmbeddedPostgres, holds_database, pgdata
 from adapters.postgres.event_store import open_application
+from adapters.postgres.pools import ResilientPool
 from adapters.postgres.schema import prepare
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.ticket_queries import TicketQueries
@@ -45,6 +47,9 @@ from api.console import Progress
 from api.services import Services
 from domain.clock import Clock, system_clock
 
+log = logging.getLogger("zalodesk.database")
+
+UNREACHABLE = (psycopg.OperationalError, StoreUnavailable)
 NO_DATABASE_FOR_GUNICORN = (
     "gunicorn wsgi:app needs ZALODESK_DATABASE_URL: only `zalodesk serve` and "
     "`zalodesk api` start the embedded database"
@@ -68,9 +73,13 @@ class Database:
 
 
 def open_database(
-    settings: Settings, start_embedded: bool = True, create_embedded: bool = False
+    settings: Settings,
+    start_embedded: bool = True,
+    create_embedded: bool = False,
+    prepare_now: bool = True,
 ) -> Database:
-    """The configured server, or the embedded one started here; the schema prepared.
+    """The configured server, or the embedded one started here; the schema prepared,
+    unless the caller prepares it once the database answers (``prepare_now=False``).
 
     Only ``create_embedded`` makes a new embedded database where the data folder has
     none: any other command would otherwise work on a new, empty database unnoticed.
@@ -86,13 +95,11 @@ def open_database(
             f"no database: ZALODESK_DATABASE_URL is not set and {pgdata(settings.data_dir)} "
             "holds none (`zalodesk serve` creates it; set ZALODESK_DATA_DIR if it is elsewhere)"
         )
+    if not prepare_now:
+        return database
     try:
-        prepare(database.url, settings.cipher_key, Progress(in_place=False))
-        # Before any child starts: a key the database's credentials were not written with
-        # stops the command with one line.
-        with psycopg.connect(database.url, autocommit=True) as conn:
-            check_key(conn, credential_cipher(settings))
-    except (psycopg.OperationalError, StoreUnavailable) as ex:
+        prepare_database(database.url, settings)
+    except UNREACHABLE as ex:
         database.stop()
         reason = (str(ex).strip().splitlines() or [type(ex).__name__])[0]
         raise StartupError(f"cannot use the database {redacted(database.url)}: {reason}") from None
@@ -102,28 +109,42 @@ def open_database(
     return database
 
 
+def prepare_database(url: str, settings: Settings) -> None:
+    """The schema (views rebuilt where their version changed, with progress), then the
+    key: one the database's credentials were not written with stops here, in one line."""
+    prepare(url, settings.cipher_key, Progress(in_place=False))
+    with psycopg.connect(url, autocommit=True) as conn:
+        check_key(conn, credential_cipher(settings))
+
+
 def _embedded(settings: Settings) -> tuple[str, EmbeddedPostgres]:
     server = EmbeddedPostgres(settings.data_dir)
     return server.url, server
 
 
 def build(settings: Settings, database_url: str, clock: Clock = system_clock) -> Services:
-    """Opens connection pools: call it in the process that uses them (after fork)."""
-    app = open_application(
-        database_url, settings.cipher_key, clock, settings.chat_inactivity_seconds
+    """Opens connection pools: call it in the process that uses them (after fork).
+
+    Needs no database: while it is away, each call that needs it fails within two
+    seconds (503 in the API), and works again as soon as it is back.
+    """
+    url = with_outage_limits(database_url)
+    app = open_application(url, settings.cipher_key, clock, settings.chat_inactivity_seconds)
+    pool: ConnectionPool[Any] = ResilientPool(
+        url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
     )
-    pool: ConnectionPool[Any] = ConnectionPool(
-        database_url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
-    )
+    credentials = CredentialStore(url, pool, credential_cipher(settings))
     try:
-        credentials = open_credentials(database_url, pool, settings)
+        credentials.check_key()
+    except UNREACHABLE:
+        pass  # checked where the schema is prepared, before anything is served
     except BaseException:
         pool.close()
         app.close()
         raise
     return Services(
         settings=settings,
-        url=database_url,
+        url=url,
         app=app,
         pool=pool,
         views=all_views(),
@@ -146,9 +167,36 @@ def http_app(services: Services) -> falcon.App[Any, Any]:
 
 
 def wsgi_app(settings: Settings) -> falcon.App[Any, Any]:
-    """The app of one gunicorn worker: never starts a database of its own."""
-    database = open_database(settings, start_embedded=False)
-    return http_app(build(settings, database.url))
+    """The app of one gunicorn worker: never starts a database of its own, and starts
+    while the database is away (a worker may be replaced during an outage)."""
+    if not settings.database_url:
+        raise SettingsError(NO_DATABASE_FOR_GUNICORN)
+    url = with_outage_limits(settings.database_url)
+    # `zalodesk serve` and `api` prepared the schema before starting gunicorn; a hand-run
+    # gunicorn has only its workers to do it.
+    _prepare_when_reachable(url, settings)
+    return http_app(build(settings, url))
+
+
+def _prepare_when_reachable(url: str, settings: Settings) -> None:
+    """The schema prepared now, or, while the database is away, as soon as it answers."""
+    try:
+        prepare_database(url, settings)
+        return
+    except UNREACHABLE:
+        log.warning("the database cannot be reached; the schema is prepared when it answers")
+
+    def retry() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                prepare_database(url, settings)
+            except UNREACHABLE:
+                continue
+            log.info("the database answers; the schema is prepared")
+            return
+
+    threading.Thread(target=retry, name="prepare", daemon=True).start()
 
 
 @frozen
@@ -238,15 +286,22 @@ def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Worker
 
 
 def run_workers(settings: Settings, database_url: str, stop: threading.Event) -> None:
-    """The background processors, once this process holds their lock; until ``stop``."""
-    lock = processors.hold_processor_lock(database_url, stop)
+    """The background processors, once the database answers and this process holds their
+    lock; until ``stop``."""
+    url = with_outage_limits(database_url)
+    lock = processors.hold_processor_lock(url, stop)
     if lock is None:
         return
-    services = build(settings, database_url)
-    running = workers(services)
     try:
-        processors.run_loops(running.loops(), Heartbeats(services.pool), stop)
+        prepare_database(
+            url, settings
+        )  # here, not at the command's start: it may start in an outage
+        services = build(settings, url)
+        running = workers(services)
+        try:
+            processors.run_loops(running.loops(), Heartbeats(services.pool), stop)
+        finally:
+            running.close()
+            services.close()
     finally:
-        running.close()
-        services.close()
         lock.close()

@@ -183,7 +183,8 @@ def watch_embedded(server: EmbeddedPostgres, lost: threading.Event) -> None:
 
 def worker(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    database = bootstrap.open_database(settings)
+    # Prepared by run_workers once the database answers: this may start during an outage.
+    database = bootstrap.open_database(settings, prepare_now=False)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

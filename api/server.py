@@ -47,6 +47,14 @@ class GentleArbiter(Arbiter):  # type: ignore[misc]
     def handle_int(self) -> None:
         self.handle_term()
 
+    def reap_workers(self) -> None:
+        """Gunicorn reaps with waitpid(-1), which also takes the exit status of any other
+        child (the worker process `zalodesk serve` supervises): its supervisor then reads 0.
+        So it reaps only once one of its own children has exited."""
+        own = [*self.WORKERS, self.reexec_pid]
+        if any(_has_exited(pid) for pid in own if pid):
+            super().reap_workers()
+
 
 class JsonLogger(Logger):  # type: ignore[misc]
     """Gunicorn's own lines (workers booting, timeouts, signals) as JSON like every other line.
@@ -80,6 +88,14 @@ def gunicorn_options(bind: str, workers: int, threads: int) -> dict[str, Any]:
 def default_workers() -> int:
     """One more than the cores: measured best for the webhook load (bench/README.md)."""
     return (os.cpu_count() or 1) + 1
+
+
+def _has_exited(pid: int) -> bool:
+    """Whether the child has exited, leaving it to be reaped."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return False
 
 
 def _leave_ctrl_c_to_the_master(server: Any, worker: Any) -> None:

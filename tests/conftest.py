@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,14 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
         tier = item.path.parent.name
         if tier in ("unit", "integration", "e2e"):
             item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(autouse=True)
+def root_log_handlers() -> Iterator[None]:
+    """A command run in-process (``cli.main``) points the log at the test's captured stderr,
+    closed once the test ends; a later test's background threads must not log there."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -10,11 +10,27 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 log = logging.getLogger(__name__)
 
+# libpq's limits on every connection, so a server that went away is noticed in about a
+# second: at once when it refuses, by unacknowledged data or keepalive probes when its
+# network path went silent. (libpq's own default is to wait for ever.)
+OUTAGE_LIMITS = {
+    "connect_timeout": "2",  # libpq's least
+    "keepalives": "1",
+    "keepalives_idle": "1",
+    "keepalives_interval": "1",
+    "tcp_user_timeout": "1000",  # ms; also ends keepalive probing that gets no answer
+}
+
 
 def with_database(url: str, dbname: str) -> str:
     params = conninfo_to_dict(url)
     params["dbname"] = dbname
     return make_conninfo("", **params)
+
+
+def with_outage_limits(url: str) -> str:
+    """The URL with ``OUTAGE_LIMITS``, except those it sets itself."""
+    return make_conninfo("", **{**OUTAGE_LIMITS, **conninfo_to_dict(url)})
 
 
 def ensure_database(url: str) -> None:

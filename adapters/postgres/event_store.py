@@ -1,36 +1,150 @@
-"""The event store: the eventsourcing Application on PostgreSQL, and its tables."""
+"""The event store: the eventsourcing Application on PostgreSQL, and its tables.
+
+The library's PostgreSQL parts, made to ride out a database outage: the application is
+built while the database is away, each query fails at once when it cannot be made
+(the library retries ten times), and the connections recover as ``ResilientPool`` does.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import functools
+import time
+from typing import Any, cast
 
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.utils import Environment, EnvType, get_topic
 
-from adapters.postgres.connection import eventsourcing_env
+from adapters.postgres.connection import OUTAGE_LIMITS, eventsourcing_env
+from adapters.postgres.pools import ResilientPool
 from domain.application import Zalodesk
 from domain.clock import Clock, system_clock
 
+AT_ONCE_SECONDS = 0.25
+
+
+def _briefly(library_method: Any) -> Any:
+    """The library's method, tried once more only after a failure that came at once.
+
+    The library tries ten times, 0.2 s apart, whatever the failure: 12 s and more while
+    the database is away. A connection that failed at once had gone stale, and another
+    may work; one that failed after a wait (for a connection from the pool, or for an
+    answer on a path that went silent) means the database is away: answer that now.
+    """
+    attempt = library_method.__wrapped__  # the method itself, under the library's retries
+
+    @functools.wraps(attempt)
+    def method(self: PostgresAggregateRecorder, *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return _with_types(self, attempt, *args, **kwargs)
+        except (InterfaceError, OperationalError):
+            if time.monotonic() - started > AT_ONCE_SECONDS:
+                raise
+            return _with_types(self, attempt, *args, **kwargs)
+
+    return method
+
+
+def _with_types(recorder: PostgresAggregateRecorder, attempt: Any, *args: Any, **kw: Any) -> Any:
+    # The stored-event type, if the database was away when the recorder was made.
+    PostgresDatastore.register_type_adapters(recorder.datastore)
+    return attempt(recorder, *args, **kw)
+
 
 class QuietRecorder(PostgresApplicationRecorder):
-    """The library's recorder without its NOTIFY on every insert.
+    """The log, without the library's NOTIFY on every insert.
 
     Nothing here listens (the projector polls), and a NOTIFY takes a lock at commit
     that serialises every committing transaction in the database.
     """
 
+    insert_events = _briefly(PostgresApplicationRecorder.insert_events)
+    select_events = _briefly(PostgresApplicationRecorder.select_events)
+    select_notifications = _briefly(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _briefly(PostgresApplicationRecorder.max_notification_id)
+
     def _notify_channel(self, curs: Any) -> None:
         return None
 
 
-RECORDER = {"APPLICATION_RECORDER_TOPIC": get_topic(QuietRecorder)}
+class SnapshotRecorder(PostgresAggregateRecorder):
+    insert_events = _briefly(PostgresAggregateRecorder.insert_events)
+    select_events = _briefly(PostgresAggregateRecorder.select_events)
+
+
+class Datastore(PostgresDatastore):
+    """The library's datastore, as its factory configured it, on a ``ResilientPool``; it
+    lets the recorders be made while the database is away."""
+
+    def __init__(self, library: PostgresDatastore) -> None:
+        pool = library.pool
+        server = cast(dict[str, Any], pool.kwargs)
+        super().__init__(
+            dbname=server["dbname"],
+            host=server["host"],
+            port=server["port"],
+            user=server["user"],
+            password=server["password"],
+            connect_timeout=pool.timeout,
+            idle_in_transaction_session_timeout=library.idle_in_transaction_session_timeout,
+            pool_size=pool.min_size,
+            max_overflow=pool.max_size - pool.min_size,
+            max_waiting=pool.max_waiting,
+            conn_max_age=pool.max_lifetime,
+            pre_ping=library.pre_ping,
+            lock_timeout=library.lock_timeout,
+            schema=library.schema,
+            pool_open_timeout=library.pool_open_timeout,
+            get_password_func=pool.get_password_func,
+            single_row_tracking=library.single_row_tracking,
+            originator_id_type=cast(Any, library.originator_id_type),
+            enable_db_functions=library.enable_db_functions,
+        )
+        self.pool = ResilientPool(
+            connection_class=pool.connection_class,
+            kwargs={**server, **OUTAGE_LIMITS},
+            min_size=pool.min_size,
+            max_size=pool.max_size,
+            open=False,
+            configure=self.after_connect_func(),
+            max_waiting=pool.max_waiting,
+            max_lifetime=pool.max_lifetime,
+            get_password_func=pool.get_password_func,
+        )
+
+    def register_type_adapters(self) -> None:
+        """The library's lookup of the stored-event type as each recorder is made: while
+        the database is away, it is left for the recorder's first query."""
+        with contextlib.suppress(InterfaceError, OperationalError):
+            super().register_type_adapters()
+
+
+class EventStoreFactory(PostgresFactory):
+    """The library's PostgreSQL factory with the recorders and the datastore above."""
+
+    application_recorder_class = QuietRecorder
+    aggregate_recorder_class = SnapshotRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        self.datastore = Datastore(self.datastore)
+
+
+FACTORY = {"PERSISTENCE_MODULE": get_topic(EventStoreFactory)}
 
 
 def open_application(
     url: str, cipher_key: str | None, clock: Clock = system_clock, default_timeout: int = 600
 ) -> Zalodesk:
     """Opens a connection pool: call it in the process that will use it (after fork)."""
-    env = {**eventsourcing_env(url, cipher_key), **RECORDER}
+    env = {**eventsourcing_env(url, cipher_key), **FACTORY}
     return Zalodesk(env=env, clock=clock, default_timeout=default_timeout)
 
 

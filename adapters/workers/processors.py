@@ -18,20 +18,35 @@ PROCESSORS_LOCK = "zalodesk:processors"
 
 
 def hold_processor_lock(url: str, stop: threading.Event) -> psycopg.Connection[Any] | None:
-    """Wait until this process may run the processors; the lock lives as long as the connection."""
-    conn = psycopg.connect(url, autocommit=True)
-    waiting_logged = False
+    """Wait until the database answers and this process may run the processors (each
+    reason for waiting logged once); the lock lives as long as the connection."""
+    said: set[str] = set()
+
+    def say_once(reason: str) -> None:
+        if reason not in said:
+            log.info(reason)
+            said.add(reason)
+
     while not stop.is_set():
-        row = conn.execute(
-            "SELECT pg_try_advisory_lock(hashtext(%s))", (PROCESSORS_LOCK,)
-        ).fetchone()
-        if row and row[0]:
-            return conn
-        if not waiting_logged:
-            log.info("another process runs the processors; standing by")
-            waiting_logged = True
-        stop.wait(2.0)
-    conn.close()
+        try:
+            conn = psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError:
+            say_once("the database cannot be reached; waiting for it")
+            stop.wait(1.0)
+            continue
+        try:
+            while not stop.is_set():
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(hashtext(%s))", (PROCESSORS_LOCK,)
+                ).fetchone()
+                if row and row[0]:
+                    return conn
+                say_once("another process runs the processors; standing by")
+                stop.wait(2.0)
+        except psycopg.OperationalError:
+            say_once("the database cannot be reached; waiting for it")
+            stop.wait(1.0)
+        conn.close()
     return None
 
 

@@ -8,6 +8,7 @@ import falcon
 
 from adapters import metrics
 from adapters.read_models.set_aside import SetAside
+from api.errors import UNAVAILABLE
 
 Lag = Callable[[], dict[str, int]]
 Stalled = Callable[[], dict[str, float]]
@@ -32,7 +33,12 @@ class Ready:
         self.set_aside = set_aside
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        lag, stalled, set_aside = self.lag(), self.stalled(), self.set_aside()
+        try:
+            lag, stalled, set_aside = self.lag(), self.stalled(), self.set_aside()
+        except UNAVAILABLE:
+            resp.media = {"status": "unreachable"}
+            resp.status = falcon.HTTP_503
+            return
         behind = {view: n for view, n in lag.items() if n > READY_LAG_EVENTS}
         resp.media = {
             "status": _status(bool(stalled), bool(behind), bool(set_aside)),

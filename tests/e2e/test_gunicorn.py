@@ -8,10 +8,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tests.e2e.server import ZALODESK, Service, service_env, wait_for
+from tests.e2e.server import ADMIN_TOKEN, ZALODESK, Service, assert_error, service_env, wait_for
 from tests.support.databases import fresh_database
+from tests.support.proxy import CuttableProxy
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -78,3 +80,31 @@ def test_without_a_database_url_it_says_what_to_set_and_starts_no_database(
     assert 'wsgi.py", line' not in done.stderr
     assert "bootstrap.py" not in done.stderr
     assert not (tmp_path / "data" / "pgdata").exists()
+
+
+def tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        return {row[0] for row in rows}
+
+
+def test_its_workers_start_while_the_database_is_away_and_prepare_it_once_it_answers(
+    tmp_path: Path, database_url: str
+) -> None:
+    with fresh_database("zalodesk_gunicorn") as url:
+        proxy = CuttableProxy(url)
+        proxy.cut()
+        env = service_env(tmp_path / "data", proxy.url)
+        service = HandRunGunicorn(env, logs=tmp_path / "logs", cwd=CHECKOUT).start()
+        try:
+            assert_error(service.get("/api/chats", token=ADMIN_TOKEN), 503)
+
+            proxy.restore()
+            wait_for(lambda: tables(url) == tables(database_url), 15, "the schema prepared")
+            account = service.connect_account()
+            answer = account.send(account.text("1122334455667788990", "hello"))
+            assert answer.status == 200, answer.text
+        finally:
+            service.stop()
+            proxy.cut()
+        service.assert_no_tracebacks()

@@ -1,0 +1,85 @@
+"""API tokens, the audit trail and the log, and the service's own health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, RootModel
+
+from api.schemas.base import (
+    WHOLE_NUMBER,
+    Error,
+    Form,
+    Query,
+    Shape,
+    Timestamp,
+    Uuid,
+    visible_text,
+)
+from domain.handlers.inbound import Outcome
+
+
+class NewToken(Form):
+    name: Annotated[str, visible_text(200, "Whose token it is.")]
+    admin: bool = False
+
+
+class TokenInfo(Shape):
+    id: Uuid
+    name: str
+    admin: bool
+    created_at: Timestamp | None
+    revoked_at: Timestamp | None
+
+
+class IssuedToken(TokenInfo):
+    token: str = Field(description="Shown this once; only its SHA-256 is kept.")
+
+
+class TokenList(Shape):
+    tokens: list[TokenInfo]
+
+
+class LoggedEvent(Shape):
+    position: int = Field(description="The event's place in the log.")
+    aggregate_id: Uuid
+    type: str
+    actor: str | None
+    actor_name: str | None = Field(description="The name of the token an agent acted with.")
+    at: Timestamp | None
+    data: dict[str, Any]
+
+
+class Timeline(Shape):
+    events: list[LoggedEvent]
+
+
+class EventsQuery(Query):
+    after: Annotated[int, Field(ge=0, description="The position to read after."), WHOLE_NUMBER] = 0
+    limit: Annotated[int, Field(ge=1, le=1000), WHOLE_NUMBER] = 100
+
+
+class EventPage(Shape):
+    events: list[LoggedEvent]
+    next_after: int
+
+
+class Alive(Shape):
+    status: Literal["alive"]
+
+
+class Readiness(Shape):
+    status: Literal["ready", "lagging", "stalled"]
+    lag: dict[str, int] = Field(description="Events each view is behind the log.")
+    stalled_seconds: dict[str, float] = Field(
+        description="Per background loop that stopped finishing rounds: for how long."
+    )
+
+
+class NotReady(RootModel[Readiness | Error]):
+    """Why the service is not ready, or, with the store away, the usual error."""
+
+
+class WebhookAccepted(Shape):
+    ok: bool
+    outcome: Outcome

@@ -8,11 +8,12 @@ from typing import Annotated
 from pydantic import MISSING, Field
 
 from api.schemas.base import (
+    INTEGRAL,
     VERIFICATION_CODE,
     Form,
+    Id,
     Shape,
     Timestamp,
-    Uuid,
     ZaloId,
     visible_text,
 )
@@ -27,6 +28,7 @@ ChatInactivitySeconds = Annotated[
         le=CHAT_INACTIVITY_SECONDS.stop - 1,
         description="A chat ends after this long with neither side writing.",
     ),
+    INTEGRAL,
 ]
 TokenSeconds = Annotated[
     int,
@@ -35,6 +37,7 @@ TokenSeconds = Annotated[
         le=TOKEN_SECONDS.stop - 1,
         description="How long the access token lives from now (Zalo issues 25 hours).",
     ),
+    INTEGRAL,
 ]
 VerificationCode = Annotated[
     str, Field(pattern=VERIFICATION_CODE, description="The code from Zalo's domain page.")
@@ -79,7 +82,7 @@ class AccountChanges(Form):
 
 
 class Account(Shape):
-    id: Uuid
+    id: Id
     name: str
     app_id: str
     oa_id: str

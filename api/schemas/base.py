@@ -57,6 +57,8 @@ Uuid = Annotated[
     BeforeValidator(_canonical_uuid),
     WithJsonSchema({"type": "string", "format": "uuid"}),
 ]
+# An id in an answer: already text, written by us (requests take ``Uuid``, which checks it).
+Id = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
 Timestamp = Annotated[
     str,
     Field(
@@ -103,6 +105,17 @@ def _whole_number(value: Any) -> Any:
         return int(value)
     raise PydanticCustomError("int_type", "must be a whole number")
 
+
+def _integral(value: Any) -> Any:
+    """A body's whole number: JSON's 600 and 600.0 are the same number (and the same
+    integer to JSON Schema); 600.5, "600" or true are not whole numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A body's whole number: ``Annotated[int, Field(ge=..., le=...), INTEGRAL]``.
+INTEGRAL = BeforeValidator(_integral)
 
 # A query's whole number: ``Annotated[int, Field(ge=..., le=...), WHOLE_NUMBER]`` (the
 # bounds before it, so that the document shows them).

@@ -6,10 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import MISSING, Field, RootModel
 
+from adapters.read_models.ticket_queries import CURSOR
 from api.schemas.base import (
     CLIENT_MESSAGE_ID,
     WHOLE_NUMBER,
     Form,
+    Id,
     Query,
     Shape,
     Timestamp,
@@ -39,7 +41,7 @@ ClientMessageId = Annotated[
 
 
 class Customer(Shape):
-    id: Uuid
+    id: Id
     zalo_user_id: str
     anonymous: bool
 
@@ -52,7 +54,7 @@ class LastMessage(Shape):
 
 
 class Message(Shape):
-    id: Uuid
+    id: Id
     zalo_msg_id: str | None
     direction: Direction
     author: str
@@ -78,9 +80,9 @@ class Indicator(Shape):
 
 
 class InboxChat(Shape):
-    id: Uuid
-    ticket_id: Uuid
-    account_id: Uuid
+    id: Id
+    ticket_id: Id
+    account_id: Id
     customer: Customer
     started_at: Timestamp | None
     last_activity_at: Timestamp | None
@@ -104,9 +106,9 @@ class ActiveChat(InboxChat):
 
 
 class EndedChat(Shape):
-    id: Uuid
-    ticket_id: Uuid
-    account_id: Uuid
+    id: Id
+    ticket_id: Id
+    account_id: Id
     customer: Customer
     started_at: Timestamp | None
     ended_at: Timestamp | None
@@ -128,9 +130,9 @@ class NewReply(Form):
 
 
 class ReplyQueued(Shape):
-    message_id: Uuid
+    message_id: Id
     status: ReplyStatus
-    chat_id: Uuid = Field(description="The chat the reply went to: a new one on an ended chat.")
+    chat_id: Id = Field(description="The chat the reply went to: a new one on an ended chat.")
 
 
 class EndChat(Form):
@@ -140,19 +142,19 @@ class EndChat(Form):
 
 
 class ChatEnded(Shape):
-    id: Uuid
+    id: Id
     ended: bool
-    ticket_id: Uuid
+    ticket_id: Id
     status: TicketStatus
 
 
 class ChatPostponed(Shape):
-    id: Uuid
+    id: Id
     auto_end_at: Timestamp | None
 
 
 class ChatRead(Shape):
-    id: Uuid
+    id: Id
     unread_count: int
 
 
@@ -168,18 +170,18 @@ class TicketQuery(Query):
     cursor: (
         Annotated[
             str,
-            Field(pattern="^[A-Za-z0-9_=-]{1,200}$", description="next_cursor of the page before."),
+            Field(pattern=f"^{CURSOR.pattern}$", description="next_cursor of a page."),
         ]
         | MISSING
     ) = MISSING
 
 
 class TicketSummary(Shape):
-    id: Uuid
+    id: Id
     kind: TicketKind
     status: TicketStatus
     subject: str
-    account_id: Uuid | None
+    account_id: Id | None
     customer: Customer | None
     assignee: str | None
     tags: list[str]
@@ -187,7 +189,7 @@ class TicketSummary(Shape):
     updated_at: Timestamp | None
     last_message: LastMessage | None
     chat_count: int
-    active_chat_id: Uuid | None
+    active_chat_id: Id | None
 
 
 class TicketPage(Shape):
@@ -198,7 +200,7 @@ class TicketPage(Shape):
 class ChatSession(Shape):
     """One chat session of a ticket; messages no session claims come first, without one."""
 
-    id: Uuid | None
+    id: Id | None
     started_at: Timestamp | MISSING | None = MISSING
     ended_at: Timestamp | MISSING | None = MISSING
     end_reason: str | MISSING | None = MISSING
@@ -234,7 +236,7 @@ class NewTicket(Form):
 
 
 class TicketOpened(Shape):
-    id: Uuid
+    id: Id
     kind: TicketKind
     status: TicketStatus
 
@@ -254,12 +256,12 @@ class TicketChanges(Form):
 
 
 class TicketChanged(Shape):
-    id: Uuid
+    id: Id
     status: TicketStatus
     assignee: str | None
     tags: list[str]
 
 
 class NoteAdded(Shape):
-    message_id: Uuid
-    ticket_id: Uuid
+    message_id: Id
+    ticket_id: Id

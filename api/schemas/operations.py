@@ -10,10 +10,10 @@ from api.schemas.base import (
     WHOLE_NUMBER,
     Error,
     Form,
+    Id,
     Query,
     Shape,
     Timestamp,
-    Uuid,
     visible_text,
 )
 from domain.handlers.inbound import Outcome
@@ -25,7 +25,7 @@ class NewToken(Form):
 
 
 class TokenInfo(Shape):
-    id: Uuid
+    id: Id
     name: str
     admin: bool
     created_at: Timestamp | None
@@ -42,7 +42,7 @@ class TokenList(Shape):
 
 class LoggedEvent(Shape):
     position: int = Field(description="The event's place in the log.")
-    aggregate_id: Uuid
+    aggregate_id: Id
     type: str
     actor: str | None
     actor_name: str | None = Field(description="The name of the token an agent acted with.")

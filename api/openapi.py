@@ -87,13 +87,14 @@ def _models(operation: Operation) -> list[tuple[type[BaseModel], JsonSchemaMode]
     return found
 
 
-def errors_of(route: Route, operation: Operation) -> dict[int, Answer]:
+def errors_of(route: Route, method: str, operation: Operation) -> dict[int, Answer]:
     """What any operation of this kind can answer besides what it declares itself."""
     found: dict[int, Answer] = {}
     if not operation.raw:
         found[400] = Answer(
             "The query or the body is not what this call takes: an unknown or repeated "
-            "query parameter, a malformed value, malformed JSON, no body",
+            "query parameter, a malformed value, malformed JSON, a body missing or where "
+            "none is taken",
             Error,
         )
     if route.secured:
@@ -102,7 +103,7 @@ def errors_of(route: Route, operation: Operation) -> dict[int, Answer]:
         found[403] = Answer("This call needs an admin token", Error)
     if PARAMETER.search(route.template):
         found[404] = Answer("No such path, or nothing with this id", Error)
-    if not operation.raw:
+    if not operation.raw and method != "GET":
         found[413] = Answer("The body is over 1 MiB", Error)
         found[415] = Answer("A body that is not sent as application/json", Error)
         found[422] = Answer(
@@ -116,7 +117,7 @@ def errors_of(route: Route, operation: Operation) -> dict[int, Answer]:
 
 
 def _operation(route: Route, method: str, operation: Operation, schemas: Schemas) -> dict[str, Any]:
-    answers = {**errors_of(route, operation), **operation.answers}
+    answers = {**errors_of(route, method, operation), **operation.answers}
     document: dict[str, Any] = {
         "summary": operation.summary,
         "operationId": _operation_id(method, route.template),
@@ -185,8 +186,10 @@ def _response(answer: Answer, schemas: Schemas) -> dict[str, Any]:
 
 
 def _operation_id(method: str, template: str) -> str:
+    """Unique per method and path: ``/webhooks/zalo/{account_id}/`` ends in ``_slash``."""
     words = re.sub(r"\{(\w+)(:\w+)?\}", r"by_\1", template).replace(".", "_")
-    return method.lower() + "_" + "_".join(w for w in re.split(r"[/_-]+", words) if w)
+    slash = "_slash" if template.endswith("/") and template != "/" else ""
+    return method.lower() + "_" + "_".join(w for w in re.split(r"[/_-]+", words) if w) + slash
 
 
 def _tag(template: str) -> str:

@@ -116,6 +116,10 @@ def unknown_query(known: list[str]) -> str:
 
 
 def parse_body(req: falcon.Request, operation: Operation) -> BaseModel | None:
+    if req.method == "GET":
+        if (req.content_length or 0) > 0 or chunked(req):
+            raise bad_request("Bad body", "A GET takes no body.")
+        return None
     raw = read_body(req)
     form = operation.body or Nothing
     if not raw:
@@ -149,13 +153,16 @@ def parse_body(req: falcon.Request, operation: Operation) -> BaseModel | None:
 def read_body(req: falcon.Request) -> bytes:
     if req.content_length is not None and req.content_length > MAX_BODY:
         raise too_large()
-    chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
     # Without a Content-Length (chunked), the bounded stream would read as empty.
-    stream = req.stream if chunked else req.bounded_stream
+    stream = req.stream if chunked(req) else req.bounded_stream
     raw: bytes = stream.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise too_large()
     return raw
+
+
+def chunked(req: falcon.Request) -> bool:
+    return "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
 
 
 def too_large() -> falcon.HTTPError:

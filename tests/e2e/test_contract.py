@@ -138,7 +138,9 @@ def test_the_api_keeps_to_its_document(service: Service, tmp_path: Path) -> None
         cwd=tmp_path,
         check=False,
     )
-    report = run.stdout[-20000:] + run.stderr[-4000:]
+    logged = service.stderr_path.read_text(errors="replace") if service.stderr_path else ""
+    problems = [line for line in logged.splitlines() if '"level": "info"' not in line]
+    report = run.stdout[-20000:] + run.stderr[-4000:] + "\nservice errors:\n" + "\n".join(problems)
     assert run.returncode == 0, report
     assert " passed" in run.stdout, report
     service.assert_no_tracebacks()
@@ -170,6 +172,8 @@ def test_the_document_names_every_route_with_its_shapes(service: Service) -> Non
     assert tickets["limit"]["schema"]["maximum"] == 200
     assert set(operations[("DELETE", "/api/accounts/{account_id}")]["responses"]) >= {"204"}
     assert "200" not in operations[("POST", "/api/accounts")]["responses"]
+    ids = [operation["operationId"] for operation in operations.values()]
+    assert len(ids) == len(set(ids)), "an operationId is not unique"
     webhook = operations[("POST", "/webhooks/zalo/{account_id}")]
     assert webhook["security"] == []
     assert "Zalo" in webhook["requestBody"]["description"]

@@ -136,6 +136,7 @@ def test_bodies_that_are_not_a_json_object_are_refused(
     assert client.simulate_post(read, json={}).status_code == 200
     assert client.simulate_post(read).status_code == 200
     refused(client.simulate_post(read, json={"all": True}), 422, "all", "it takes no fields")
+    refused(client.simulate_get("/api/chats", json={}), 400, "A GET takes no body")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -203,6 +205,23 @@ def test_an_oa_connected_already_is_refused_until_its_account_is_removed(
     # Its old OA is free again.
     reconnected = client.simulate_post("/api/accounts", json={**again, "oa_id": "2222222222"})
     assert reconnected.status_code == 201, reconnected.text
+
+
+def test_one_oa_connected_by_two_admins_at_once_is_connected_once(
+    client: testing.TestClient, project: Any
+) -> None:
+    start = threading.Barrier(4)
+
+    def connect(n: int) -> int:
+        start.wait()
+        form = {**ACCOUNT_FORM, "name": f"Shop {n}"}
+        return client.simulate_post("/api/accounts", json=form).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = sorted(pool.map(connect, range(4)))
+    assert answers == [201, 409, 409, 409]
+    project()
+    assert len(client.simulate_get("/api/accounts").json["accounts"]) == 1
 
 
 def test_a_client_message_id_reused_with_other_text_is_refused(

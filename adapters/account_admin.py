@@ -81,6 +81,13 @@ class AccountAdmin:
     def connect(self, form: NewAccount, actor: str) -> ZaloAccount:
         account_id = uuid4()
         self.credentials.put(account_id, form.credentials)
+        try:
+            return self._connect(account_id, form, actor)
+        except Conflict:
+            self.credentials.remove(account_id)  # nothing was connected: keep no secret
+            raise
+
+    def _connect(self, account_id: UUID, form: NewAccount, actor: str) -> ZaloAccount:
         return self.app.connect_account(
             ConnectAccount(
                 account_id=account_id,

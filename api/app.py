@@ -1,23 +1,58 @@
-"""The HTTP app: every route, its resource, and the middleware, from parts the root built."""
+"""The HTTP app: every route, its resource, and the middleware, from parts the root built.
+
+Each resource declares what its operations take and answer (api/contract.py): the
+``Contract`` middleware checks requests and shapes answers with it, and /openapi.json is
+generated from it. A new route is one line here and its ``operations`` on the resource.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import falcon
+from falcon.routing import UUIDConverter
 
 from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
 from adapters.postgres.webhook_activity import WebhookActivity
 from adapters.read_models.rule_queries import RuleQueries
-from api import errors, json_bodies
+from api import errors
 from api.auth import BearerAuth
-from api.openapi import OpenAPI, Route, spec
+from api.contract import Answer, Operation, Route, check
+from api.openapi import Docs, OpenAPI, spec
 from api.requestlog import RequestLog
 from api.resources import accounts, audit, chats, health, rules, tickets, tokens, webhooks
+from api.schemas.base import UUID_PATTERN
+from api.schemas.operations import Alive, NotReady, Readiness
 from api.services import Services
+from api.validation import Contract
 
 OPENAPI = "/openapi.json"
+DOCS = "/docs"
+
+HEALTH = {"GET": Operation("Process alive", {200: Answer("Alive", Alive)}, uses_store=False)}
+READY = {
+    "GET": Operation(
+        "Store reachable, views caught up, background loops running",
+        {
+            200: Answer("Ready", Readiness),
+            503: Answer("Not ready: why, per view and loop (or the store is away)", NotReady),
+        },
+    )
+}
+METRICS = {
+    "GET": Operation(
+        "Prometheus metrics",
+        {
+            200: Answer(
+                "Prometheus text exposition format",
+                media_type="text/plain",
+                schema={"type": "string"},
+            )
+        },
+    )
+}
 
 
 def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
@@ -27,139 +62,66 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
     presenter = accounts.AccountPresenter(settings, activity)
     webhook = webhooks.ZaloWebhook(app, accounts_cache, activity)
     return [
-        Route("/healthz", health.Health(), {"GET": "Process alive"}, secured=False),
+        Route("/healthz", health.Health(), secured=False, declared=HEALTH),
         Route(
             "/readyz",
             health.Ready(services.behind, services.stalled, services.set_aside),
-            {"GET": "Store reachable, views caught up"},
-            False,
-        ),
-        Route(
-            "/metrics",
-            health.Metrics(services.metrics_figures),
-            {"GET": "Prometheus metrics"},
             secured=False,
+            declared=READY,
         ),
         Route(
-            "/api/accounts",
-            accounts.Accounts(admin, services.accounts, presenter, settings),
-            {"GET": "List accounts (admin)", "POST": "Connect an Official Account (admin)"},
+            "/metrics", health.Metrics(services.metrics_figures), secured=False, declared=METRICS
         ),
+        Route("/api/accounts", accounts.Accounts(admin, services.accounts, presenter, settings)),
         Route(
             "/api/accounts/{account_id:uuid}",
             accounts.Account(app, admin, presenter, accounts_cache),
-            {"GET": "One account", "PATCH": "Change an account", "DELETE": "Remove an account"},
         ),
-        Route(
-            "/webhooks/zalo/{account_id:uuid}",
-            webhook,
-            {"POST": "Zalo webhook", "GET": "Domain verification page"},
-            secured=False,
-        ),
-        Route(
-            "/webhooks/zalo/{account_id:uuid}/",
-            webhook,
-            {"POST": "Zalo webhook", "GET": "Domain verification page"},
-            secured=False,
-        ),
+        Route("/webhooks/zalo/{account_id:uuid}", webhook, secured=False),
+        Route("/webhooks/zalo/{account_id:uuid}/", webhook, secured=False),
         Route(
             "/webhooks/zalo/{account_id:uuid}/zalo_verifier{code}.html",
             webhooks.ZaloVerifierFile(app),
-            {"GET": "Domain verification file"},
             secured=False,
         ),
-        Route("/api/chats", chats.Chats(services.inbox, services.clock), {"GET": "The chat inbox"}),
-        Route(
-            "/api/chats/{chat_id:uuid}",
-            chats.Chat(services.inbox, services.clock),
-            {"GET": "One chat with its messages"},
-        ),
-        Route(
-            "/api/chats/{chat_id:uuid}/messages",
-            chats.ChatMessages(app),
-            {"POST": "Queue a reply (reactivates an ended chat's ticket)"},
-        ),
-        Route("/api/chats/{chat_id:uuid}/end", chats.ChatEnd(app), {"POST": "End the chat"}),
-        Route(
-            "/api/chats/{chat_id:uuid}/postpone",
-            chats.ChatPostpone(app),
-            {"POST": "Move the automatic end 5 minutes later"},
-        ),
-        Route("/api/chats/{chat_id:uuid}/read", chats.ChatRead(app), {"POST": "Mark as read"}),
-        Route(
-            "/api/tickets",
-            tickets.Tickets(app, services.tickets),
-            {"GET": "The ticket list", "POST": "Open an asynchronous ticket"},
-        ),
-        Route(
-            "/api/tickets/{ticket_id:uuid}",
-            tickets.Ticket(app, services.tickets),
-            {"GET": "One ticket with its transcript", "PATCH": "Change status, assignee, tags"},
-        ),
-        Route(
-            "/api/audit/{aggregate_id:uuid}",
-            audit.Audit(services.log, services.tokens),
-            {
-                "GET": "The timeline of a ticket (with its chats and replies), chat, contact or account"
-            },
-        ),
-        Route(
-            "/api/events",
-            audit.Events(services.log, services.tokens),
-            {"GET": "The event log (admin)"},
-        ),
-        Route(
-            "/api/tokens",
-            tokens.Tokens(services.tokens),
-            {"GET": "List API tokens (admin)", "POST": "Issue an API token (admin)"},
-        ),
-        Route(
-            "/api/tokens/{token_id:uuid}",
-            tokens.Token(services.tokens),
-            {"DELETE": "Revoke an API token (admin)"},
-        ),
-        Route(
-            "/api/tickets/{ticket_id:uuid}/messages",
-            tickets.TicketMessages(app),
-            {"POST": "Write on a ticket (reactivates a chat ticket)"},
-        ),
-        *rule_routes(services),
+        Route("/api/chats", chats.Chats(services.inbox, services.clock)),
+        Route("/api/chats/{chat_id:uuid}", chats.Chat(services.inbox, services.clock)),
+        Route("/api/chats/{chat_id:uuid}/messages", chats.ChatMessages(app)),
+        Route("/api/chats/{chat_id:uuid}/end", chats.ChatEnd(app)),
+        Route("/api/chats/{chat_id:uuid}/postpone", chats.ChatPostpone(app)),
+        Route("/api/chats/{chat_id:uuid}/read", chats.ChatRead(app)),
+        Route("/api/tickets", tickets.Tickets(app, services.tickets)),
+        Route("/api/tickets/{ticket_id:uuid}", tickets.Ticket(app, services.tickets)),
+        Route("/api/tickets/{ticket_id:uuid}/messages", tickets.TicketMessages(app)),
+        Route("/api/audit/{aggregate_id:uuid}", audit.Audit(services.log, services.tokens)),
+        Route("/api/events", audit.Events(services.log, services.tokens)),
+        Route("/api/tokens", tokens.Tokens(services.tokens)),
+        Route("/api/tokens/{token_id:uuid}", tokens.Token(services.tokens)),
+        Route("/api/rules", rules.Rules(app, RuleQueries(services.pool))),
+        Route("/api/rules/dry-run", rules.RulesDryRun(services.log, services.clock)),
+        Route("/api/rules/{rule_id:uuid}", rules.Rule(app)),
     ]
 
 
-def rule_routes(services: Services) -> list[Route]:
-    app = services.app
-    return [
-        Route(
-            "/api/rules",
-            rules.Rules(app, RuleQueries(services.pool)),
-            {"GET": "List automation rules (admin)", "POST": "Make an automation rule (admin)"},
-        ),
-        Route(
-            "/api/rules/dry-run",
-            rules.RulesDryRun(services.log, services.clock),
-            {"POST": "What a rule would have done on the history, acting on nothing (admin)"},
-        ),
-        Route(
-            "/api/rules/{rule_id:uuid}",
-            rules.Rule(app),
-            {
-                "GET": "One automation rule (admin)",
-                "PATCH": "Change an automation rule (admin)",
-                "DELETE": "Delete an automation rule (admin)",
-            },
-        ),
-    ]
+class CanonicalUUID(UUIDConverter):
+    """Path ids as the document gives them (8-4-4-4-12 hex): any other spelling is no path."""
+
+    def convert(self, value: str) -> UUID | None:
+        return super().convert(value) if UUID_PATTERN.fullmatch(value) else None
 
 
 def create_app(services: Services, accounts_cache: AccountCache) -> falcon.App[Any, Any]:
     table = routes(services, accounts_cache)
-    public = [route.template for route in table if not route.secured] + [OPENAPI]
-    middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens, public)]
+    openapi = OpenAPI()
+    table += [Route(OPENAPI, openapi, secured=False), Route(DOCS, Docs(), secured=False)]
+    openapi.document = spec(table)
+    public = [route.template for route in table if not route.secured]
+    middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens, public), Contract(table)]
     app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
-    app.req_options.media_handlers = json_bodies.media_handlers()
+    app.req_options.keep_blank_qs_values = True
+    app.router_options.converters["uuid"] = CanonicalUUID
     for route in table:
+        check(route)
         app.add_route(route.template, route.resource)
-    app.add_route(OPENAPI, OpenAPI(spec(table)))
     errors.register(app)
     return app

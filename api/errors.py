@@ -18,7 +18,10 @@ UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, PoolT
 
 
 def register(app: falcon.App[Any, Any]) -> None:
+    app.set_error_serializer(_serialize)
     app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(falcon.HTTPRouteNotFound, _no_route)
+    app.add_error_handler(falcon.HTTPMethodNotAllowed, _wrong_method)
     app.add_error_handler(NotFound, _status(falcon.HTTP_404, "Not found"))
     app.add_error_handler(InvalidInput, _status(falcon.HTTP_422, "Invalid input"))
     app.add_error_handler(Conflict, _status(falcon.HTTP_409, "Conflict"))
@@ -31,6 +34,31 @@ def _status(status: str, title: str) -> Any:
         raise falcon.HTTPError(status, title=title, description=str(ex))
 
     return handle
+
+
+def _serialize(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError) -> None:
+    """Every error as JSON {title, description}, whatever the request accepts."""
+    resp.content_type = falcon.MEDIA_JSON
+    resp.media = {
+        "title": ex.title or ex.status,
+        "description": ex.description or f"{ex.status}.",
+    }
+
+
+def _no_route(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
+    raise falcon.HTTPNotFound(
+        title="Not found",
+        description=f"No such path: {req.path} (/openapi.json lists every path; ids are UUIDs).",
+    )
+
+
+def _wrong_method(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
+    allowed = (getattr(ex, "headers", None) or {}).get("Allow", "")
+    raise falcon.HTTPMethodNotAllowed(
+        [m.strip() for m in allowed.split(",") if m.strip()],
+        title="Method not allowed",
+        description=f"{req.method} is not allowed on {req.path}; allowed: {allowed}.",
+    )
 
 
 def _unavailable(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:

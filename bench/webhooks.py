@@ -111,7 +111,10 @@ class Bench:
 
     def connect(self, api: Process) -> None:
         form = json.dumps(harness.account_form()).encode()
-        headers = {"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}
+        headers = {
+            "Authorization": f"Bearer {harness.ADMIN_TOKEN}",
+            "Content-Type": "application/json",
+        }
         answer = harness.http_call(api.port, Request("POST", "/api/accounts", form, headers))
         if answer.status != 201:
             raise SystemExit(f"POST /api/accounts answered {answer.status}: {answer.body[:300]!r}")

@@ -26,3 +26,7 @@ def message_id(chat_or_ticket_id: UUID, key: str) -> UUID:
 
 def zalo_message_id(account_id: UUID, zalo_msg_id: str) -> UUID:
     return uuid5(NAMESPACE, f"zalo-message:{account_id}:{zalo_msg_id}")
+
+
+def official_account_id(oa_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"official-account:{oa_id}")

@@ -29,6 +29,14 @@ def validate_text(text: str) -> str:
     return text
 
 
+def reused(client_message_id: str | None) -> str:
+    """Why a message whose client_message_id was used for other content is refused."""
+    return (
+        f"client_message_id {client_message_id} was used already for a message with other "
+        "content; send a new id for a new message"
+    )
+
+
 class Reply(DeskAggregate):
     """Its id comes from the client's message id when there is one: the same id twice is one reply."""
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import base64
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from adapters.read_models.inbox_queries import customer, message
-from adapters.timefmt import iso, parse_iso
+from adapters.timefmt import iso
 
 
 class BadCursor(ValueError):
@@ -26,17 +27,22 @@ class TicketFilter:
     kind: str | None = None
 
 
+# A cursor: where the last ticket of a page stands, its update time in microseconds since
+# the epoch and its id. Anything of this shape reads as a place in the list.
+CURSOR = re.compile(r"[0-9]{1,17}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def encode_cursor(row: dict[str, Any]) -> str:
-    raw = f"{row['updated_at'].isoformat()}|{row['ticket_id']}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    micros = (row["updated_at"] - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{row['ticket_id']}"
 
 
-def decode_cursor(cursor: str) -> tuple[Any, UUID]:
-    try:
-        updated_at, ticket_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return parse_iso(updated_at), UUID(ticket_id)
-    except (ValueError, UnicodeDecodeError):
-        raise BadCursor("cursor is not one this service handed out") from None
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    if not CURSOR.fullmatch(cursor):
+        raise BadCursor("cursor is not one this service handed out")
+    micros, ticket_id = cursor.split(".")
+    return EPOCH + timedelta(microseconds=int(micros)), UUID(ticket_id)
 
 
 class TicketQueries:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import falcon
+from pydantic import MISSING
 
 from adapters.account_admin import AccountAdmin, CredentialChanges, NewAccount
 from adapters.account_cache import AccountCache
@@ -14,15 +15,13 @@ from adapters.postgres.webhook_activity import Activity, WebhookActivity
 from adapters.read_models.inbox_queries import AccountQueries
 from adapters.settings import Settings
 from adapters.timefmt import iso
-from api import bodies
-from domain.account import (
-    CHAT_INACTIVITY_SECONDS,
-    DEFAULT_TOKEN_SECONDS,
-    EDITABLE_FIELDS,
-    TOKEN_SECONDS,
-    ZaloAccount,
-)
+from api.contract import Answer, Operation, Operations, body, refusal
+from api.schemas.accounts import AccountChanges, AccountDetail, AccountList
+from api.schemas.accounts import NewAccount as NewAccountForm
+from domain.account import EDITABLE_FIELDS, ZaloAccount
 from domain.application import Zalodesk
+
+ALREADY_CONNECTED = refusal("This oa_id is connected already, as another account")
 
 
 class AccountPresenter:
@@ -77,6 +76,14 @@ class AccountPresenter:
 
 class Accounts:
     admin_only = True
+    operations: ClassVar[Operations] = {
+        "GET": Operation("List accounts (admin)", {200: Answer("The accounts", AccountList)}),
+        "POST": Operation(
+            "Connect an Official Account (admin)",
+            {201: Answer("Connected", AccountDetail), 409: ALREADY_CONNECTED},
+            body=NewAccountForm,
+        ),
+    }
 
     def __init__(
         self,
@@ -94,30 +101,26 @@ class Accounts:
         resp.media = {"accounts": self.presenter.from_rows(self.queries.accounts())}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = bodies.json_object(req)
-        form = NewAccount(
-            name=bodies.text(body, "name"),
-            app_id=bodies.text(body, "app_id"),
-            oa_id=bodies.text(body, "oa_id"),
+        form = body(req, NewAccountForm)
+        inactivity = form.chat_inactivity_seconds
+        new = NewAccount(
+            name=form.name,
+            app_id=form.app_id,
+            oa_id=form.oa_id,
             credentials=Credentials(
-                app_secret=bodies.text(body, "app_secret"),
-                oa_secret_key=bodies.text(body, "oa_secret_key"),
-                access_token=bodies.text(body, "access_token"),
-                refresh_token=bodies.text(body, "refresh_token"),
+                app_secret=form.app_secret.strip(),
+                oa_secret_key=form.oa_secret_key.strip(),
+                access_token=form.access_token.strip(),
+                refresh_token=form.refresh_token.strip(),
             ),
-            access_token_expires_in=bodies.integer(
-                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS, TOKEN_SECONDS
-            ),
-            chat_inactivity_seconds=bodies.integer(
-                body,
-                "chat_inactivity_seconds",
-                self.settings.chat_inactivity_seconds,
-                CHAT_INACTIVITY_SECONDS,
-            ),
-            allow_postpone=bodies.boolean(body, "allow_postpone", True),
-            verification_code=bodies.text(body, "verification_code", required=False) or None,
+            access_token_expires_in=form.access_token_expires_in,
+            chat_inactivity_seconds=self.settings.chat_inactivity_seconds
+            if inactivity is MISSING
+            else inactivity,
+            allow_postpone=form.allow_postpone,
+            verification_code=form.verification_code,
         )
-        account = self.admin.connect(form, actor=req.context.principal.actor)
+        account = self.admin.connect(new, actor=req.context.principal.actor)
         resp.status = falcon.HTTP_201
         resp.location = f"/api/accounts/{account.id}"
         resp.media = self.presenter.from_aggregate(account)
@@ -125,6 +128,21 @@ class Accounts:
 
 class Account:
     admin_only = True
+    operations: ClassVar[Operations] = {
+        "GET": Operation("One account (admin)", {200: Answer("The account", AccountDetail)}),
+        "PATCH": Operation(
+            "Change an account (admin)",
+            {
+                200: Answer("Changed", AccountDetail),
+                409: refusal(
+                    "The oa_id is connected as another account, or the account has no "
+                    "usable credentials and needs all four secrets and tokens together"
+                ),
+            },
+            body=AccountChanges,
+        ),
+        "DELETE": Operation("Remove an account (admin)", {204: Answer("Removed")}),
+    }
 
     def __init__(
         self,
@@ -142,15 +160,17 @@ class Account:
         resp.media = self.presenter.from_aggregate(self.app.account(account_id))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
-        body = bodies.json_object(req)
+        form = body(req, AccountChanges)
+        sent = form.model_dump(exclude_unset=True)
+        expires_in = form.access_token_expires_in
         account = self.admin.change(
             account_id,
             actor=req.context.principal.actor,
-            changes=parse_changes(body),
-            credentials=parse_credentials(body),
-            access_token_expires_in=bodies.integer(
-                body, "access_token_expires_in", DEFAULT_TOKEN_SECONDS, TOKEN_SECONDS
+            changes={k: v for k, v in sent.items() if k in EDITABLE_FIELDS},
+            credentials=CredentialChanges(
+                **{k: v.strip() for k, v in sent.items() if k in CREDENTIAL_FIELDS}
             ),
+            access_token_expires_in=None if expires_in is MISSING else expires_in,
         )
         self.signing_keys.forget(account_id)
         resp.media = self.presenter.from_aggregate(account)
@@ -162,26 +182,3 @@ class Account:
 
 
 CREDENTIAL_FIELDS = frozenset({"app_secret", "oa_secret_key", "access_token", "refresh_token"})
-FORM_FIELDS = EDITABLE_FIELDS | CREDENTIAL_FIELDS | {"access_token_expires_in"}
-
-
-def parse_changes(body: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(body) - FORM_FIELDS)
-    if unknown:
-        raise bodies.invalid(", ".join(unknown), "cannot be changed")
-    changes: dict[str, Any] = {}
-    for field in sorted(set(body) & EDITABLE_FIELDS):
-        if field == "chat_inactivity_seconds":
-            changes[field] = bodies.integer(body, field, 0, CHAT_INACTIVITY_SECONDS)
-        elif field == "allow_postpone":
-            changes[field] = bodies.boolean(body, field, True)
-        elif field == "verification_code":
-            changes[field] = bodies.text(body, field, required=False) or None
-        else:
-            changes[field] = bodies.text(body, field)
-    return changes
-
-
-def parse_credentials(body: dict[str, Any]) -> CredentialChanges:
-    """The secrets and tokens sent anew (each, when sent, must not be empty)."""
-    return CredentialChanges(**{f: bodies.text(body, f) for f in set(body) & CREDENTIAL_FIELDS})

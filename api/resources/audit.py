@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 from uuid import UUID
 
 import falcon
@@ -9,10 +10,18 @@ import falcon
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.audit import AuditTrail
 from adapters.log_tools.event_log import EventLog, api_entry
-from api import bodies
+from api.contract import Answer, Operation, Operations, query
+from api.schemas.operations import EventPage, EventsQuery, Timeline
 
 
 class Audit:
+    operations: ClassVar[Operations] = {
+        "GET": Operation(
+            "The timeline of a ticket (with its chats and replies), chat, contact or account",
+            {200: Answer("Its events, in the order of the log", Timeline)},
+        )
+    }
+
     def __init__(self, log: EventLog, tokens: TokenStore) -> None:
         self.trail = AuditTrail(log)
         self.tokens = tokens
@@ -25,14 +34,22 @@ class Audit:
 
 class Events:
     admin_only = True
+    operations: ClassVar[Operations] = {
+        "GET": Operation(
+            "The event log, in order (admin)",
+            {200: Answer("Events after a position", EventPage)},
+            query=EventsQuery,
+        )
+    }
 
     def __init__(self, log: EventLog, tokens: TokenStore) -> None:
         self.log = log
         self.tokens = tokens
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        after = req.get_param_as_int("after", min_value=0) or 0
-        entries = self.log.read(after, bodies.limit(req, default=100, maximum=1000))
+        asked = query(req, EventsQuery)
+        after = asked.after
+        entries = self.log.read(after, asked.limit)
         names = self.tokens.actor_names()
         resp.media = {
             "events": [api_entry(e, names) for e in entries],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import falcon
@@ -12,18 +12,23 @@ from adapters.log_tools.dry_run import dry_run
 from adapters.log_tools.event_log import EventLog
 from adapters.read_models.rule_queries import RuleQueries
 from adapters.timefmt import iso, parse_iso
-from api import bodies
+from api.contract import Answer, Operation, Operations, body, refusal
+from api.schemas.rules import (
+    DryRunRequest,
+    DryRunResult,
+    NewRule,
+    RuleChanges,
+    RuleList,
+    RuleShown,
+)
 from domain.application import Zalodesk
 from domain.automation.definition import definition
 from domain.automation.rule import AutomationRule
 from domain.clock import Clock
 from domain.commands import ChangeRule, CreateRule, DeleteRule
+from domain.errors import InvalidInput
 
-RULE_FIELDS = frozenset(
-    {"name", "enabled", "trigger", "after_seconds", "conditions", "actions", "position"}
-)
-DRY_RUN_FIELDS = RULE_FIELDS | {"since", "until"}
-POSITIONS = range(1, 1_000_001)
+NOT_A_RULE = refusal("The rule's parts do not fit together; the description names the part")
 
 
 def shown(rule: AutomationRule) -> dict[str, Any]:
@@ -56,17 +61,16 @@ def from_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def known_fields(body: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise bodies.invalid(
-            ", ".join(unknown), f"unknown field; a rule has {', '.join(sorted(RULE_FIELDS))}"
-        )
-    return body
-
-
 class Rules:
     admin_only = True
+    operations: ClassVar[Operations] = {
+        "GET": Operation("List automation rules (admin)", {200: Answer("The rules", RuleList)}),
+        "POST": Operation(
+            "Make an automation rule (admin)",
+            {201: Answer("Made", RuleShown), 422: NOT_A_RULE},
+            body=NewRule,
+        ),
+    }
 
     def __init__(self, app: Zalodesk, queries: RuleQueries) -> None:
         self.app = app
@@ -76,20 +80,17 @@ class Rules:
         resp.media = {"rules": [from_row(row) for row in self.queries.rules()]}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = known_fields(bodies.json_object(req), RULE_FIELDS)
-        position = body.get("position")
+        form = body(req, NewRule)
         rule = self.app.create_rule(
             CreateRule(
                 actor=req.context.principal.actor,
-                name=bodies.text(body, "name"),
-                enabled=bodies.boolean(body, "enabled", True),
-                trigger=body.get("trigger"),
-                after_seconds=body.get("after_seconds"),
-                conditions=body.get("conditions"),
-                actions=body.get("actions"),
-                position=self.queries.next_position()
-                if position is None
-                else bodies.integer(body, "position", 1, POSITIONS),
+                name=form.name.strip(),
+                enabled=form.enabled,
+                trigger=form.trigger.value,
+                after_seconds=form.after_seconds,
+                conditions=plain(form.conditions),
+                actions=plain(form.actions),
+                position=self.queries.next_position() if form.position is None else form.position,
             )
         )
         resp.status = falcon.HTTP_201
@@ -99,6 +100,15 @@ class Rules:
 
 class Rule:
     admin_only = True
+    operations: ClassVar[Operations] = {
+        "GET": Operation("One automation rule (admin)", {200: Answer("The rule", RuleShown)}),
+        "PATCH": Operation(
+            "Change an automation rule (admin)",
+            {200: Answer("Changed", RuleShown), 422: NOT_A_RULE},
+            body=RuleChanges,
+        ),
+        "DELETE": Operation("Delete an automation rule (admin)", {204: Answer("Deleted")}),
+    }
 
     def __init__(self, app: Zalodesk) -> None:
         self.app = app
@@ -107,14 +117,10 @@ class Rule:
         resp.media = shown(self.app.rule(rule_id))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, rule_id: UUID) -> None:
-        body = known_fields(bodies.json_object(req), RULE_FIELDS)
-        changes = dict(body)
-        if "name" in body:
-            changes["name"] = bodies.text(body, "name")
-        if "enabled" in body:
-            changes["enabled"] = bodies.boolean(body, "enabled", True)
-        if "position" in body:
-            changes["position"] = bodies.integer(body, "position", 1, POSITIONS)
+        form = body(req, RuleChanges)
+        changes = {key: plain(value) for key, value in form.model_dump(exclude_unset=True).items()}
+        if isinstance(changes.get("name"), str):
+            changes["name"] = changes["name"].strip()
         rule = self.app.change_rule(ChangeRule(rule_id, req.context.principal.actor, changes))
         resp.media = shown(rule)
 
@@ -128,32 +134,44 @@ class RulesDryRun:
     ``zalodesk rules dry-run`` has no request timeout to meet."""
 
     admin_only = True
+    operations: ClassVar[Operations] = {
+        "POST": Operation(
+            "What a rule would have done on the history, acting on nothing (admin)",
+            {200: Answer("What it would have done", DryRunResult), 422: NOT_A_RULE},
+            body=DryRunRequest,
+        )
+    }
 
     def __init__(self, log: EventLog, clock: Clock) -> None:
         self.log = log
         self.clock = clock
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = known_fields(bodies.json_object(req), DRY_RUN_FIELDS)
+        form = body(req, DryRunRequest)
         rule = definition(
-            body.get("trigger"),
-            body.get("after_seconds"),
-            body.get("conditions"),
-            body.get("actions"),
+            form.trigger.value, form.after_seconds, plain(form.conditions), plain(form.actions)
         )
-        since, until = moment(body, "since"), moment(body, "until")
+        since, until = moment(form.since, "since"), moment(form.until, "until")
         resp.media = dry_run(self.log, rule, self.clock(), since, until).as_json()
 
 
-def moment(body: dict[str, Any], field: str) -> datetime | None:
-    value = body.get(field)
+def plain(value: Any) -> Any:
+    """A rule's parts as the domain takes them: plain data, without the keys left unset."""
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if hasattr(value, "model_dump"):
+        return {key: plain(v) for key, v in value.model_dump(exclude_unset=True).items()}
+    if hasattr(value, "value") and not isinstance(value, str | int | float | bool):
+        return value.value
+    return value
+
+
+def moment(value: str | None, field: str) -> datetime | None:
     if value is None:
         return None
     try:
-        if not isinstance(value, str):
-            raise ValueError(value)
         return parse_iso(value)
     except ValueError:
-        raise bodies.invalid(
-            field, "must be an ISO 8601 time, such as 2026-11-24T10:00:00Z"
+        raise InvalidInput(
+            f"{field}: must be an ISO 8601 time, such as 2026-11-24T10:00:00Z"
         ) from None

@@ -2,52 +2,81 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 from uuid import UUID
 
 import falcon
+from pydantic import MISSING
 
 from adapters.read_models.ticket_queries import BadCursor, TicketFilter, TicketQueries
-from api import bodies
-from api.resources.chats import reply_accepted
+from api.contract import Answer, Operation, Operations, body, query, refusal
+from api.resources.chats import REPLY_REFUSED, reply_accepted
+from api.schemas.conversations import (
+    NewReply,
+    NewTicket,
+    NoteAdded,
+    ReplyQueued,
+    TicketChanged,
+    TicketChanges,
+    TicketDetail,
+    TicketOpened,
+    TicketPage,
+    TicketQuery,
+)
 from domain.application import Zalodesk
 from domain.commands import ChangeTicket, OpenTicket, PostReply
-from domain.values import TicketKind, TicketStatus
+from domain.values import TicketKind
 
 
 class Tickets:
+    operations: ClassVar[Operations] = {
+        "GET": Operation(
+            "The ticket list: asynchronous tickets and ended chats, most recently updated first",
+            {
+                200: Answer("One page of tickets", TicketPage),
+                400: refusal("A cursor this service did not hand out (or another bad query)"),
+            },
+            query=TicketQuery,
+        ),
+        "POST": Operation(
+            "Open an asynchronous ticket",
+            {
+                201: Answer("Opened", TicketOpened),
+                404: refusal("The customer's account does not exist"),
+            },
+            body=NewTicket,
+        ),
+    }
+
     def __init__(self, app: Zalodesk, queries: TicketQueries) -> None:
         self.app = app
         self.queries = queries
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        asked = query(req, TicketQuery)
         where = TicketFilter(
-            status=choice(req, "status", [s.value for s in TicketStatus]),
-            account_id=req.get_param_as_uuid("account_id"),
-            customer_id=req.get_param_as_uuid("customer_id"),
-            kind=choice(req, "kind", [k.value for k in TicketKind]),
+            status=None if asked.status is MISSING else asked.status.value,
+            account_id=None if asked.account_id is MISSING else asked.account_id,
+            customer_id=None if asked.customer_id is MISSING else asked.customer_id,
+            kind=None if asked.kind is MISSING else asked.kind.value,
         )
+        cursor = None if asked.cursor is MISSING else asked.cursor
         try:
-            resp.media = self.queries.page(
-                where, bodies.limit(req, 50, 200), req.get_param("cursor")
-            )
+            resp.media = self.queries.page(where, asked.limit, cursor)
         except BadCursor as ex:
-            raise falcon.HTTPBadRequest(title="Bad cursor", description=str(ex)) from None
+            raise falcon.HTTPBadRequest(title="Bad cursor", description=f"cursor: {ex}") from None
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = bodies.json_object(req)
-        who = body.get("customer") or {}
-        if not isinstance(who, dict):
-            raise bodies.invalid("customer", "must be an object")
-        account_id = who.get("account_id")
+        form = body(req, NewTicket)
+        who = form.customer
         ticket = self.app.open_ticket(
             OpenTicket(
-                subject=bodies.text(body, "subject", required=False),
-                text=bodies.text(body, "text"),
+                subject=form.subject,
+                text=form.text,
                 actor=req.context.principal.actor,
-                account_id=parse_uuid("customer.account_id", account_id) if account_id else None,
-                zalo_user_id=bodies.text(who, "zalo_user_id", required=False) or None,
-                customer_name=bodies.text(who, "name", required=False) or None,
+                account_id=who.account_id if who else None,
+                zalo_user_id=who.zalo_user_id if who else None,
+                customer_name=None if who is None or who.name is MISSING else who.name,
             )
         )
         resp.status = falcon.HTTP_201
@@ -60,6 +89,18 @@ class Tickets:
 
 
 class Ticket:
+    operations: ClassVar[Operations] = {
+        "GET": Operation(
+            "One ticket with its transcript (every chat session and message) and status history",
+            {200: Answer("The ticket", TicketDetail)},
+        ),
+        "PATCH": Operation(
+            "Change status, assignee, tags",
+            {200: Answer("Changed", TicketChanged)},
+            body=TicketChanges,
+        ),
+    }
+
     def __init__(self, app: Zalodesk, queries: TicketQueries) -> None:
         self.app = app
         self.queries = queries
@@ -74,24 +115,16 @@ class Ticket:
         resp.media = found
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
-        body = bodies.json_object(req)
-        tags = body.get("tags")
-        if tags is not None and not (
-            isinstance(tags, list) and all(isinstance(t, str) for t in tags)
-        ):
-            raise bodies.invalid("tags", "must be a list of strings")
-        assignee = body.get("assignee")
-        if assignee is not None and not isinstance(assignee, str):
-            raise bodies.invalid("assignee", "must be a string or null")
+        form = body(req, TicketChanges)
         ticket = self.app.change_ticket(
             ChangeTicket(
                 ticket_id,
                 actor=req.context.principal.actor,
-                status=bodies.text(body, "status", required=False) or None,
-                assignee=assignee or None,
-                change_assignee="assignee" in body,
-                tags=tuple(tags) if tags is not None else None,
-                reason=bodies.text(body, "reason", required=False),
+                status=None if form.status is MISSING else form.status.value,
+                assignee=None if form.assignee is MISSING else form.assignee,
+                change_assignee=form.assignee is not MISSING,
+                tags=None if form.tags is MISSING else tuple(form.tags),
+                reason=form.reason,
             )
         )
         resp.media = {
@@ -105,16 +138,29 @@ class Ticket:
 class TicketMessages:
     """For a chat ticket, the reply reactivates the chat; for an async ticket it is recorded."""
 
+    operations: ClassVar[Operations] = {
+        "POST": Operation(
+            "Write on a ticket: to the customer on a chat ticket (its chat is reactivated), "
+            "recorded on an asynchronous one",
+            {
+                201: Answer("Recorded on the asynchronous ticket", NoteAdded),
+                202: Answer("Queued to the customer", ReplyQueued),
+                409: REPLY_REFUSED,
+            },
+            body=NewReply,
+        )
+    }
+
     def __init__(self, app: Zalodesk) -> None:
         self.app = app
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
-        body = bodies.json_object(req)
+        form = body(req, NewReply)
         command = PostReply(
             actor=req.context.principal.actor,
-            text=bodies.text(body, "text"),
+            text=form.text,
             ticket_id=ticket_id,
-            client_message_id=bodies.text(body, "client_message_id", required=False) or None,
+            client_message_id=form.client_message_id,
         )
         if self.app.ticket(ticket_id).kind == TicketKind.ASYNC:
             message_id = self.app.add_ticket_note(command)
@@ -123,19 +169,3 @@ class TicketMessages:
             return
         resp.status = falcon.HTTP_202
         resp.media = reply_accepted(self.app.post_reply(command))
-
-
-def choice(req: falcon.Request, name: str, allowed: list[str]) -> str | None:
-    value = req.get_param(name)
-    if value is not None and value not in allowed:
-        raise falcon.HTTPBadRequest(
-            title="Bad filter", description=f"{name} must be one of {', '.join(allowed)}"
-        )
-    return value
-
-
-def parse_uuid(field: str, value: Any) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise bodies.invalid(field, "must be an id") from None

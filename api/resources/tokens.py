@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import falcon
 
 from adapters.api_tokens import TokenInfo, TokenStore
 from adapters.timefmt import iso
-from api import bodies
+from api.contract import Answer, Operation, Operations, body
+from api.schemas.operations import IssuedToken, NewToken, TokenList
 
 
 def shown(info: TokenInfo) -> dict[str, Any]:
@@ -24,6 +25,14 @@ def shown(info: TokenInfo) -> dict[str, Any]:
 
 class Tokens:
     admin_only = True
+    operations: ClassVar[Operations] = {
+        "GET": Operation("List API tokens (admin)", {200: Answer("The tokens", TokenList)}),
+        "POST": Operation(
+            "Issue an API token (admin); the token is shown once",
+            {201: Answer("Issued", IssuedToken)},
+            body=NewToken,
+        ),
+    }
 
     def __init__(self, tokens: TokenStore) -> None:
         self.tokens = tokens
@@ -32,16 +41,17 @@ class Tokens:
         resp.media = {"tokens": [shown(info) for info in self.tokens.list()]}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = bodies.json_object(req)
-        issued = self.tokens.create(
-            bodies.text(body, "name"), admin=bodies.boolean(body, "admin", False)
-        )
+        form = body(req, NewToken)
+        issued = self.tokens.create(form.name, admin=form.admin)
         resp.status = falcon.HTTP_201
         resp.media = {**shown(issued.info), "token": issued.token}
 
 
 class Token:
     admin_only = True
+    operations: ClassVar[Operations] = {
+        "DELETE": Operation("Revoke an API token (admin)", {204: Answer("Revoked")})
+    }
 
     def __init__(self, tokens: TokenStore) -> None:
         self.tokens = tokens

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import ClassVar
 from uuid import UUID
 
 import falcon
@@ -11,14 +12,57 @@ import falcon
 from adapters.account_cache import AccountCache
 from adapters.postgres.webhook_activity import WebhookActivity
 from adapters.zalo import signature, translate
+from api.contract import Answer, Operation, Operations, RawBody, refusal
+from api.schemas.operations import WebhookAccepted
 from domain.application import Zalodesk
 
 MAX_BODY = 1024 * 1024
 log = logging.getLogger("zalodesk.webhook")
 
+PAGE = Answer(
+    "The page, with Zalo's verification mark", media_type="text/html", schema={"type": "string"}
+)
+DELIVERY = RawBody(
+    "An event exactly as Zalo sends it (ZALO.md): a JSON object of Zalo's own, free-form, "
+    "signed by the X-ZEvent-Signature header. It is read as it arrived and checked against "
+    "the account's keys, not against a schema.",
+    {"type": "object"},
+    headers={
+        "X-ZEvent-Signature": {
+            "required": True,
+            "description": "mac=<SHA-256 of app_id, the raw body, timestamp and the OA secret key>",
+            "schema": {"type": "string"},
+        },
+        "num_retry": {
+            "required": False,
+            "description": "Zalo's retry count; absent on the first try.",
+            "schema": {"type": "string"},
+        },
+    },
+)
+
 
 class ZaloWebhook:
     """resource → translate → command → application → save, and 200 once it is stored."""
+
+    operations: ClassVar[Operations] = {
+        "POST": Operation(
+            "Zalo webhook: one event, answered once it is durably stored",
+            {
+                200: Answer("Stored, or recognised as a duplicate", WebhookAccepted),
+                400: refusal("The body is not a JSON object"),
+                401: refusal("No signature, or one that does not match the account's keys"),
+                404: refusal("No such account"),
+                413: refusal("The body is over 1 MiB"),
+            },
+            raw_body=DELIVERY,
+        ),
+        "GET": Operation(
+            "Domain verification: the URL prefix itself carries the mark",
+            {200: PAGE, 404: refusal("No such account")},
+            from_zalo=True,
+        ),
+    }
 
     def __init__(self, app: Zalodesk, accounts: AccountCache, activity: WebhookActivity) -> None:
         self.app = app
@@ -54,6 +98,14 @@ class ZaloWebhook:
 
 class ZaloVerifierFile:
     """``zalo_verifier<CODE>.html`` under the URL prefix (method 1)."""
+
+    operations: ClassVar[Operations] = {
+        "GET": Operation(
+            "Domain verification file",
+            {200: PAGE, 404: refusal("No such account, or not its code")},
+            from_zalo=True,
+        )
+    }
 
     def __init__(self, app: Zalodesk) -> None:
         self.app = app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from domain.account import (
@@ -14,6 +14,7 @@ from domain.account import (
 )
 from domain.commands import ConnectAccount, DeleteAccount, UpdateAccount
 from domain.handlers.base import Decision, DeskBase
+from domain.oa_claim import OfficialAccountClaim
 
 
 class AccountHandlers(DeskBase):
@@ -37,7 +38,8 @@ class AccountHandlers(DeskBase):
                 actor=cmd.actor,
                 at=now,
             )
-            return account, [account]
+            claim = self._claim(cmd.oa_id, cmd.account_id, cmd.actor, now)
+            return account, [account, claim]
 
         return self._change(decide)
 
@@ -45,6 +47,11 @@ class AccountHandlers(DeskBase):
         def decide() -> Decision[ZaloAccount]:
             account = self.account(cmd.account_id)
             now = self.clock()
+            claims: list[OfficialAccountClaim] = []
+            oa_id = cmd.changes.get("oa_id", account.oa_id)
+            if oa_id != account.oa_id:
+                claims.append(self._claim(oa_id, account.id, cmd.actor, now))
+                claims += self._release(account.oa_id, account.id, cmd.actor, now)
             account.update(cmd.changes, actor=cmd.actor, at=now)
             if cmd.secrets_fingerprint is not None:
                 account.replace_signing_secrets(cmd.secrets_fingerprint, actor=cmd.actor, at=now)
@@ -55,15 +62,16 @@ class AccountHandlers(DeskBase):
                     actor=cmd.actor,
                     at=now,
                 )
-            return account, [account]
+            return account, [account, *claims]
 
         return self._change(decide)
 
     def delete_account(self, cmd: DeleteAccount) -> None:
         def decide() -> Decision[None]:
             account = self.account(cmd.account_id)
-            account.delete(actor=cmd.actor, at=self.clock())
-            return None, [account]
+            now = self.clock()
+            account.delete(actor=cmd.actor, at=now)
+            return None, [account, *self._release(account.oa_id, account.id, cmd.actor, now)]
 
         self._change(decide)
 
@@ -86,3 +94,28 @@ class AccountHandlers(DeskBase):
             return None, [account]
 
         self._change(decide)
+
+    def _claim(
+        self, oa_id: str, account_id: UUID, actor: str, now: datetime
+    ) -> OfficialAccountClaim:
+        """The OA claimed for ``account_id``: a Conflict while another account holds it."""
+        claim = self._find(OfficialAccountClaim, OfficialAccountClaim.create_id(oa_id))
+        if claim is None:
+            return OfficialAccountClaim(oa_id=oa_id, account_id=account_id, actor=actor, at=now)
+        holder = claim.account_id
+        held = holder is not None and self._live(holder)
+        claim.claim(account_id, held=held, actor=actor, at=now)
+        return claim
+
+    def _release(
+        self, oa_id: str, account_id: UUID, actor: str, now: datetime
+    ) -> list[OfficialAccountClaim]:
+        claim = self._find(OfficialAccountClaim, OfficialAccountClaim.create_id(oa_id))
+        if claim is None or claim.account_id != account_id:
+            return []
+        claim.release(account_id, actor=actor, at=now)
+        return [claim]
+
+    def _live(self, account_id: UUID) -> bool:
+        account = self._find(ZaloAccount, account_id)
+        return account is not None and not account.deleted

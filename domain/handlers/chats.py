@@ -19,7 +19,7 @@ from domain.commands import (
 from domain.contact import Contact
 from domain.errors import Conflict
 from domain.handlers.base import Decision, DeskBase
-from domain.reply import Reply, validate_text
+from domain.reply import Reply, reused, validate_text
 from domain.ticket import Ticket, ticket_status
 from domain.values import EndReason, TicketKind, TicketStatus
 
@@ -81,6 +81,8 @@ class ChatHandlers(DeskBase):
             ticket = self._ticket_for(cmd)
             existing = self._find(Reply, Reply.create_id(ticket.id, cmd.client_message_id))
             if existing is not None:
+                if existing.text != cmd.text:
+                    raise Conflict(reused(cmd.client_message_id))
                 return existing, []
             now = self.clock()
             contact, chat = self._live_chat(ticket, cmd.actor, now)

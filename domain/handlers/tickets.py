@@ -6,8 +6,9 @@ from uuid import UUID, uuid4
 
 from domain import identity
 from domain.commands import ChangeTicket, OpenTicket, PostReply
+from domain.errors import Conflict
 from domain.handlers.base import Decision, DeskBase
-from domain.reply import validate_text
+from domain.reply import reused, validate_text
 from domain.subject import subject_of
 from domain.ticket import Ticket
 from domain.values import Channel, Direction, MessageKind, TicketKind
@@ -70,9 +71,23 @@ class TicketHandlers(DeskBase):
 
         def decide() -> Decision[UUID]:
             ticket = self.ticket(ticket_id)
+            if cmd.client_message_id:
+                earlier = self._note_text(ticket_id, message_id)
+                if earlier is not None and earlier != cmd.text:
+                    raise Conflict(reused(cmd.client_message_id))
+                if earlier is not None:
+                    return message_id, []
             ticket.add_message(
                 message_id, direction=Direction.OUT, text=cmd.text, actor=cmd.actor, at=self.clock()
             )
             return message_id, [ticket]
 
         return self._change(decide)
+
+    def _note_text(self, ticket_id: UUID, message_id: UUID) -> str | None:
+        """The text of the ticket's message ``message_id``, if it was recorded already."""
+        added = vars(Ticket)["MessageAdded"]
+        for recorded in self.repository.event_store.get(ticket_id):
+            if isinstance(recorded, added) and recorded.message_id == message_id:
+                return str(recorded.text)
+        return None

@@ -167,7 +167,7 @@ def test_removing_an_account_removes_its_credentials(
 def test_bad_forms_get_clear_errors(client: testing.TestClient) -> None:
     missing = client.simulate_post("/api/accounts", json={"name": "x"})
     assert missing.status_code == 422
-    assert missing.json["description"] == "app_id: is required"
+    assert missing.json["description"].startswith("app_id: is required; oa_id: is required")
     wrong_type = client.simulate_post(
         "/api/accounts", json={**ACCOUNT_FORM, "chat_inactivity_seconds": "soon"}
     )
@@ -195,6 +195,7 @@ BOUNDS = {
         ("chat_inactivity_seconds", 604801),
         ("chat_inactivity_seconds", -600),
         ("chat_inactivity_seconds", 600.5),
+        ("chat_inactivity_seconds", "600"),
     ],
 )
 def test_numbers_out_of_bounds_are_refused_naming_the_field_and_its_bounds(
@@ -221,13 +222,14 @@ def test_numbers_out_of_bounds_are_refused_naming_the_field_and_its_bounds(
         ("access_token_expires_in", 1),
         ("access_token_expires_in", 31536000),
         ("chat_inactivity_seconds", 60),
-        ("chat_inactivity_seconds", "604800"),
+        ("chat_inactivity_seconds", 604800),
     ],
 )
 def test_numbers_at_their_bounds_are_taken(
     client: testing.TestClient, account: dict[str, Any], field: str, value: Any
 ) -> None:
-    created = client.simulate_post("/api/accounts", json={**ACCOUNT_FORM, field: value})
+    another_oa = {**ACCOUNT_FORM, "oa_id": "1234567890123456789"}
+    created = client.simulate_post("/api/accounts", json={**another_oa, field: value})
     assert created.status_code == 201
     changed = client.simulate_patch(f"/api/accounts/{account['id']}", json={field: value})
     assert changed.status_code == 200

@@ -107,7 +107,10 @@ def test_changing_status_assignee_and_tags(
     assert (listed["assignee"], listed["tags"]) == ("lan", ["size", "vip"])
     bad = client.simulate_patch(f"/api/tickets/{ticket_id}", json={"status": "done"})
     assert bad.status_code == 422
-    assert "status must be one of" in bad.json["description"]
+    assert (
+        bad.json["description"]
+        == "status: must be one of 'new', 'open', 'pending', 'closed' or 'spam'"
+    )
 
 
 def test_a_lone_surrogate_in_a_json_body_is_refused_not_a_500(client: testing.TestClient) -> None:
@@ -115,6 +118,5 @@ def test_a_lone_surrogate_in_a_json_body_is_refused_not_a_500(client: testing.Te
     answer = client.simulate_post(
         "/api/tickets", body=body, headers={"Content-Type": "application/json"}
     )
-    assert answer.status_code == 400
-    assert answer.json["title"] == "Malformed JSON"
-    assert "lone surrogate" in answer.json["description"]
+    assert answer.status_code == 400, answer.text
+    assert answer.json["description"].startswith("The body could not be parsed as JSON")

@@ -51,6 +51,7 @@ def test_the_first_message_opens_a_new_chat_ticket(
     assert sorted(log_types(db)) == sorted(
         [
             "ZaloAccount.Connected",
+            "OfficialAccountClaim.Claimed",
             "InboundReceipt.Received",
             "Contact.Registered",
             "Ticket.Opened",
@@ -84,7 +85,8 @@ def test_every_accepted_delivery_keeps_its_raw_body(
     body = zalo.user_text(BIG_ID, "raw ✓")
     raw, _ = zalo.signed(body, platform.key)
     platform.send(body)
-    receipt_id = services.app.recorder.select_notifications(start=2, limit=1)[0].originator_id
+    # The first events are the account's and its OA claim's.
+    receipt_id = services.app.recorder.select_notifications(start=3, limit=1)[0].originator_id
     receipt = services.app.repository.get(receipt_id)
     [event] = services.app.events.get(receipt.id)
     assert event.raw_body == raw.decode()
@@ -123,7 +125,7 @@ def test_forged_and_unsigned_deliveries_are_refused_and_not_recorded(
     assert forged.status_code == 401
     assert unsigned.status_code == 401
     assert forged.json["title"] == "Bad signature"
-    assert log_types(db) == ["ZaloAccount.Connected"]
+    assert log_types(db) == ["ZaloAccount.Connected", "OfficialAccountClaim.Claimed"]
 
 
 def test_bad_bodies_get_clear_errors(platform: ZaloPlatform, client: testing.TestClient) -> None:

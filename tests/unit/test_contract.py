@@ -1,0 +1,91 @@
+"""The contract of a route is the truth: what it answers outside it never reaches a client,
+and its document shows exactly what it checks."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import falcon
+import pytest
+from falcon import testing
+
+from api import errors
+from api.contract import Answer, Operation, Operations, Route, body, check
+from api.openapi import spec
+from api.schemas.base import Form, Shape
+from api.validation import Contract
+
+
+class Greeting(Form):
+    name: str
+
+
+class Greeted(Shape):
+    text: str
+
+
+class Greeter:
+    """Answers what each test tells it to, whatever its operation says."""
+
+    operations: ClassVar[Operations] = {
+        "POST": Operation("Greet", {201: Answer("Greeted", Greeted)}, body=Greeting)
+    }
+    answer: ClassVar[tuple[str, dict[str, Any]]] = (falcon.HTTP_201, {})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = body(req, Greeting)
+        resp.status, media = self.answer
+        resp.media = {"text": f"Xin chào {form.name}", **media}
+
+
+@pytest.fixture
+def client() -> testing.TestClient:
+    table = [Route("/greet", Greeter(), secured=False)]
+    app: falcon.App[Any, Any] = falcon.App(middleware=[Contract(table)])
+    app.add_route("/greet", table[0].resource)
+    errors.register(app)
+    return testing.TestClient(app)
+
+
+def test_an_answer_is_shaped_by_its_model(client: testing.TestClient) -> None:
+    Greeter.answer = (falcon.HTTP_201, {})
+    greeted = client.simulate_post("/greet", json={"name": "Lan"})
+    assert (greeted.status_code, greeted.json) == (201, {"text": "Xin chào Lan"})
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [(falcon.HTTP_201, {"mood": "happy"}), (falcon.HTTP_200, {}), (falcon.HTTP_201, {"text": 5})],
+    ids=["an undeclared field", "an undeclared status", "a field of another type"],
+)
+def test_an_answer_outside_the_contract_is_never_sent(
+    client: testing.TestClient, answer: tuple[str, dict[str, Any]]
+) -> None:
+    Greeter.answer = answer
+    broken = client.simulate_post("/greet", json={"name": "Lan"})
+    assert broken.status_code == 500
+    assert broken.json == {
+        "title": "Internal error",
+        "description": "Something went wrong on our side; it was logged.",
+    }
+
+
+def test_a_responder_without_an_operation_stops_the_app_from_starting() -> None:
+    class Undeclared(Greeter):
+        def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+            resp.media = {}
+
+    with pytest.raises(TypeError, match=r"responders for \['GET', 'POST'\]"):
+        check(Route("/greet", Undeclared()))
+
+
+def test_the_document_shows_the_body_answers_and_errors_of_an_operation() -> None:
+    document = spec([Route("/greet", Greeter())])
+    operation = document["paths"]["/greet"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Greeting"
+    }
+    assert set(operation["responses"]) == {"201", "400", "401", "413", "415", "422", "503"}
+    greeting = document["components"]["schemas"]["Greeting"]
+    assert greeting["additionalProperties"] is False
+    assert greeting["required"] == ["name"]

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +27,7 @@ from api.services import Services
 from domain import actors
 from domain.account import fingerprint
 from domain.handlers.outbox import ACCOUNT_REMOVED
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, talking_to
 from tests.support.fake_zalo import FakeZalo
 
 CUSTOMER = "5843212478539208461"
@@ -64,21 +63,8 @@ def meanwhile(services: Services, monkeypatch: pytest.MonkeyPatch) -> Meanwhile:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeZalo]:
-    with FakeZalo() as platform:
-        yield platform
-
-
-@pytest.fixture
-def settings(db: str, data_dir: Path, fake: FakeZalo) -> Settings:
-    return Settings(
-        database_url=db,
-        data_dir=data_dir,
-        admin_token="admin-token",
-        public_url="https://desk.example",
-        zalo_api_base=fake.api_base,
-        zalo_oauth_base=fake.oauth_base,
-    )
+def settings(settings: Settings, fake: FakeZalo) -> Settings:
+    return talking_to(settings, fake)
 
 
 def make_outbox(services: Services) -> Outbox:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from attrs import evolve
 from falcon import testing
 
 from adapters.settings import Settings
@@ -14,6 +15,7 @@ from api import bootstrap
 from api.services import Services
 from domain.clock import FrozenClock
 from tests.support import zalo
+from tests.support.fake_zalo import FakeZalo
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 
@@ -31,6 +33,18 @@ def settings(db: str, data_dir: Path) -> Settings:
         admin_token="admin-token",
         public_url="https://desk.example",
     )
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeZalo]:
+    """Zalo's API and OAuth servers, faked over real HTTP."""
+    with FakeZalo() as platform:
+        yield platform
+
+
+def talking_to(settings: Settings, fake: FakeZalo) -> Settings:
+    """The same settings, with Zalo's API and OAuth at the fake platform."""
+    return evolve(settings, zalo_api_base=fake.api_base, zalo_oauth_base=fake.oauth_base)
 
 
 @pytest.fixture

@@ -50,6 +50,17 @@ def other_db() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def exported(
+    history: dict[str, Any], db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The history's whole log, credentials included, exported from the run's database."""
+    path = tmp_path / "log.jsonl"
+    use(monkeypatch, db)
+    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
+    return path
+
+
 def use(monkeypatch: pytest.MonkeyPatch, url: str, cipher_key: str | None = None) -> None:
     monkeypatch.setenv("ZALODESK_DATABASE_URL", url)
     if cipher_key:
@@ -111,13 +122,11 @@ def test_export_import_export_gives_the_identical_file_across_cipher_keys(
 def test_an_imported_store_keeps_positions_ids_versions_and_credentials(
     history: dict[str, Any],
     services: Services,
+    exported: Path,
     other_db: str,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    path = tmp_path / "log.jsonl"
-    use(monkeypatch, services.settings.database_url or "")
-    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
+    path = exported
     use(monkeypatch, other_db)
     cli.main(["log", "import", str(path)])
 
@@ -199,16 +208,8 @@ def test_export_after_a_position(
     assert positions and min(positions) == 6 and positions == sorted(positions)
 
 
-def test_import_refuses_a_non_empty_store(
-    history: dict[str, Any],
-    db: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: Any,
-) -> None:
-    path = tmp_path / "log.jsonl"
-    use(monkeypatch, db)
-    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
+def test_import_refuses_a_non_empty_store(exported: Path, db: str, capsys: Any) -> None:
+    path = exported
     before = event_count(db)
     capsys.readouterr()
 
@@ -229,19 +230,15 @@ def test_import_refuses_a_non_empty_store(
     ],
 )
 def test_a_damaged_file_is_refused_with_its_line_and_nothing_stored(
-    history: dict[str, Any],
-    db: str,
+    exported: Path,
     other_db: str,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
     damage: str,
     line_at_fault: int,
     why: str,
 ) -> None:
-    path = tmp_path / "log.jsonl"
-    use(monkeypatch, db)
-    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
+    path = exported
     text = path.read_text().splitlines(keepends=True)
     if damage == "cut mid-line":
         damaged = "".join(text[:8]) + text[8][: len(text[8]) // 2]
@@ -302,16 +299,12 @@ def test_a_redacted_export_is_imported_only_when_allowed(
 
 
 def test_a_file_missing_its_credentials_line_is_refused(
-    history: dict[str, Any],
-    db: str,
+    exported: Path,
     other_db: str,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
 ) -> None:
-    path = tmp_path / "log.jsonl"
-    use(monkeypatch, db)
-    cli.main(["log", "export", "--include-secrets", "-o", str(path)])
+    path = exported
     text = path.read_text().splitlines(keepends=True)
     path.write_text("".join([*text[:-2], text[-1]]))
     use(monkeypatch, other_db)

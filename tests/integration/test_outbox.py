@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +23,7 @@ from domain import actors
 from domain.account import fingerprint
 from domain.clock import FrozenClock
 from domain.handlers.outbox import ACCOUNT_REMOVED
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, talking_to
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
 
@@ -32,20 +31,8 @@ CUSTOMER = "3106597011220386741"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeZalo]:
-    with FakeZalo() as platform:
-        yield platform
-
-
-@pytest.fixture
-def settings(db: str, data_dir: Path, fake: FakeZalo) -> Settings:
-    return Settings(
-        database_url=db,
-        data_dir=data_dir,
-        admin_token="admin-token",
-        zalo_api_base=fake.api_base,
-        zalo_oauth_base=fake.oauth_base,
-    )
+def settings(settings: Settings, fake: FakeZalo) -> Settings:
+    return talking_to(settings, fake)
 
 
 QUICK = bootstrap.WorkerTuning(

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +27,7 @@ from api.services import Services
 from domain import actors
 from domain.account import fingerprint
 from domain.handlers.outbox import ACCOUNT_REMOVED
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, talking_to
 from tests.support.fake_zalo import FakeZalo
 
 CUSTOMER = "5843212478539208461"
@@ -64,21 +63,8 @@ def meanwhile(services: Services, monkeypatch: pytest.MonkeyPatch) -> Meanwhile:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeZalo]:
-    with FakeZalo() as platform:
-        yield platform
-
-
-@pytest.fixture
-def settings(db: str, data_dir: Path, fake: FakeZalo) -> Settings:
-    return Settings(
-        database_url=db,
-        data_dir=data_dir,
-        admin_token="admin-token",
-        public_url="https://desk.example",
-        zalo_api_base=fake.api_base,
-        zalo_oauth_base=fake.oauth_base,
-    )
+def settings(settings: Settings, fake: FakeZalo) -> Settings:
+    return talking_to(settings, fake)
 
 
 def make_outbox(services: Services) -> Outbox:
@@ -101,6 +87,23 @@ def customer_writes(platform: ZaloPlatform, text: str) -> Callable[[], None]:
     return write
 
 
+Race = Callable[[Callable[[], testing.Result]], testing.Result]
+
+
+@pytest.fixture
+def as_the_customer_writes(platform: ZaloPlatform, meanwhile: Meanwhile) -> Race:
+    """Runs an agent's request with the customer's "second" message stored between what the
+    request loaded and its save: that save conflicts once, and the request is answered."""
+
+    def race(request: Callable[[], testing.Result]) -> testing.Result:
+        meanwhile.before_next_save(customer_writes(platform, "second"))
+        answer = request()
+        assert meanwhile.conflicts == 1
+        return answer
+
+    return race
+
+
 def transcript(client: testing.TestClient, chat_id: str) -> list[tuple[str, str]]:
     """Each message once, by direction and text (the platform's clock and ours differ here)."""
     messages = client.simulate_get(f"/api/chats/{chat_id}").json["messages"]
@@ -109,15 +112,12 @@ def transcript(client: testing.TestClient, chat_id: str) -> list[tuple[str, str]
 
 def test_marking_read_while_the_customer_writes(
     client: testing.TestClient,
-    platform: ZaloPlatform,
     chat: dict[str, Any],
-    meanwhile: Meanwhile,
+    as_the_customer_writes: Race,
     project: Any,
 ) -> None:
-    meanwhile.before_next_save(customer_writes(platform, "second"))
-    answer = client.simulate_post(f"/api/chats/{chat['id']}/read")
+    answer = as_the_customer_writes(lambda: client.simulate_post(f"/api/chats/{chat['id']}/read"))
     assert answer.status_code == 200
-    assert meanwhile.conflicts == 1
     project()
     [shown] = client.simulate_get("/api/chats").json["chats"]
     assert shown["unread_count"] == 0  # marked after the second message was stored
@@ -126,15 +126,14 @@ def test_marking_read_while_the_customer_writes(
 
 def test_postponing_while_the_customer_writes(
     client: testing.TestClient,
-    platform: ZaloPlatform,
     chat: dict[str, Any],
-    meanwhile: Meanwhile,
+    as_the_customer_writes: Race,
     project: Any,
 ) -> None:
-    meanwhile.before_next_save(customer_writes(platform, "second"))
-    answer = client.simulate_post(f"/api/chats/{chat['id']}/postpone")
+    answer = as_the_customer_writes(
+        lambda: client.simulate_post(f"/api/chats/{chat['id']}/postpone")
+    )
     assert answer.status_code == 200
-    assert meanwhile.conflicts == 1
     project()
     [shown] = client.simulate_get("/api/chats").json["chats"]
     assert shown["auto_end_at"] == answer.json["auto_end_at"]
@@ -143,30 +142,28 @@ def test_postponing_while_the_customer_writes(
 
 def test_replying_while_the_customer_writes(
     client: testing.TestClient,
-    platform: ZaloPlatform,
     chat: dict[str, Any],
-    meanwhile: Meanwhile,
+    as_the_customer_writes: Race,
     project: Any,
 ) -> None:
-    meanwhile.before_next_save(customer_writes(platform, "second"))
-    answer = client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": "Dạ"})
+    answer = as_the_customer_writes(
+        lambda: client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": "Dạ"})
+    )
     assert answer.status_code == 202
-    assert meanwhile.conflicts == 1
     project()
     assert transcript(client, chat["id"]) == [("in", "first"), ("in", "second"), ("out", "Dạ")]
 
 
 def test_ending_a_chat_while_the_customer_writes(
     client: testing.TestClient,
-    platform: ZaloPlatform,
     chat: dict[str, Any],
-    meanwhile: Meanwhile,
+    as_the_customer_writes: Race,
     project: Any,
 ) -> None:
-    meanwhile.before_next_save(customer_writes(platform, "second"))
-    answer = client.simulate_post(f"/api/chats/{chat['id']}/end", json={"status": "pending"})
+    answer = as_the_customer_writes(
+        lambda: client.simulate_post(f"/api/chats/{chat['id']}/end", json={"status": "pending"})
+    )
     assert answer.status_code == 200
-    assert meanwhile.conflicts == 1
     project()
     assert client.simulate_get("/api/chats").json["chats"] == []
     ticket = client.simulate_get(f"/api/tickets/{chat['ticket_id']}").json

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from adapters.workers.outbox import Outbox
 from api import bootstrap
 from api.services import Services
 from domain.clock import FrozenClock
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, talking_to
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
 from tests.support.rule_service import RuleService
@@ -31,20 +30,8 @@ DAY = 24 * 3600
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeZalo]:
-    with FakeZalo() as platform:
-        yield platform
-
-
-@pytest.fixture
-def settings(db: str, data_dir: Path, fake: FakeZalo) -> Settings:
-    return Settings(
-        database_url=db,
-        data_dir=data_dir,
-        admin_token="admin-token",
-        zalo_api_base=fake.api_base,
-        zalo_oauth_base=fake.oauth_base,
-    )
+def settings(settings: Settings, fake: FakeZalo) -> Settings:
+    return talking_to(settings, fake)
 
 
 @pytest.fixture

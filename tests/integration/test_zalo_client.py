@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,12 +22,6 @@ from tests.support.fake_zalo import FakeZalo
 CUSTOMER = Recipient(user_id="2512523625412515921")
 # Zalo's error codes that decide what the sender does.
 TABLE = [-216, -220, -32, -230, -232, -213, -227, -234, -201, -211, -218]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeZalo]:
-    with FakeZalo() as zalo:
-        yield zalo
 
 
 @pytest.fixture

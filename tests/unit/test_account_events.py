@@ -12,8 +12,8 @@ from eventsourcing.domain import DomainEvent
 
 from domain.account import ZaloAccount, fingerprint
 from domain.application import Zalodesk
-from domain.commands import ConnectAccount
 from domain.errors import Conflict, InvalidInput, NotFound
+from tests.unit.conftest import connect_shop
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ADMIN = "agent:admin"
@@ -231,18 +231,8 @@ def test_settings_and_token_lifetimes_out_of_bounds_record_nothing() -> None:
 def test_an_account_is_not_connected_with_numbers_out_of_bounds(
     desk: Zalodesk, expires_in: int, inactivity: int
 ) -> None:
-    command = ConnectAccount(
-        account_id=uuid4(),
-        name="Shop",
-        app_id="1",
-        oa_id="2",
-        secrets_fingerprint=fingerprint("s", "k"),
-        tokens_fingerprint=fingerprint("a", "r"),
-        access_token_expires_in=expires_in,
-        chat_inactivity_seconds=inactivity,
-        allow_postpone=True,
-        verification_code=None,
-        actor=ADMIN,
+    command = connect_shop(
+        access_token_expires_in=expires_in, chat_inactivity_seconds=inactivity, allow_postpone=True
     )
     with pytest.raises(InvalidInput, match="must be a whole number from"):
         desk.connect_account(command)

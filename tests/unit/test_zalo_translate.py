@@ -179,108 +179,121 @@ def test_a_reply_carries_the_quoted_message_id() -> None:
     assert command.message.quote_msg_id == "63ecf43f0df7dba892e6"
 
 
-def test_a_photo_keeps_its_url_thumbnail_and_caption() -> None:
-    command = customer_message("user_send_image")
+@pytest.mark.parametrize(
+    ("name", "kind", "text", "attachment"),
+    [
+        pytest.param(
+            "user_send_image",
+            "image",
+            "ảnh hóa đơn",
+            {
+                "type": "image",
+                "thumbnail": "https://photo-thumb.zdn.vn/t/invoice.jpg",
+                "url": "https://photo.zdn.vn/p/invoice.jpg",
+            },
+            id="a photo keeps its url, thumbnail and caption",
+        ),
+        pytest.param(
+            "user_send_gif",
+            "gif",
+            "",
+            {
+                "type": "gif",
+                "thumbnail": "https://gif-thumb.zdn.vn/t/wave.jpg",
+                "url": "https://gif.zdn.vn/g/wave.gif",
+            },
+            id="a gif has no caption",
+        ),
+        pytest.param(
+            "user_send_sticker",
+            "sticker",
+            "",
+            {
+                "type": "sticker",
+                "id": "bfe458bf64fa8da4d4eb",
+                "url": "https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid=46991&size=130",
+            },
+            id="a sticker keeps its id and url",
+        ),
+        pytest.param(
+            "user_send_audio",
+            "audio",
+            "",
+            {"type": "audio", "url": "https://voice-aac-dl.zdn.vn/v/note.amr"},
+            id="a voice note keeps its url",
+        ),
+        pytest.param(
+            "user_send_video",
+            "video",
+            "",
+            {
+                "type": "video",
+                "thumbnail": "https://video-thumb.zdn.vn/t/broken.jpg",
+                "description": "the broken part",
+                "url": "https://video.zdn.vn/v/broken.mp4",
+            },
+            id="a video keeps its thumbnail and description",
+        ),
+        pytest.param(
+            "user_send_file",
+            "file",
+            "",
+            {
+                "type": "file",
+                "size": "4443",
+                "name": "hop-dong.pdf",
+                "checksum": "0cc175b9c0f1b6a831c399e269772661",
+                "file_type": "pdf",
+                "url": "https://f.zdn.vn/f/hop-dong.pdf",
+            },
+            id="a file keeps name, size, checksum and its own type as file_type",
+        ),
+        pytest.param(
+            "user_send_link",
+            "link",
+            "https://shop.example.vn/sp/123",
+            {
+                "type": "link",
+                "thumbnail": "https://shop.example.vn/sp/123.jpg",
+                "description": "Áo thun size M",
+                "url": "https://shop.example.vn/sp/123",
+            },
+            id="a link keeps its preview",
+        ),
+        pytest.param(
+            "user_send_location",
+            "location",
+            "",
+            {
+                "type": "location",
+                "coordinates": {"latitude": "10.7642473", "longitude": "106.6564313"},
+            },
+            id="a location keeps its coordinates as strings",
+        ),
+        pytest.param(
+            "user_send_business_card",
+            "business_card",
+            "Nguyễn Văn An",
+            {
+                "type": "business_card",
+                "thumbnail": "https://s120-ava-talk.zadn.vn/a/an.jpg",
+                "description": '{"phone":"0912345678","qrCodeUrl":"https://qr.zalo.me/c/an"}',
+                "url": "https://zalo.me/0912345678",
+                "phone": "0912345678",
+                "qr_code_url": "https://qr.zalo.me/c/an",
+            },
+            id="a business card names the contact and unpacks phone and qr code",
+        ),
+    ],
+)
+def test_a_customer_message_keeps_what_zalo_sent_with_it(
+    name: str, kind: str, text: str, attachment: dict[str, Any]
+) -> None:
+    command = customer_message(name)
 
-    assert command.message.kind == "image"
-    assert command.message.text == "ảnh hóa đơn"
-    assert command.message.attachments == (
-        {
-            "type": "image",
-            "thumbnail": "https://photo-thumb.zdn.vn/t/invoice.jpg",
-            "url": "https://photo.zdn.vn/p/invoice.jpg",
-        },
-    )
-
-
-def test_a_gif_has_no_caption() -> None:
-    command = customer_message("user_send_gif")
-
-    assert command.message.kind == "gif"
-    assert command.message.text == ""
-    assert command.message.attachments == (
-        {
-            "type": "gif",
-            "thumbnail": "https://gif-thumb.zdn.vn/t/wave.jpg",
-            "url": "https://gif.zdn.vn/g/wave.gif",
-        },
-    )
-
-
-def test_a_sticker_keeps_its_id_and_url() -> None:
-    command = customer_message("user_send_sticker")
-
-    assert command.message.kind == "sticker"
-    assert command.message.attachments == (
-        {
-            "type": "sticker",
-            "id": "bfe458bf64fa8da4d4eb",
-            "url": "https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid=46991&size=130",
-        },
-    )
-
-
-def test_a_voice_note_keeps_its_url() -> None:
-    command = customer_message("user_send_audio")
-
-    assert command.message.kind == "audio"
-    assert command.message.attachments == (
-        {"type": "audio", "url": "https://voice-aac-dl.zdn.vn/v/note.amr"},
-    )
-
-
-def test_a_video_keeps_its_thumbnail_and_description() -> None:
-    command = customer_message("user_send_video")
-
-    assert command.message.kind == "video"
-    assert command.message.attachments == (
-        {
-            "type": "video",
-            "thumbnail": "https://video-thumb.zdn.vn/t/broken.jpg",
-            "description": "the broken part",
-            "url": "https://video.zdn.vn/v/broken.mp4",
-        },
-    )
-
-
-def test_a_file_keeps_name_size_checksum_and_its_own_type_as_file_type() -> None:
-    command = customer_message("user_send_file")
-
-    assert command.message.kind == "file"
-    assert command.message.attachments == (
-        {
-            "type": "file",
-            "size": "4443",
-            "name": "hop-dong.pdf",
-            "checksum": "0cc175b9c0f1b6a831c399e269772661",
-            "file_type": "pdf",
-            "url": "https://f.zdn.vn/f/hop-dong.pdf",
-        },
-    )
-
-
-def test_a_link_keeps_its_preview() -> None:
-    command = customer_message("user_send_link")
-
-    assert command.message.kind == "link"
-    assert command.message.text == "https://shop.example.vn/sp/123"
-    assert command.message.attachments == (
-        {
-            "type": "link",
-            "thumbnail": "https://shop.example.vn/sp/123.jpg",
-            "description": "Áo thun size M",
-            "url": "https://shop.example.vn/sp/123",
-        },
-    )
-
-
-def test_a_location_keeps_its_coordinates_as_strings() -> None:
-    command = customer_message("user_send_location")
-
-    assert command.message.kind == "location"
-    assert command.message.attachments == (
-        {"type": "location", "coordinates": {"latitude": "10.7642473", "longitude": "106.6564313"}},
-    )
+    assert command.message.kind == kind
+    assert command.message.text == text
+    assert command.message.attachments == (attachment,)
 
 
 def test_numeric_coordinates_keep_every_digit_as_written() -> None:
@@ -289,23 +302,6 @@ def test_numeric_coordinates_keep_every_digit_as_written() -> None:
     command = translated(raw)
 
     assert command.message.attachments[0]["coordinates"]["latitude"] == "10.76424730000000001"
-
-
-def test_a_business_card_names_the_contact_and_unpacks_phone_and_qr_code() -> None:
-    command = customer_message("user_send_business_card")
-
-    assert command.message.kind == "business_card"
-    assert command.message.text == "Nguyễn Văn An"
-    assert command.message.attachments == (
-        {
-            "type": "business_card",
-            "thumbnail": "https://s120-ava-talk.zadn.vn/a/an.jpg",
-            "description": '{"phone":"0912345678","qrCodeUrl":"https://qr.zalo.me/c/an"}',
-            "url": "https://zalo.me/0912345678",
-            "phone": "0912345678",
-            "qr_code_url": "https://qr.zalo.me/c/an",
-        },
-    )
 
 
 def test_a_business_card_whose_description_is_not_json_keeps_the_description_only() -> None:

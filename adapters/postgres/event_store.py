@@ -53,8 +53,13 @@ def _briefly(library_method: Any) -> Any:
 
 
 def _with_types(recorder: PostgresAggregateRecorder, attempt: Any, *args: Any, **kw: Any) -> Any:
-    # The stored-event type, if the database was away when the recorder was made.
-    PostgresDatastore.register_type_adapters(recorder.datastore)
+    # The stored-event type, if the database was away when the recorder was made: looked
+    # up once the database answers, then never again (the library would look for a type
+    # it does not find, the one only its database functions use, on every call).
+    datastore = recorder.datastore
+    if not getattr(datastore, "types_looked_up", False):
+        PostgresDatastore.register_type_adapters(datastore)
+        datastore.types_looked_up = True  # type: ignore[attr-defined]
     return attempt(recorder, *args, **kw)
 
 

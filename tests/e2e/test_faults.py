@@ -91,6 +91,10 @@ def test_sigkill_of_api_workers_and_the_worker_process_under_load_loses_nothing(
         for thread in senders:
             thread.join(timeout=120)
 
+    print(  # for the README's figures (pytest -s)
+        f"\nfault figures: {killed} SIGKILLs, {len(platform.acknowledged)} acknowledged, "
+        f"answers {dict(platform.statuses)}"
+    )
     assert killed >= 8
     assert not [status for status in platform.statuses if status >= 500], platform.statuses
     wait_for(own_service.caught_up, 60, "the views to catch up after the last kill")

@@ -11,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+from adapters.processes import alive
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -42,15 +44,5 @@ def _use(folder: Path) -> Path:
 def _remove_dead_runs(data_dir: Path) -> None:
     for folder in (data_dir.resolve() / "metrics").glob("run-*"):
         pid = folder.name.removeprefix("run-")
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

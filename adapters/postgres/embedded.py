@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import stat
 import warnings
 from pathlib import Path
 from typing import Any
 
 from adapters.postgres.connection import ensure_database, with_database
+from adapters.processes import alive
 
 EMBEDDED_DATABASE = "zalodesk"
 # The wheel's list of the processes holding the server; the last to let go stops it.
@@ -76,24 +76,14 @@ def _forget_dead_holders(pgdata: Path) -> None:
     if not holders_file.exists():
         return
     holders: list[int] = json.loads(holders_file.read_text() or "[]")
-    alive = [pid for pid in holders if _alive(pid)]
-    if alive != holders:
-        holders_file.write_text(json.dumps(alive))
+    living = [pid for pid in holders if alive(pid)]
+    if living != holders:
+        holders_file.write_text(json.dumps(living))
         log.warning(
             "the embedded PostgreSQL was left running by a process that died without "
             "stopping it; this one takes it over and stops it when it stops",
-            extra={"dead_holders": [pid for pid in holders if pid not in alive]},
+            extra={"dead_holders": [pid for pid in holders if pid not in living]},
         )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _make_traversable(path: Path) -> None:

@@ -33,6 +33,8 @@ class Settings:
     zalo_oauth_base: str = DEFAULT_ZALO_OAUTH_BASE
     chat_inactivity_seconds: int = 600
     cipher_key: str | None = None
+    # Threads per gunicorn worker: `zalodesk serve` and `api` set it for their workers.
+    web_threads: int = 1
 
     def public_url_problem(self) -> str | None:
         """Why Zalo could not reach the webhook URLs this service shows, if it could not."""
@@ -71,6 +73,7 @@ class Settings:
                 CHAT_INACTIVITY_SECONDS,
             ),
             cipher_key=get("CIPHER_KEY"),
+            web_threads=_whole("ZALODESK_WEB_THREADS", get("WEB_THREADS"), 1),
         )
 
 
@@ -102,3 +105,11 @@ def _seconds(name: str, raw: str | None, default: int, allowed: range) -> int:
             f"{name} must be from {allowed.start} to {allowed.stop - 1} seconds, not {value}"
         )
     return value
+
+
+def _whole(name: str, raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)

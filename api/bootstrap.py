@@ -22,7 +22,13 @@ from adapters.account_cache import AccountCache
 from adapters.api_tokens import TokenStore
 from adapters.credential_cipher import credential_cipher
 from adapters.log_tools.event_log import EventLog
-from adapters.postgres.connection import redacted, with_outage_limits
+from adapters.postgres.connection import (
+    WORKER_PROCESS,
+    Connections,
+    redacted,
+    web_worker,
+    with_outage_limits,
+)
 from adapters.postgres.credentials import CredentialStore, check_key
 from adapters.postgres.embedded import EmbeddedPostgres, holds_database, pgdata
 from adapters.postgres.event_store import open_application
@@ -117,21 +123,55 @@ def prepare_database(url: str, settings: Settings) -> None:
         check_key(conn, credential_cipher(settings))
 
 
+# Commands run beside the service (token, replay, audit ...) and the processors' lock.
+SPARE_CONNECTIONS = 10
+
+
+def connections_needed(workers: int, threads: int, with_worker: bool) -> int:
+    """The most connections the service may hold at once, spares for commands included."""
+    web = workers * web_worker(threads).most
+    return web + (WORKER_PROCESS.most if with_worker else 0) + SPARE_CONNECTIONS
+
+
+def check_connections(url: str, workers: int, threads: int, with_worker: bool) -> None:
+    """Refuse, in one line, to start more workers than the database can serve."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT current_setting('max_connections')::int"
+            " - current_setting('superuser_reserved_connections')::int"
+        ).fetchone()
+    allowed = int(row[0]) if row else 0
+    needed = connections_needed(workers, threads, with_worker)
+    if needed > allowed:
+        raise StartupError(
+            f"{workers} workers with {threads} thread(s) each may need {needed} database "
+            f"connections, and the database allows {allowed}: start fewer (--workers) or "
+            "raise the server's max_connections"
+        )
+
+
 def _embedded(settings: Settings) -> tuple[str, EmbeddedPostgres]:
     server = EmbeddedPostgres(settings.data_dir)
     return server.url, server
 
 
-def build(settings: Settings, database_url: str, clock: Clock = system_clock) -> Services:
+def build(
+    settings: Settings,
+    database_url: str,
+    clock: Clock = system_clock,
+    connections: Connections = WORKER_PROCESS,
+) -> Services:
     """Opens connection pools: call it in the process that uses them (after fork).
 
     Needs no database: while it is away, each call that needs it fails within two
     seconds (503 in the API), and works again as soon as it is back.
     """
     url = with_outage_limits(database_url)
-    app = open_application(url, settings.cipher_key, clock, settings.chat_inactivity_seconds)
+    app = open_application(
+        url, settings.cipher_key, clock, settings.chat_inactivity_seconds, connections
+    )
     pool: ConnectionPool[Any] = ResilientPool(
-        url, min_size=1, max_size=8, open=True, kwargs={"autocommit": True}
+        url, min_size=1, max_size=connections.pool, open=True, kwargs={"autocommit": True}
     )
     credentials = CredentialStore(url, pool, credential_cipher(settings))
     try:
@@ -175,7 +215,7 @@ def wsgi_app(settings: Settings) -> falcon.App[Any, Any]:
     # `zalodesk serve` and `api` prepared the schema before starting gunicorn; a hand-run
     # gunicorn has only its workers to do it.
     _prepare_when_reachable(url, settings)
-    return http_app(build(settings, url))
+    return http_app(build(settings, url, connections=web_worker(settings.web_threads)))
 
 
 def _prepare_when_reachable(url: str, settings: Settings) -> None:

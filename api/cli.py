@@ -130,10 +130,16 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
     check_can_listen(args.bind)
     settings = Settings.from_env()
     database = bootstrap.open_database(settings, create_embedded=with_worker)
+    try:
+        bootstrap.check_connections(database.url, args.workers, args.threads, with_worker)
+    except bootstrap.StartupError:
+        database.stop()
+        raise
     if problem := settings.public_url_problem():
         say(f"warning: {problem}")
     # Children (gunicorn workers, the worker process) use the same server.
     os.environ["ZALODESK_DATABASE_URL"] = database.url
+    os.environ["ZALODESK_WEB_THREADS"] = str(args.threads)
     metrics_folder.start_fresh(settings.data_dir)
     children: list[Supervised] = []
     if with_worker:

@@ -6,6 +6,7 @@ import logging
 import os
 
 import psycopg
+from attrs import frozen
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,33 @@ def ensure_database(url: str) -> None:
             log.info("created database %s", dbname)
 
 
-def eventsourcing_env(url: str, cipher_key: str | None = None) -> dict[str, str]:
+@frozen
+class Connections:
+    """How many connections one process may hold: its own pool, and the event store's
+    (``store`` kept open, ``store_overflow`` more when busy)."""
+
+    pool: int = 8
+    store: int = 4
+    store_overflow: int = 4
+
+    @property
+    def most(self) -> int:
+        return self.pool + self.store + self.store_overflow
+
+
+# The worker process: the outbox sends on 16 threads, beside the projector and the rest.
+WORKER_PROCESS = Connections()
+
+
+def web_worker(threads: int) -> Connections:
+    """A gunicorn worker answers ``threads`` requests at once, each using one connection
+    of each pool at a time: a sync worker needs one of each (and one spare)."""
+    return Connections(pool=threads + 1, store=1, store_overflow=threads)
+
+
+def eventsourcing_env(
+    url: str, cipher_key: str | None = None, connections: Connections = WORKER_PROCESS
+) -> dict[str, str]:
     """The eventsourcing library's PostgreSQL settings for a libpq URL."""
     params = conninfo_to_dict(url)
     env = {
@@ -55,8 +82,8 @@ def eventsourcing_env(url: str, cipher_key: str | None = None) -> dict[str, str]
         "POSTGRES_PORT": str(params.get("port") or "5432"),
         "POSTGRES_USER": str(params.get("user") or os.environ.get("USER", "postgres")),
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
-        "POSTGRES_POOL_SIZE": "4",
-        "POSTGRES_MAX_OVERFLOW": "4",
+        "POSTGRES_POOL_SIZE": str(connections.store),
+        "POSTGRES_MAX_OVERFLOW": str(connections.store_overflow),
         "POSTGRES_CONNECT_TIMEOUT": "1",
         # Never POSTGRES_ENABLE_DB_FUNCTIONS: it skips the table lock that keeps
         # notification ids in commit order, and a follower would miss events.

@@ -21,7 +21,12 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
 
-from adapters.postgres.connection import OUTAGE_LIMITS, eventsourcing_env
+from adapters.postgres.connection import (
+    OUTAGE_LIMITS,
+    WORKER_PROCESS,
+    Connections,
+    eventsourcing_env,
+)
 from adapters.postgres.pools import ResilientPool
 from domain.application import Zalodesk
 from domain.clock import Clock, system_clock
@@ -146,10 +151,14 @@ FACTORY = {"PERSISTENCE_MODULE": get_topic(EventStoreFactory)}
 
 
 def open_application(
-    url: str, cipher_key: str | None, clock: Clock = system_clock, default_timeout: int = 600
+    url: str,
+    cipher_key: str | None,
+    clock: Clock = system_clock,
+    default_timeout: int = 600,
+    connections: Connections = WORKER_PROCESS,
 ) -> Zalodesk:
     """Opens a connection pool: call it in the process that will use it (after fork)."""
-    env = {**eventsourcing_env(url, cipher_key), **FACTORY}
+    env = {**eventsourcing_env(url, cipher_key, connections), **FACTORY}
     return Zalodesk(env=env, clock=clock, default_timeout=default_timeout)
 
 

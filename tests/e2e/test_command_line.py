@@ -75,3 +75,11 @@ def test_a_bad_bind_is_one_line(tmp_path: Path, bind: str) -> None:
 def test_a_database_url_that_is_not_postgresql_is_one_line(tmp_path: Path) -> None:
     env = service_env(tmp_path, "mysql://root@127.0.0.1/shop")
     one_line_error(run_cli(env, "token", "create", "lan"), "must be a PostgreSQL URL")
+
+
+def test_more_workers_than_the_database_can_serve_is_one_line(
+    tmp_path: Path, database_url: str
+) -> None:
+    result = run_cli(service_env(tmp_path, database_url), "api", "--workers", "40")
+    one_line_error(result, "40 workers with 1 thread(s) each may need")
+    assert "raise the server's max_connections" in result.stderr

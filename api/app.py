@@ -23,6 +23,7 @@ from api.contract import Answer, Operation, Route, check
 from api.openapi import Docs, OpenAPI, spec
 from api.requestlog import RequestLog
 from api.resources import accounts, audit, chats, health, rules, tickets, tokens, webhooks
+from api.resources.web_console import console_routes
 from api.schemas.base import UUID_PATTERN
 from api.schemas.operations import Alive, NotReady, Readiness
 from api.services import Services
@@ -100,6 +101,7 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/api/rules", rules.Rules(app, RuleQueries(services.pool))),
         Route("/api/rules/dry-run", rules.RulesDryRun(services.log, services.clock)),
         Route("/api/rules/{rule_id:uuid}", rules.Rule(app)),
+        *console_routes(),
     ]
 
 

@@ -1,0 +1,403 @@
+"""The agent console in a real headless Chromium, against ``zalodesk serve`` and a fake Zalo.
+
+An agent signs in with a token made by ``zalodesk token create``; a customer writes and the
+chat appears with the green indicator without a reload; the agent replies and watches the
+tick move as Zalo's receipts arrive; a reply Zalo refuses shows its reason and is sent
+again; the agent ends the chat with a status and finds it in the ticket list. Screenshots
+of the main steps go to tests/e2e/screenshots/ (or ZALODESK_SCREENSHOTS).
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.e2e.browser import LAPTOP, PHONE, Browser, chromium_paths
+from tests.e2e.server import Account, Service, run_cli, service_env, wait_for
+from tests.support import zalo
+from tests.support.databases import fresh_database
+from tests.support.fake_zalo import ACCESS_TOKEN, APP_SECRET, REFRESH_TOKEN, FakeZalo
+
+ANNA = "3106597011220386741"
+BINH = "3106597011220386742"
+CUONG = "3106597011220386743"
+NOT_FOLLOWING = -213
+
+
+# --- the service, Zalo's side, a picture host and the browser -----------------------
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeZalo]:
+    with FakeZalo() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def desk(fake: FakeZalo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """``zalodesk serve`` whose Zalo is the fake."""
+    chromium_paths()  # skip before starting anything when there is no browser
+    folder = tmp_path_factory.mktemp("console")
+    with fresh_database("zalodesk_console") as url:
+        env = service_env(folder / "data", url)
+        env["ZALODESK_ZALO_API_BASE"] = fake.api_base
+        env["ZALODESK_ZALO_OAUTH_BASE"] = fake.oauth_base
+        running = Service(env, logs=folder / "logs").start()
+        try:
+            yield running
+        finally:
+            running.stop()
+        running.assert_no_tracebacks()
+
+
+@pytest.fixture(scope="module")
+def account(desk: Service) -> Account:
+    return desk.connect_account(
+        access_token=ACCESS_TOKEN, refresh_token=REFRESH_TOKEN, app_secret=APP_SECRET
+    )
+
+
+@pytest.fixture(scope="module")
+def agent_token(desk: Service) -> str:
+    """A token as the README tells an administrator to make one."""
+    made = run_cli(desk.env, "token", "create", "lan")
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def pictures() -> Iterator[str]:
+    """A picture host standing in for Zalo's: any path is a small PNG."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Picture)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(desk: Service, agent_token: str) -> Iterator[Browser]:
+    opened = Browser(f"http://127.0.0.1:{desk.port}")
+    try:
+        sign_in(opened, agent_token)
+        yield opened
+    finally:
+        opened.quit()
+
+
+# --- what the tests say --------------------------------------------------------------
+
+
+def sign_in(browser: Browser, token: str) -> None:
+    browser.open("/")
+    browser.type("#token", token)
+    browser.click("#signin-button")
+    browser.wait_shown("#tab-tickets", "the console after signing in")
+
+
+def needs(desk: Service, path: str, part: str) -> None:
+    """Skip, naming the endpoint, when the service does not have it yet."""
+    if path not in desk.get("/openapi.json").json()["paths"]:
+        pytest.skip(f"{path} is not on this service yet ({part} of issue 12)")
+
+
+def chat_of(desk: Service, account: Account, customer: str) -> dict[str, Any] | None:
+    found = [c for c in desk.chats(account.id) if c["customer"]["zalo_user_id"] == customer]
+    return found[0] if found else None
+
+
+def name_of(chat: dict[str, Any]) -> str:
+    return str(chat["customer"].get("display_name") or chat["customer"]["zalo_user_id"])
+
+
+def item(browser: Browser, chat_id: str) -> Any:
+    return browser.shown(f'.chat-item[data-chat-id="{chat_id}"]')
+
+
+def message(browser: Browser, message_id: str) -> Any:
+    return browser.shown(f'#transcript .message[data-message-id="{message_id}"]')
+
+
+def status_of(browser: Browser, message_id: str) -> str | None:
+    shown = message(browser, message_id)
+    return shown.get_attribute("data-status") if shown is not None else None
+
+
+def receipt(account: Account, customer: str, event: str, msg_id: str) -> dict[str, Any]:
+    body = zalo.user_text(customer, "")
+    body["event_name"] = event
+    body["message"] = {"msg_ids": [msg_id]} if "seen" in event else {"msg_id": msg_id}
+    body["app_id"] = account.form["app_id"]
+    body["recipient"] = {"id": account.form["oa_id"]}
+    return body
+
+
+def attachment(
+    account: Account, customer: str, kind: str, payload: dict[str, Any], **more: Any
+) -> dict[str, Any]:
+    body = zalo.user_attachment(customer, f"user_send_{kind}", kind, payload, **more)
+    body["app_id"] = account.form["app_id"]
+    body["recipient"] = {"id": account.form["oa_id"]}
+    return body
+
+
+def reply(browser: Browser, text: str) -> None:
+    browser.type("#reply-text", text)
+    browser.click("#reply-send")
+
+
+def our_reply(desk: Service, chat_id: str, text: str) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        messages = desk.admin_get(f"/api/chats/{chat_id}")["messages"]
+        return next((m for m in messages if m["direction"] == "out" and m["text"] == text), None)
+
+    return wait_for(found, 20, f"the reply {text!r}")
+
+
+# --- the scenarios -------------------------------------------------------------------
+
+
+def test_an_agent_answers_a_chat_live_and_finds_it_in_the_ticket_list(
+    desk: Service, account: Account, fake: FakeZalo, browser: Browser, pictures: str
+) -> None:
+    needs(desk, "/api/stream/tokens", "the live stream")
+    browser.wait(lambda: browser.find("#live").text == "live", "the stream to connect")
+    browser.script("window.signedInOnce = true")
+    browser.shot("01-signed-in")
+
+    # A customer writes: the chat appears, green, without a reload.
+    assert (
+        account.send(account.text(ANNA, "Chào shop, đơn hàng #1042 của tôi chưa tới")).status == 200
+    )
+    chat = wait_for(lambda: chat_of(desk, account, ANNA), 20, "Anna's chat")
+    shown = browser.wait(lambda: item(browser, chat["id"]), "Anna's chat in the inbox")
+    assert "new" in shown.get_attribute("class").split()
+    assert browser.find("#indicator").is_displayed() and int(browser.find("#indicator").text) >= 1
+    assert name_of(chat) in shown.text and "waiting" in shown.text
+    assert browser.script("return window.signedInOnce") is True, "the page was reloaded"
+    photo = {"url": f"{pictures}/kho.png", "thumbnail": f"{pictures}/kho-small.png"}
+    assert (
+        account.send(attachment(account, ANNA, "image", photo, text="Ảnh kiện hàng")).status == 200
+    )
+    browser.shot("02-new-chat")
+
+    # The agent opens it and replies; Zalo's receipts move the tick.
+    browser.click(f'.chat-item[data-chat-id="{chat["id"]}"] a')
+    browser.wait(lambda: browser.shown("#transcript .message.kind-image img"), "the photo")
+    reply(browser, "Dạ, shop kiểm tra ngay ạ")
+    sent = our_reply(desk, chat["id"], "Dạ, shop kiểm tra ngay ạ")
+    browser.wait(lambda: status_of(browser, sent["id"]) == "sent", "the sent tick")
+    msg_id = fake.sent[-1]["message_id"]
+    assert account.send(receipt(account, ANNA, "user_received_message", msg_id)).status == 200
+    browser.wait(lambda: status_of(browser, sent["id"]) == "delivered", "the delivered ticks")
+    assert account.send(receipt(account, ANNA, "user_seen_message", msg_id)).status == 200
+    browser.wait(lambda: status_of(browser, sent["id"]) == "seen", "the seen ticks")
+    browser.shot("03-ticks")
+
+    # Zalo refuses the next reply: it shows, with the reason.
+    fake.fail_next(NOT_FOLLOWING)
+    reply(browser, "Mã vận đơn là VN123456")
+    failed = our_reply(desk, chat["id"], "Mã vận đơn là VN123456")
+    browser.wait(lambda: status_of(browser, failed["id"]) == "failed", "the failed reply")
+    reason = message(browser, failed["id"]).find_element("css selector", ".reason").text
+    assert "does not follow the OA" in reason
+    browser.click("#mark-read")
+    browser.wait(
+        lambda: not item(browser, chat["id"]).find_elements("css selector", ".unread"), "read"
+    )
+    browser.shot("04-failed-reply")
+
+    # The agent ends the chat as pending and finds it in the ticket list.
+    browser.choose("#end-status", "pending")
+    browser.click("#end-chat")
+    browser.wait(lambda: item(browser, chat["id"]) is None, "the chat to leave the inbox")
+    browser.click("#tab-tickets")
+    ticket = browser.wait(
+        lambda: browser.shown(f'.ticket-item[data-ticket-id="{chat["ticket_id"]}"]'), "the ticket"
+    )
+    assert ticket.get_attribute("data-status") == "pending"
+    browser.choose("#status-filter", "pending")
+    browser.wait(
+        lambda: browser.shown(f'.ticket-item[data-ticket-id="{chat["ticket_id"]}"]'),
+        "the ticket under its status",
+    )
+    browser.click(f'.ticket-item[data-ticket-id="{chat["ticket_id"]}"] a')
+    browser.wait_shown("#status-history li", "the status history")
+    history = [e.get_attribute("data-status") for e in browser.find_all("#status-history li")]
+    assert history == ["new", "pending"], history
+    assert "Mã vận đơn là VN123456" in browser.find("#ticket-sessions").text
+    browser.shot("05-ticket")
+    browser.choose("#status-filter", "")
+
+
+def test_a_failed_reply_is_sent_again(
+    desk: Service, account: Account, fake: FakeZalo, browser: Browser
+) -> None:
+    needs(desk, "/api/replies/{reply_id}/retry", "replies that failed")
+    assert account.send(account.text(BINH, "Shop ơi")).status == 200
+    chat = wait_for(lambda: chat_of(desk, account, BINH), 20, "Binh's chat")
+    browser.open(f"/#/inbox/{chat['id']}")
+    fake.fail_next(NOT_FOLLOWING)
+    reply(browser, "Shop đây ạ")
+    failed = our_reply(desk, chat["id"], "Shop đây ạ")
+    browser.wait(lambda: status_of(browser, failed["id"]) == "failed", "the failed reply")
+    message(browser, failed["id"]).find_element("css selector", ".retry").click()
+    browser.wait(lambda: status_of(browser, failed["id"]) == "sent", "the reply sent again")
+    assert [s["text"] for s in fake.sent][-1] == "Shop đây ạ"
+    browser.shot("06-retried")
+
+
+def test_every_kind_of_message_shows(
+    desk: Service, account: Account, browser: Browser, pictures: str
+) -> None:
+    for body in (
+        account.text(CUONG, "Tôi gửi mấy thứ"),
+        attachment(account, CUONG, "sticker", {"id": "s1", "url": f"{pictures}/sticker.png"}),
+        attachment(
+            account,
+            CUONG,
+            "file",
+            {"url": f"{pictures}/hd.pdf", "name": "hop-dong.pdf", "size": "4443", "type": "pdf"},
+        ),
+        attachment(
+            account,
+            CUONG,
+            "location",
+            {"coordinates": {"latitude": "10.7642473", "longitude": "106.6564313"}},
+        ),
+        attachment(
+            account,
+            CUONG,
+            "business_card",
+            {
+                "thumbnail": f"{pictures}/an.png",
+                "url": "https://zalo.me/0912345678",
+                "description": '{"phone":"0912345678","qrCodeUrl":"https://qr.zalo.me/c/an"}',
+            },
+            text="Nguyễn Văn An",
+        ),
+    ):
+        assert account.send(body).status == 200
+
+    def all_five() -> dict[str, Any] | None:
+        chat = chat_of(desk, account, CUONG)
+        if chat is None or len(desk.admin_get(f"/api/chats/{chat['id']}")["messages"]) < 5:
+            return None
+        return chat
+
+    chat = wait_for(all_five, 20, "Cuong's five messages")
+    browser.open(f"/#/inbox/{chat['id']}")
+    sticker = browser.wait_shown("#transcript .kind-sticker img", "the sticker")
+    browser.wait(
+        lambda: browser.script("return arguments[0].naturalWidth", sticker) > 0, "the sticker drawn"
+    )
+    file = browser.find("#transcript .kind-file a")
+    assert file.get_attribute("href") == f"{pictures}/hd.pdf" and "hop-dong.pdf" in file.text
+    location = browser.find("#transcript .kind-location a")
+    assert "10.7642473" in location.get_attribute("href") and "106.6564313" in location.text
+    card = browser.find("#transcript .kind-business_card").text
+    assert "Nguyễn Văn An" in card and "0912345678" in card
+    browser.shot("07-message-kinds")
+
+
+def test_the_console_is_usable_at_a_phone_width(
+    desk: Service, account: Account, browser: Browser
+) -> None:
+    assert account.send(account.text(ANNA, "Còn ai không?")).status == 200
+    chat = wait_for(lambda: chat_of(desk, account, ANNA), 20, "Anna's new chat")
+    browser.size(*PHONE)
+    try:
+        browser.open("/#/inbox")
+        browser.wait(lambda: item(browser, chat["id"]), "the chat at a phone's width")
+        assert browser.shown("#transcript") is None, "one pane at a time"
+        assert browser.script("return document.documentElement.scrollWidth <= window.innerWidth")
+        browser.shot("08-phone-inbox")
+        browser.click(f'.chat-item[data-chat-id="{chat["id"]}"] a')
+        browser.wait_shown("#reply-text", "the reply box")
+        assert browser.shown("#chat-list") is None and browser.shown(".back") is not None
+        assert browser.script("return document.documentElement.scrollWidth <= window.innerWidth")
+        browser.shot("09-phone-chat")
+        browser.click(".back")
+        browser.wait_shown("#chat-list", "the list again")
+    finally:
+        browser.size(*LAPTOP)
+
+
+def test_signing_out_forgets_the_token(desk: Service, agent_token: str, browser: Browser) -> None:
+    browser.click("#sign-out")
+    browser.wait_shown("#token", "the sign-in form")
+    assert browser.script("return sessionStorage.length") == 0
+    browser.open("/")
+    browser.wait_shown("#token", "the sign-in form after a reload")
+    browser.type("#token", "not-a-token")
+    browser.click("#signin-button")
+    error = browser.wait_shown("#signin-error", "the refusal")
+    assert "valid API token" in error.text
+    sign_in(browser, agent_token)
+
+
+# --- the page as files, over HTTP ----------------------------------------------------
+
+
+def test_the_page_and_its_files_are_served_with_cache_headers(live: Service) -> None:
+    page = live.get("/")
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-cache"
+    assert "//" not in page.text.replace("<!DOCTYPE", ""), "the page loads nothing from elsewhere"
+    again = live.get("/", headers={"If-None-Match": page.headers["etag"]})
+    assert again.status == 304 and again.body == b""
+    script = live.get("/web/app.js")
+    assert script.status == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "new EventSource(" in script.text and "sessionStorage" in script.text
+    style = live.get("/web/app.css")
+    assert style.status == 200 and style.headers["content-type"].startswith("text/css")
+    assert "@media (max-width" in style.text
+    missing = live.get("/web/nothing.js")
+    assert missing.status == 404 and missing.json()["title"] == "Not found"
+    paths = live.get("/openapi.json").json()["paths"]
+    assert {"/", "/web/{name}.js", "/web/{name}.css"} <= set(paths)
+    assert paths["/"]["get"]["security"] == []
+
+
+# A picture host's answers
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PICTURE = _png(160, 120, (242, 176, 80))
+
+
+class _Picture(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(PICTURE)))
+        self.end_headers()
+        self.wfile.write(PICTURE)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

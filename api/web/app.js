@@ -7,6 +7,8 @@ const TOKEN_KEY = "zalodesk.token";
 const PAGE = { chats: 50, tickets: 50 };
 const REFRESH_DELAY_MS = 150;
 const POLL_MS = 5000; // while the stream is not connected
+const WARNING_MS = 120000;
+const NEARING_POLL_MS = 3000;
 const TICKS = { queued: "\u25F7", sent: "\u2713", delivered: "\u2713\u2713", seen: "\u2713\u2713" };
 
 const state = {
@@ -18,7 +20,7 @@ const state = {
   tickets: [], ticketsCursor: null,
   ticket: null,
   route: { view: "inbox", id: null },
-  stream: null, lastEventId: null, retryMs: 1000, live: false,
+  stream: null, lastEventId: null, retryMs: 1000, live: false, refreshedAt: 0,
 };
 
 // --- small helpers ------------------------------------------------------------------
@@ -244,6 +246,7 @@ function refreshSoon() {
 
 async function refresh() {
   if (!state.token) return;
+  state.refreshedAt = Date.now();
   const jobs = [loadChats(false)];
   if (state.route.view === "inbox" && state.route.id) jobs.push(loadChat(state.route.id));
   if (state.route.view === "tickets") {
@@ -341,9 +344,14 @@ function preview(message) {
   return `[${message.kind.replace("_", " ")}]`;
 }
 
-// Every second: how long customers have waited, and how long until chats end.
+// Every second: how long customers have waited, and how long until chats end. A chat
+// nears its warning time with no event to say so: within the longest warning (2 min) of
+// its end, the inbox is asked again every few seconds until it says "ending soon".
 function tick() {
   const now = Date.now();
+  const nearing = state.chats.some((chat) => !chat.ending_soon && chat.auto_end_at &&
+    Date.parse(chat.auto_end_at) - now < WARNING_MS);
+  if (nearing && state.token && now - state.refreshedAt > NEARING_POLL_MS) refresh();
   for (const node of document.querySelectorAll("[data-since]")) {
     node.textContent = `waiting ${duration(now - Date.parse(node.dataset.since))}`;
   }

@@ -27,6 +27,7 @@ from tests.support.fake_zalo import ACCESS_TOKEN, APP_SECRET, REFRESH_TOKEN, Fak
 ANNA = "3106597011220386741"
 BINH = "3106597011220386742"
 CUONG = "3106597011220386743"
+DUNG = "3106597011220386744"
 NOT_FOLLOWING = -213
 
 
@@ -401,3 +402,41 @@ class _Picture(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+@pytest.mark.slow
+def test_a_chat_about_to_end_counts_down_and_is_postponed(desk: Service, browser: Browser) -> None:
+    quick = desk.connect_account(
+        access_token=ACCESS_TOKEN, refresh_token=REFRESH_TOKEN, chat_inactivity_seconds=60
+    )
+    assert quick.send(quick.text(DUNG, "Alo?")).status == 200
+    chat = wait_for(lambda: chat_of(desk, quick, DUNG), 20, "Dung's chat")
+    browser.open("/#/inbox")
+    ending = browser.wait(
+        lambda: (
+            (shown := item(browser, chat["id"]))
+            and "ending" in shown.get_attribute("class").split()
+            and shown
+        ),
+        "the chat's last minutes",
+        seconds=70,
+    )
+    assert "ends in" in ending.find_element("css selector", ".ends").text
+    browser.shot("10-ending-soon")
+    ending.find_element("css selector", ".postpone-item").click()
+    browser.wait(
+        lambda: "ending" not in item(browser, chat["id"]).get_attribute("class").split(),
+        "the chat postponed",
+    )
+
+    # Where the account does not allow it, the agent is told so and the button goes.
+    strict = desk.connect_account(
+        access_token=ACCESS_TOKEN, refresh_token=REFRESH_TOKEN, allow_postpone=False
+    )
+    assert strict.send(strict.text(DUNG, "Alo?")).status == 200
+    other = wait_for(lambda: chat_of(desk, strict, DUNG), 20, "Dung's other chat")
+    browser.open(f"/#/inbox/{other['id']}")
+    browser.click("#postpone")
+    refusal = browser.wait_shown(".toast.error", "the refusal")
+    assert "Conflict" in refusal.text
+    browser.wait(lambda: browser.shown("#postpone") is None, "the button gone")

@@ -96,6 +96,16 @@ function accountName(id) {
   return account && account.name ? account.name : `account ${String(id).slice(0, 8)}`;
 }
 
+// What was drawn last, by part: a part whose data did not change is left as it is, so a
+// refresh keeps the agent's text selection, focus and scroll.
+const drawn = {};
+function unchanged(part, ...data) {
+  const text = JSON.stringify(data);
+  if (drawn[part] === text) return true;
+  drawn[part] = text;
+  return false;
+}
+
 // --- messages to the agent ----------------------------------------------------------
 
 function toast(text, kind) {
@@ -304,6 +314,7 @@ function canPostpone(accountId) {
 }
 
 function renderChats() {
+  if (unchanged("chats", state.chats, state.chatsMore, [...state.noPostpone], state.route.id)) return;
   const list = $("chat-list");
   list.replaceChildren(...state.chats.map(chatItem));
   $("chat-empty").hidden = state.chats.length > 0;
@@ -377,7 +388,7 @@ function renderChat() {
   for (const node of document.querySelectorAll(".chat-item")) {
     node.classList.toggle("selected", Boolean(chat) && node.dataset.chatId === chat.id);
   }
-  if (!chat) return;
+  if (!chat || unchanged("chat", chat, [...state.noPostpone])) return;
   $("chat-avatar").replaceChildren(avatar(chat.customer));
   $("chat-title").textContent = customerName(chat.customer);
   const meta = [accountName(chat.account_id)];
@@ -570,6 +581,7 @@ async function loadTickets(more) {
 }
 
 function renderTickets() {
+  if (unchanged("tickets", state.tickets, state.ticketsCursor, state.route.id)) return;
   $("ticket-list").replaceChildren(...state.tickets.map(ticketItem));
   $("ticket-empty").hidden = state.tickets.length > 0;
   $("tickets-more").hidden = !state.ticketsCursor;
@@ -604,7 +616,7 @@ function renderTicket() {
   const ticket = state.ticket;
   $("ticket").hidden = !ticket;
   $("ticket-pane").querySelector(".placeholder").hidden = Boolean(ticket);
-  if (!ticket) return;
+  if (!ticket || unchanged("ticket", ticket)) return;
   $("ticket-avatar").replaceChildren(avatar(ticket.customer));
   $("ticket-title").textContent = ticket.subject || customerName(ticket.customer);
   $("ticket-meta").replaceChildren(

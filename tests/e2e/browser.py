@@ -98,7 +98,17 @@ class Browser:
         return self.wait(lambda: self.shown(css), what, seconds)
 
     def click(self, css: str) -> None:
-        self.wait_shown(css, f"{css} to click").click()
+        """Click the element, found again if the page redrew it in between."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def clicked() -> bool:
+            try:
+                self.wait_shown(css, f"{css} to click").click()
+            except StaleElementReferenceException:
+                return False
+            return True
+
+        self.wait(clicked, f"{css} to click")
 
     def choose(self, css: str, value: str) -> None:
         from selenium.webdriver.support.ui import Select

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser import LAPTOP, PHONE, Browser, chromium_paths
-from tests.e2e.server import Account, Service, run_cli, service_env, wait_for
+from tests.e2e.server import ADMIN_TOKEN, Account, Service, run_cli, service_env, wait_for
 from tests.support import zalo
 from tests.support.databases import fresh_database
 from tests.support.fake_zalo import ACCESS_TOKEN, APP_SECRET, REFRESH_TOKEN, FakeZalo
@@ -423,7 +423,7 @@ def test_a_chat_about_to_end_counts_down_and_is_postponed(desk: Service, browser
     )
     assert "ends in" in ending.find_element("css selector", ".ends").text
     browser.shot("10-ending-soon")
-    ending.find_element("css selector", ".postpone-item").click()
+    browser.click(f'.chat-item[data-chat-id="{chat["id"]}"] .postpone-item')
     browser.wait(
         lambda: "ending" not in item(browser, chat["id"]).get_attribute("class").split(),
         "the chat postponed",
@@ -440,3 +440,65 @@ def test_a_chat_about_to_end_counts_down_and_is_postponed(desk: Service, browser
     refusal = browser.wait_shown(".toast.error", "the refusal")
     assert "Conflict" in refusal.text
     browser.wait(lambda: browser.shown("#postpone") is None, "the button gone")
+
+
+def test_an_agent_takes_a_chat_filters_the_inbox_and_pages_on(
+    desk: Service, account: Account, browser: Browser
+) -> None:
+    needs(desk, "/api/chats/{chat_id}/assign", "the inbox for real teams")
+    customers = [f"31065970112204{n:05d}" for n in range(55)]
+    for customer in customers:
+        assert account.send(account.text(customer, "Cho tôi hỏi giá")).status == 200
+    chat = wait_for(lambda: chat_of(desk, account, customers[-1]), 20, "the last one's chat")
+
+    browser.open("/#/inbox")
+    browser.wait(lambda: len(browser.find_all(".chat-item")) == 50, "the first page")
+    browser.click("#chats-more")
+    browser.wait(lambda: len(browser.find_all(".chat-item")) > 50, "the next page")
+
+    browser.click(f'.chat-item[data-chat-id="{chat["id"]}"] a')
+    browser.click("#assign-me")
+    browser.wait(lambda: "assigned to lan" in browser.find("#chat-meta").text, "the chat taken")
+    browser.choose("#assignee-filter", "me")
+    browser.wait(lambda: len(browser.find_all(".chat-item")) == 1, "only the agent's chat")
+    assert item(browser, chat["id"]) is not None
+    assert "(1)" in browser.find('#assignee-filter option[value="me"]').text
+    browser.choose("#assignee-filter", "none")
+    browser.wait(lambda: item(browser, chat["id"]) is None, "the unassigned without it")
+    browser.choose("#chat-account-filter", account.id)
+    browser.choose("#assignee-filter", "")
+    browser.wait(lambda: item(browser, chat["id"]) is not None, "the account's chats")
+    browser.choose("#chat-account-filter", "")
+
+
+def test_the_readme_picture(desk: Service, fake: FakeZalo, browser: Browser, pictures: str) -> None:
+    """tests/e2e/console.png is this step's screenshot: a shop's busy inbox, one chat open."""
+    shop = desk.connect_account(
+        name="Hoa Sen Shop", access_token=ACCESS_TOKEN, refresh_token=REFRESH_TOKEN
+    )
+    for earlier in desk.chats():  # the other tests' chats, out of the picture
+        desk.post(f"/api/chats/{earlier['id']}/end", {}, token=ADMIN_TOKEN)
+    giang, hai, khanh = "3106597011220386791", "3106597011220386792", "3106597011220386793"
+    assert shop.send(shop.text(hai, "Shop có giao hàng ra Đà Nẵng không?")).status == 200
+    assert shop.send(shop.text(khanh, "Cho mình đổi size áo M sang L nhé")).status == 200
+    assert shop.send(shop.text(giang, "Chào shop, mình nhận được hàng rồi")).status == 200
+    photo = {"url": f"{pictures}/ao.png", "thumbnail": f"{pictures}/ao-small.png"}
+    body = attachment(shop, giang, "image", photo, text="Nhưng áo bị lỗi đường may")
+    assert shop.send(body).status == 200
+    chat = wait_for(lambda: chat_of(desk, shop, giang), 20, "Giang's chat")
+    wait_for(lambda: chat_of(desk, shop, khanh), 20, "Khanh's chat")
+    browser.open(f"/#/inbox/{chat['id']}")
+    browser.wait(lambda: browser.shown("#transcript .message.kind-image img"), "the photo")
+    reply(browser, "Dạ shop xin lỗi bạn, shop đổi áo mới cho bạn ngay ạ")
+    sent = our_reply(desk, chat["id"], "Dạ shop xin lỗi bạn, shop đổi áo mới cho bạn ngay ạ")
+    browser.wait(lambda: status_of(browser, sent["id"]) == "sent", "the sent tick")
+    msg_id = fake.sent[-1]["message_id"]
+    assert shop.send(receipt(shop, giang, "user_seen_message", msg_id)).status == 200
+    browser.wait(lambda: status_of(browser, sent["id"]) == "seen", "the seen ticks")
+    fake.fail_next(NOT_FOLLOWING)
+    reply(browser, "Bạn gửi giúp shop địa chỉ nhận hàng nhé")
+    failed = our_reply(desk, chat["id"], "Bạn gửi giúp shop địa chỉ nhận hàng nhé")
+    browser.wait(lambda: status_of(browser, failed["id"]) == "failed", "the failed reply")
+    browser.wait(lambda: len(browser.find_all(".chat-item")) == 3, "the shop's three chats")
+    browser.script("document.getElementById('toasts').replaceChildren()")
+    browser.shot("console")

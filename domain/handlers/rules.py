@@ -47,8 +47,8 @@ class RuleHandlers(ChatHandlers):
     """Beside the chat commands, whose steps (ending a chat, a reply) a rule's actions reuse."""
 
     def rule(self, rule_id: UUID) -> AutomationRule:
-        found = self._find(AutomationRule, rule_id)
-        if found is None or found.deleted:
+        found = self._get(AutomationRule, rule_id, "rule")
+        if found.deleted:
             raise NotFound("rule", rule_id)
         return found
 

@@ -27,7 +27,7 @@ from api.services import Services
 from domain import actors
 from domain.account import fingerprint
 from domain.handlers.outbox import ACCOUNT_REMOVED
-from tests.integration.conftest import ZaloPlatform, talking_to
+from tests.integration.conftest import ZaloPlatform, only_chat, talking_to
 from tests.support.fake_zalo import FakeZalo
 
 CUSTOMER = "5843212478539208461"
@@ -75,9 +75,7 @@ def make_outbox(services: Services) -> Outbox:
 @pytest.fixture
 def chat(platform: ZaloPlatform, client: testing.TestClient, project: Any) -> dict[str, Any]:
     assert platform.text(CUSTOMER, "first").status_code == 200
-    project()
-    [found] = client.simulate_get("/api/chats").json["chats"]
-    return dict(found)
+    return only_chat(client, project)
 
 
 def customer_writes(platform: ZaloPlatform, text: str) -> Callable[[], None]:
@@ -118,8 +116,7 @@ def test_marking_read_while_the_customer_writes(
 ) -> None:
     answer = as_the_customer_writes(lambda: client.simulate_post(f"/api/chats/{chat['id']}/read"))
     assert answer.status_code == 200
-    project()
-    [shown] = client.simulate_get("/api/chats").json["chats"]
+    shown = only_chat(client, project)
     assert shown["unread_count"] == 0  # marked after the second message was stored
     assert transcript(client, chat["id"]) == [("in", "first"), ("in", "second")]
 
@@ -134,8 +131,7 @@ def test_postponing_while_the_customer_writes(
         lambda: client.simulate_post(f"/api/chats/{chat['id']}/postpone")
     )
     assert answer.status_code == 200
-    project()
-    [shown] = client.simulate_get("/api/chats").json["chats"]
+    shown = only_chat(client, project)
     assert shown["auto_end_at"] == answer.json["auto_end_at"]
     assert transcript(client, chat["id"]) == [("in", "first"), ("in", "second")]
 
@@ -234,8 +230,7 @@ def test_opening_a_ticket_for_a_customer_who_writes_for_the_first_time_meanwhile
     )
     assert answer.status_code == 201
     assert meanwhile.conflicts == 1
-    project()
-    [chat] = client.simulate_get("/api/chats").json["chats"]
+    chat = only_chat(client, project)
     opened = client.simulate_get(f"/api/tickets/{answer.json['id']}").json
     assert opened["customer"]["id"] == chat["customer"]["id"]  # one customer, not two
 

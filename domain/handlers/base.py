@@ -49,10 +49,7 @@ class DeskBase(Application):  # type: ignore[type-arg]
         self.default_timeout = default_timeout
 
     def account(self, account_id: UUID) -> ZaloAccount:
-        account = self._get(ZaloAccount, account_id, "account")
-        if account.deleted:
-            raise NotFound("account", account_id)
-        return account
+        return self._get(ZaloAccount, account_id, "account")
 
     def chat(self, chat_id: UUID) -> Chat:
         return self._get(Chat, chat_id, "chat")
@@ -122,9 +119,10 @@ class DeskBase(Application):  # type: ignore[type-arg]
         return aggregate if isinstance(aggregate, kind) else None
 
     def _get(self, kind: type[A], aggregate_id: UUID, what: str) -> A:
-        """The aggregate, or ``NotFound`` naming ``what`` was looked for."""
+        """The aggregate, or ``NotFound`` naming ``what`` was looked for: a deleted one (an
+        account, a rule) is not found either."""
         found = self._find(kind, aggregate_id)
-        if found is None:
+        if found is None or getattr(found, "deleted", False):
             raise NotFound(what, aggregate_id)
         return found
 

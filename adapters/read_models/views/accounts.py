@@ -28,23 +28,6 @@ class AccountsView(RowsView):
         updated_at timestamptz NOT NULL
     """
 
-    @handles("ZaloAccount.Connected")
-    def connected(self, cur: Cursor[Any], e: Any, position: int) -> None:
-        self._insert(
-            cur,
-            e,
-            name=e.name,
-            app_id=e.app_id,
-            oa_id=e.oa_id,
-            chat_inactivity_seconds=e.chat_inactivity_seconds,
-            allow_postpone=e.allow_postpone,
-            has_verification_code=bool(e.verification_code),
-            access_token_expires_at=e.access_token_expires_at,
-            needs_reconnect=False,
-            created_at=e.at,
-            updated_at=e.at,
-        )
-
     updates: ClassVar[Updates] = {
         "ZaloAccount.Renamed": lambda e: {"name": e.name},
         "ZaloAccount.AppChanged": lambda e: {"app_id": e.app_id, "oa_id": e.oa_id},
@@ -63,3 +46,20 @@ class AccountsView(RowsView):
         "ZaloAccount.ReconnectNeeded": lambda e: {"needs_reconnect": True},
     }
     deleted_by = ("ZaloAccount.Deleted",)
+
+    @handles("ZaloAccount.Connected")
+    def connected(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._insert(
+            cur,
+            e,
+            name=e.name,
+            app_id=e.app_id,
+            oa_id=e.oa_id,
+            chat_inactivity_seconds=e.chat_inactivity_seconds,
+            allow_postpone=e.allow_postpone,
+            has_verification_code=bool(e.verification_code),
+            access_token_expires_at=e.access_token_expires_at,
+            needs_reconnect=False,
+            created_at=e.at,
+            updated_at=e.at,
+        )

@@ -29,6 +29,20 @@ class RulesView(RowsView):
         updated_at timestamptz NOT NULL
     """
 
+    updates: ClassVar[Updates] = {
+        "AutomationRule.Renamed": lambda e: {"name": e.name},
+        "AutomationRule.Redefined": lambda e: {
+            "trigger": str(e.trigger),
+            "after_seconds": e.after_seconds,
+            "conditions": Jsonb(e.conditions),
+            "actions": Jsonb(e.actions),
+        },
+        "AutomationRule.Enabled": lambda e: {"enabled": True},
+        "AutomationRule.Disabled": lambda e: {"enabled": False},
+        "AutomationRule.Moved": lambda e: {"position": e.position},
+    }
+    deleted_by = ("AutomationRule.Deleted",)
+
     @handles("AutomationRule.Created")
     def created(self, cur: Cursor[Any], e: Any, position: int) -> None:
         self._insert(
@@ -45,17 +59,3 @@ class RulesView(RowsView):
             created_at=e.at,
             updated_at=e.at,
         )
-
-    updates: ClassVar[Updates] = {
-        "AutomationRule.Renamed": lambda e: {"name": e.name},
-        "AutomationRule.Redefined": lambda e: {
-            "trigger": str(e.trigger),
-            "after_seconds": e.after_seconds,
-            "conditions": Jsonb(e.conditions),
-            "actions": Jsonb(e.actions),
-        },
-        "AutomationRule.Enabled": lambda e: {"enabled": True},
-        "AutomationRule.Disabled": lambda e: {"enabled": False},
-        "AutomationRule.Moved": lambda e: {"position": e.position},
-    }
-    deleted_by = ("AutomationRule.Deleted",)

@@ -49,22 +49,13 @@ class DeskBase(Application):  # type: ignore[type-arg]
         self.default_timeout = default_timeout
 
     def account(self, account_id: UUID) -> ZaloAccount:
-        account = self._find(ZaloAccount, account_id)
-        if account is None or account.deleted:
-            raise NotFound("account", account_id)
-        return account
+        return self._get(ZaloAccount, account_id, "account")
 
     def chat(self, chat_id: UUID) -> Chat:
-        chat = self._find(Chat, chat_id)
-        if chat is None:
-            raise NotFound("chat", chat_id)
-        return chat
+        return self._get(Chat, chat_id, "chat")
 
     def ticket(self, ticket_id: UUID) -> Ticket:
-        ticket = self._find(Ticket, ticket_id)
-        if ticket is None:
-            raise NotFound("ticket", ticket_id)
-        return ticket
+        return self._get(Ticket, ticket_id, "ticket")
 
     def _contact(
         self,
@@ -126,6 +117,14 @@ class DeskBase(Application):  # type: ignore[type-arg]
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
+
+    def _get(self, kind: type[A], aggregate_id: UUID, what: str) -> A:
+        """The aggregate, or ``NotFound`` naming ``what`` was looked for: a deleted one (an
+        account, a rule) is not found either."""
+        found = self._find(kind, aggregate_id)
+        if found is None or getattr(found, "deleted", False):
+            raise NotFound(what, aggregate_id)
+        return found
 
     def _exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))

@@ -151,17 +151,34 @@ def attachment(
     return body
 
 
-def reply(browser: Browser, text: str) -> None:
+def reply(browser: Browser, desk: Service, chat_id: str, text: str, becomes: str) -> str:
+    """Type and send a reply; its message id, once the transcript shows it ``becomes``."""
     browser.type("#reply-text", text)
     browser.click("#reply-send")
 
-
-def our_reply(desk: Service, chat_id: str, text: str) -> dict[str, Any]:
     def found() -> dict[str, Any] | None:
         messages = desk.admin_get(f"/api/chats/{chat_id}")["messages"]
         return next((m for m in messages if m["direction"] == "out" and m["text"] == text), None)
 
-    return wait_for(found, 20, f"the reply {text!r}")
+    message_id = str(wait_for(found, 20, f"the reply {text!r}")["id"])
+    browser.wait(lambda: status_of(browser, message_id) == becomes, f"the reply {becomes}")
+    return message_id
+
+
+def refused(browser: Browser, desk: Service, fake: FakeZalo, chat_id: str, text: str) -> str:
+    """A reply Zalo refuses (the customer does not follow the OA), shown as failed."""
+    fake.fail_next(NOT_FOLLOWING)
+    return reply(browser, desk, chat_id, text, "failed")
+
+
+def receipted(
+    browser: Browser, fake: FakeZalo, account: Account, message_id: str, event: str, shows: str
+) -> None:
+    """Zalo's receipt for the last message it took, and the tick it moves."""
+    last = fake.sent[-1]
+    customer = last["recipient"]["user_id"]
+    assert account.send(receipt(account, customer, event, last["message_id"])).status == 200
+    browser.wait(lambda: status_of(browser, message_id) == shows, f"the {shows} ticks")
 
 
 # --- the scenarios -------------------------------------------------------------------
@@ -194,22 +211,14 @@ def test_an_agent_answers_a_chat_live_and_finds_it_in_the_ticket_list(
     # The agent opens it and replies; Zalo's receipts move the tick.
     browser.click(f'.chat-item[data-chat-id="{chat["id"]}"] a')
     browser.wait(lambda: browser.shown("#transcript .message.kind-image img"), "the photo")
-    reply(browser, "Dạ, shop kiểm tra ngay ạ")
-    sent = our_reply(desk, chat["id"], "Dạ, shop kiểm tra ngay ạ")
-    browser.wait(lambda: status_of(browser, sent["id"]) == "sent", "the sent tick")
-    msg_id = fake.sent[-1]["message_id"]
-    assert account.send(receipt(account, ANNA, "user_received_message", msg_id)).status == 200
-    browser.wait(lambda: status_of(browser, sent["id"]) == "delivered", "the delivered ticks")
-    assert account.send(receipt(account, ANNA, "user_seen_message", msg_id)).status == 200
-    browser.wait(lambda: status_of(browser, sent["id"]) == "seen", "the seen ticks")
+    sent = reply(browser, desk, chat["id"], "Dạ, shop kiểm tra ngay ạ", "sent")
+    receipted(browser, fake, account, sent, "user_received_message", "delivered")
+    receipted(browser, fake, account, sent, "user_seen_message", "seen")
     browser.shot("03-ticks")
 
     # Zalo refuses the next reply: it shows, with the reason.
-    fake.fail_next(NOT_FOLLOWING)
-    reply(browser, "Mã vận đơn là VN123456")
-    failed = our_reply(desk, chat["id"], "Mã vận đơn là VN123456")
-    browser.wait(lambda: status_of(browser, failed["id"]) == "failed", "the failed reply")
-    reason = message(browser, failed["id"]).find_element("css selector", ".reason").text
+    failed = refused(browser, desk, fake, chat["id"], "Mã vận đơn là VN123456")
+    reason = message(browser, failed).find_element("css selector", ".reason").text
     assert "does not follow the OA" in reason
     browser.click("#mark-read")
     browser.wait(
@@ -247,12 +256,9 @@ def test_a_failed_reply_is_sent_again(
     assert account.send(account.text(BINH, "Shop ơi")).status == 200
     chat = wait_for(lambda: chat_of(desk, account, BINH), 20, "Binh's chat")
     browser.open(f"/#/inbox/{chat['id']}")
-    fake.fail_next(NOT_FOLLOWING)
-    reply(browser, "Shop đây ạ")
-    failed = our_reply(desk, chat["id"], "Shop đây ạ")
-    browser.wait(lambda: status_of(browser, failed["id"]) == "failed", "the failed reply")
-    message(browser, failed["id"]).find_element("css selector", ".retry").click()
-    browser.wait(lambda: status_of(browser, failed["id"]) == "sent", "the reply sent again")
+    failed = refused(browser, desk, fake, chat["id"], "Shop đây ạ")
+    browser.click(f'#transcript .message[data-message-id="{failed}"] .retry')
+    browser.wait(lambda: status_of(browser, failed) == "sent", "the reply sent again")
     assert [s["text"] for s in fake.sent][-1] == "Shop đây ạ"
     browser.shot("06-retried")
 
@@ -489,16 +495,9 @@ def test_the_readme_picture(desk: Service, fake: FakeZalo, browser: Browser, pic
     wait_for(lambda: chat_of(desk, shop, khanh), 20, "Khanh's chat")
     browser.open(f"/#/inbox/{chat['id']}")
     browser.wait(lambda: browser.shown("#transcript .message.kind-image img"), "the photo")
-    reply(browser, "Dạ shop xin lỗi bạn, shop đổi áo mới cho bạn ngay ạ")
-    sent = our_reply(desk, chat["id"], "Dạ shop xin lỗi bạn, shop đổi áo mới cho bạn ngay ạ")
-    browser.wait(lambda: status_of(browser, sent["id"]) == "sent", "the sent tick")
-    msg_id = fake.sent[-1]["message_id"]
-    assert shop.send(receipt(shop, giang, "user_seen_message", msg_id)).status == 200
-    browser.wait(lambda: status_of(browser, sent["id"]) == "seen", "the seen ticks")
-    fake.fail_next(NOT_FOLLOWING)
-    reply(browser, "Bạn gửi giúp shop địa chỉ nhận hàng nhé")
-    failed = our_reply(desk, chat["id"], "Bạn gửi giúp shop địa chỉ nhận hàng nhé")
-    browser.wait(lambda: status_of(browser, failed["id"]) == "failed", "the failed reply")
+    sent = reply(browser, desk, chat["id"], "Dạ shop xin lỗi bạn, shop đổi áo mới ngay ạ", "sent")
+    receipted(browser, fake, shop, sent, "user_seen_message", "seen")
+    refused(browser, desk, fake, chat["id"], "Bạn gửi giúp shop địa chỉ nhận hàng nhé")
     browser.wait(lambda: len(browser.find_all(".chat-item")) == 3, "the shop's three chats")
     browser.script("document.getElementById('toasts').replaceChildren()")
     browser.shot("console")

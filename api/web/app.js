@@ -9,7 +9,7 @@ const REFRESH_DELAY_MS = 150;
 const POLL_MS = 5000; // while the stream is not connected
 const WARNING_MS = 120000;
 const NEARING_POLL_MS = 3000;
-const TICKS = { queued: "\u25F7", sent: "\u2713", delivered: "\u2713\u2713", seen: "\u2713\u2713" };
+const TICKS = { queued: "\u25F7", sent: "\u2713", delivered: "\u2713\u2713", seen: "\u2713\u2713", failed: "\u2715" };
 
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY),
@@ -439,7 +439,7 @@ function failure(message) {
   const error = message.error;
   let reason = "not delivered";
   if (typeof error === "string") reason = error;
-  else if (error && error.reason) reason = error.code === null || error.code === undefined ? error.reason : `${error.reason} (${error.code})`;
+  else if (error && error.reason) reason = error.code === null || error.code === undefined ? error.reason : `${error.reason} (Zalo error ${error.code})`;
   return el("div", { class: "failure" },
     el("span", { class: "reason" }, `Not delivered: ${reason}`),
     message.attempts > 1 ? el("span", { class: "attempts" }, ` after ${message.attempts} attempts`) : null,

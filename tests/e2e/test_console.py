@@ -476,6 +476,18 @@ def test_an_agent_takes_a_chat_filters_the_inbox_and_pages_on(
     browser.wait(lambda: item(browser, chat["id"]) is not None, "the account's chats")
     browser.choose("#chat-account-filter", "")
 
+    # Their chats ended, the ticket list pages on too.
+    for customer in customers:
+        found = chat_of(desk, account, customer)
+        if found is not None:
+            ended = desk.post(f"/api/chats/{found['id']}/end", {}, token=ADMIN_TOKEN)
+            assert ended.status == 200, ended.text
+    browser.click("#tab-tickets")
+    browser.wait(lambda: len(browser.find_all(".ticket-item")) == 50, "the first tickets")
+    browser.click("#tickets-more")
+    browser.wait(lambda: len(browser.find_all(".ticket-item")) > 50, "the next tickets")
+    browser.click("#tab-inbox")
+
 
 def test_the_readme_picture(desk: Service, fake: FakeZalo, browser: Browser, pictures: str) -> None:
     """tests/e2e/console.png is this step's screenshot: a shop's busy inbox, one chat open."""

@@ -395,16 +395,21 @@ def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     )
 
 
-PICTURE = _png(160, 120, (242, 176, 80))
+# One colour per path, so that pictures (and avatars) tell apart.
+PICTURES = [
+    _png(160, 120, rgb)
+    for rgb in ((242, 176, 80), (94, 160, 222), (120, 190, 120), (214, 120, 150), (150, 130, 210))
+]
 
 
 class _Picture(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        picture = PICTURES[zlib.crc32(self.path.encode()) % len(PICTURES)]
         self.send_response(200)
         self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(PICTURE)))
+        self.send_header("Content-Length", str(len(picture)))
         self.end_headers()
-        self.wfile.write(PICTURE)
+        self.wfile.write(picture)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

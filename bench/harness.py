@@ -130,8 +130,12 @@ def options(cls: type[Opts], argv: Sequence[str] | None = None) -> Opts:
 
 
 # One data folder for the run, in this process and the commands it starts: the database's
-# account credentials are bound to the key file kept there.
-DATA_DIR = Path(tempfile.mkdtemp(prefix="zalodesk-bench-"))
+# account credentials are bound to the key file kept there. Processes a benchmark spawns
+# (bench.replay runs each step in one) import this anew: they find the folder in the
+# environment they inherit.
+DATA_DIR = Path(
+    os.environ.setdefault("ZALODESK_BENCH_DATA_DIR", tempfile.mkdtemp(prefix="zalodesk-bench-"))
+)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ ANNA = "3106597011220386741"
 BINH = "3106597011220386742"
 CUONG = "3106597011220386743"
 DUNG = "3106597011220386744"
+EM = "3106597011220386745"
 NOT_FOLLOWING = -213
 
 
@@ -261,6 +262,33 @@ def test_a_failed_reply_is_sent_again(
     browser.wait(lambda: status_of(browser, failed) == "sent", "the reply sent again")
     assert [s["text"] for s in fake.sent][-1] == "Shop đây ạ"
     browser.shot("06-retried")
+
+
+def test_the_stream_reopens_after_the_last_event_it_saw(
+    desk: Service, account: Account, browser: Browser
+) -> None:
+    needs(desk, "/api/stream/tokens", "the live stream")
+    browser.open("/#/inbox")
+    browser.wait(lambda: browser.find("#live").text == "live", "the stream to connect")
+    assert account.send(account.text(EM, "Alo shop")).status == 200
+    chat = wait_for(lambda: chat_of(desk, account, EM), 20, "Em's chat")
+    browser.wait(lambda: item(browser, chat["id"]), "Em's chat, live")
+    seen = browser.wait(lambda: browser.script("return state.lastEventId"), "an event id")
+
+    # The connection breaks (as when its short-lived token has expired at a reconnect).
+    browser.script("state.stream.dispatchEvent(new Event('error'))")
+    browser.wait(
+        lambda: (
+            f"last_event_id={seen}"
+            in browser.script("return (state.stream && state.stream.url) || ''")
+        ),
+        "a new stream from the last event seen",
+    )
+    browser.wait(lambda: browser.find("#live").text == "live", "the stream again")
+    assert account.send(account.text(EM, "Còn đó không?")).status == 200
+    browser.wait(
+        lambda: "Còn đó không?" in item(browser, chat["id"]).text, "the next message, live"
+    )
 
 
 def test_every_kind_of_message_shows(

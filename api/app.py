@@ -20,6 +20,7 @@ from adapters.read_models.rule_queries import RuleQueries
 from api import errors
 from api.auth import BearerAuth
 from api.contract import Answer, Operation, Route, check
+from api.held_connection import OneConnectionPerRequest
 from api.openapi import Docs, OpenAPI, spec
 from api.requestlog import RequestLog
 from api.resources import accounts, audit, chats, health, rules, tickets, tokens, webhooks
@@ -116,7 +117,12 @@ def create_app(services: Services, accounts_cache: AccountCache) -> falcon.App[A
     table += [Route(OPENAPI, openapi, secured=False), Route(DOCS, Docs(), secured=False)]
     openapi.document = spec(table)
     public = [route.template for route in table if not route.secured]
-    middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens, public), Contract(table)]
+    middleware: list[Any] = [
+        RequestLog(),
+        OneConnectionPerRequest(services.event_store),
+        BearerAuth(services.tokens, public),
+        Contract(table),
+    ]
     app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
     app.req_options.keep_blank_qs_values = True
     app.router_options.converters["uuid"] = CanonicalUUID

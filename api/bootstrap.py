@@ -31,7 +31,7 @@ from adapters.postgres.connection import (
 )
 from adapters.postgres.credentials import CredentialStore, check_key
 from adapters.postgres.embedded import EmbeddedPostgres, holds_database, pgdata
-from adapters.postgres.event_store import open_application
+from adapters.postgres.event_store import datastore_of, open_application
 from adapters.postgres.pools import ResilientPool
 from adapters.postgres.schema import prepare
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
@@ -186,6 +186,7 @@ def build(
         settings=settings,
         url=url,
         app=app,
+        event_store=datastore_of(app),
         pool=pool,
         views=all_views(),
         clock=clock,

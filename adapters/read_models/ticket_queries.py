@@ -34,8 +34,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def encode_cursor(row: dict[str, Any]) -> str:
-    micros = (row["updated_at"] - EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{row['ticket_id']}"
+    return cursor_at(row["updated_at"], row["ticket_id"])
+
+
+def cursor_at(at: datetime, row_id: UUID) -> str:
+    """A place in a list ordered by (time, id), newest first: ``decode_cursor`` reads it."""
+    micros = (at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{row_id}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:

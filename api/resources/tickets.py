@@ -74,8 +74,10 @@ class Tickets:
                 subject=form.subject,
                 text=form.text,
                 actor=req.context.principal.actor,
-                account_id=who.account_id if who else None,
-                zalo_user_id=who.zalo_user_id if who else None,
+                account_id=None if who is None or who.account_id is MISSING else who.account_id,
+                zalo_user_id=None
+                if who is None or who.zalo_user_id is MISSING
+                else who.zalo_user_id,
                 customer_name=None if who is None or who.name is MISSING else who.name,
             )
         )

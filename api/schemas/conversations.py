@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import MISSING, Field, RootModel
+from pydantic import MISSING, Field, RootModel, model_validator
+from pydantic_core import PydanticCustomError
 
 from adapters.read_models.ticket_queries import CURSOR
 from api.schemas.base import (
@@ -41,9 +42,26 @@ ClientMessageId = Annotated[
 
 
 class Customer(Shape):
+    """A customer of an Official Account, as every answer shows them."""
+
     id: Id
     zalo_user_id: str
     anonymous: bool
+    display_name: str | None = Field(
+        description="Their Zalo display name: null until their profile is fetched, and for "
+        "anonymous visitors, who have none. On a ticket, the name its opener gave until then."
+    )
+    avatar: str | None = Field(description="The URL of their Zalo avatar, or null.")
+
+
+class NamedCustomer(Shape):
+    """A ticket's customer given only by name (an email, a phone call): no contact."""
+
+    id: None
+    zalo_user_id: None
+    anonymous: Literal[False]
+    display_name: str
+    avatar: None
 
 
 class LastMessage(Shape):
@@ -182,7 +200,7 @@ class TicketSummary(Shape):
     status: TicketStatus
     subject: str
     account_id: Id | None
-    customer: Customer | None
+    customer: Customer | NamedCustomer | None
     assignee: str | None
     tags: list[str]
     created_at: Timestamp | None
@@ -222,11 +240,25 @@ class TicketDetail(TicketSummary):
 
 
 class TicketCustomer(Form):
-    """A customer of a connected account, by their Zalo id."""
+    """Who the ticket is about: a customer of a connected account by their Zalo id, or
+    anyone by name (with the account the ticket belongs to, if any), or both."""
 
-    account_id: Uuid
-    zalo_user_id: ZaloId
-    name: Annotated[str, any_text(200)] | MISSING = MISSING
+    account_id: Uuid | MISSING = Field(
+        default=MISSING, description="Required with zalo_user_id; the ticket's account."
+    )
+    zalo_user_id: ZaloId | MISSING = MISSING
+    name: Annotated[str, visible_text(200)] | MISSING = Field(
+        default=MISSING,
+        description="Shown as the customer's display_name until their Zalo profile is fetched.",
+    )
+
+    @model_validator(mode="after")
+    def someone(self) -> Self:
+        if self.zalo_user_id is not MISSING and self.account_id is MISSING:
+            raise PydanticCustomError("customer", "account_id is required with zalo_user_id")
+        if self.zalo_user_id is MISSING and self.name is MISSING:
+            raise PydanticCustomError("customer", "needs zalo_user_id (with account_id) or name")
+        return self
 
 
 class NewTicket(Form):

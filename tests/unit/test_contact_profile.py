@@ -61,8 +61,7 @@ def test_a_first_message_asks_for_the_profile_which_is_recorded_once(
     assert desk.record_profile(RecordProfile(cid, "Nguyễn Văn A", AVATAR)) is False
     assert desk.profile_job(cid) is None
 
-    contact = desk.repository.get(cid)
-    assert isinstance(contact, Contact)
+    contact = desk.contact(cid)
     assert (contact.display_name, contact.avatar) == ("Nguyễn Văn A", AVATAR)
     assert profile_events(desk, cid) == [
         (
@@ -99,7 +98,7 @@ def test_a_contact_snapshotted_before_profiles_existed_still_wants_one(
     desk: Zalodesk, account_id: UUID
 ) -> None:
     cid = first_message(desk, account_id)
-    contact = desk.repository.get(cid)
+    contact = desk.contact(cid)
     stored = desk.mapper.to_stored_event(Snapshot.take(contact))
     state = desk.mapper.transcoder.decode(stored.state)
     for name in ("display_name", "avatar", "profile_open"):

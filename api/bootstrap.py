@@ -287,7 +287,8 @@ class Workers:
                 0.1,
                 again=lambda n: n >= automation.batch_size,
             ),
-            Loop("profiles", self.profiles.tick, 0.5, after=self.profiles.close),
+            # Paced: at most batch_size lookups a second, leaving Zalo's rate limit to replies.
+            Loop("profiles", self.profiles.tick, 1.0, after=self.profiles.close),
         ]
 
     def close(self) -> None:

@@ -75,7 +75,7 @@ class ProfileLookups:
         refresher: TokenRefresher,
         limiter: SlidingWindowLimiter,
         concurrency: int = 4,
-        batch_size: int = 100,
+        batch_size: int = 50,
         backoff_seconds: tuple[float, ...] = BACKOFF_SECONDS,
     ) -> None:
         self.app = app

@@ -22,6 +22,7 @@ from api.schemas.conversations import (
     TicketOpened,
     TicketPage,
     TicketQuery,
+    ZaloCustomer,
 )
 from domain.application import Zalodesk
 from domain.commands import ChangeTicket, OpenTicket, PostReply
@@ -75,9 +76,7 @@ class Tickets:
                 text=form.text,
                 actor=req.context.principal.actor,
                 account_id=None if who is None or who.account_id is MISSING else who.account_id,
-                zalo_user_id=None
-                if who is None or who.zalo_user_id is MISSING
-                else who.zalo_user_id,
+                zalo_user_id=who.zalo_user_id if isinstance(who, ZaloCustomer) else None,
                 customer_name=None if who is None or who.name is MISSING else who.name,
             )
         )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import MISSING, Field, RootModel, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import MISSING, Discriminator, Field, RootModel
+from pydantic import Tag as Branch
 
 from adapters.read_models.ticket_queries import CURSOR
 from api.schemas.base import (
@@ -35,6 +35,12 @@ ClientMessageId = Annotated[
         description="The client's own id for the message: the same id twice is one message, "
         "and the same id with other content is refused (409).",
     ),
+]
+
+
+CustomerName = Annotated[
+    str,
+    visible_text(200, "Shown as the customer's display_name until their Zalo profile is fetched."),
 ]
 
 
@@ -239,26 +245,32 @@ class TicketDetail(TicketSummary):
     status_history: list[StatusChange]
 
 
-class TicketCustomer(Form):
-    """Who the ticket is about: a customer of a connected account by their Zalo id, or
-    anyone by name (with the account the ticket belongs to, if any), or both."""
+class ZaloCustomer(Form):
+    """A customer of a connected account, by their Zalo id."""
 
-    account_id: Uuid | MISSING = Field(
-        default=MISSING, description="Required with zalo_user_id; the ticket's account."
-    )
-    zalo_user_id: ZaloId | MISSING = MISSING
-    name: Annotated[str, visible_text(200)] | MISSING = Field(
-        default=MISSING,
-        description="Shown as the customer's display_name until their Zalo profile is fetched.",
-    )
+    account_id: Uuid
+    zalo_user_id: ZaloId
+    name: CustomerName | MISSING = MISSING
 
-    @model_validator(mode="after")
-    def someone(self) -> Self:
-        if self.zalo_user_id is not MISSING and self.account_id is MISSING:
-            raise PydanticCustomError("customer", "account_id is required with zalo_user_id")
-        if self.zalo_user_id is MISSING and self.name is MISSING:
-            raise PydanticCustomError("customer", "needs zalo_user_id (with account_id) or name")
-        return self
+
+class CustomerByName(Form):
+    """Anyone, by name (an email, a phone call): no Zalo contact; ``account_id`` is the
+    account the ticket belongs to, if any."""
+
+    name: CustomerName
+    account_id: Uuid | MISSING = MISSING
+
+
+def _customer_kind(value: Any) -> str:
+    """Which form a customer is in (a refusal names it: ``customer.by_name.name``)."""
+    has_zalo_id = isinstance(value, dict) and "zalo_user_id" in value
+    return "by_zalo_id" if has_zalo_id or isinstance(value, ZaloCustomer) else "by_name"
+
+
+TicketCustomer = Annotated[
+    Annotated[ZaloCustomer, Branch("by_zalo_id")] | Annotated[CustomerByName, Branch("by_name")],
+    Discriminator(_customer_kind),
+]
 
 
 class NewTicket(Form):

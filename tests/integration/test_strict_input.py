@@ -170,26 +170,26 @@ def test_a_customer_of_a_ticket_needs_a_zalo_user_id_with_its_account_or_a_name(
     refused(
         client.simulate_post("/api/tickets", json={"text": "hi", "customer": who}),
         422,
-        "customer.zalo_user_id",
+        "customer.by_zalo_id.zalo_user_id: must be a Zalo id",
     )
     refused(
         client.simulate_post(
             "/api/tickets", json={"text": "hi", "customer": {"zalo_user_id": CUSTOMER}}
         ),
         422,
-        "customer: account_id is required with zalo_user_id",
+        "customer.by_zalo_id.account_id: is required",
     )
     refused(
         client.simulate_post(
             "/api/tickets", json={"text": "hi", "customer": {"account_id": account["id"]}}
         ),
         422,
-        "customer: needs zalo_user_id (with account_id) or name",
+        "customer.by_name.name: is required",
     )
     refused(
         client.simulate_post("/api/tickets", json={"text": "hi", "customer": {"name": "  "}}),
         422,
-        "customer.name",
+        "customer.by_name.name: must be text with at least one visible character",
     )
 
 

@@ -13,8 +13,6 @@ longer pause (``profile_attempts``, this worker's own table); one Zalo refuses f
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -22,6 +20,7 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
+from adapters.workers.in_flight import InFlight
 from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
 from adapters.zalo.client import Profile, ZaloClient, ZaloError, ZaloUnavailable, human_reason
 from adapters.zalo.rate_limit import SlidingWindowLimiter
@@ -86,8 +85,7 @@ class ProfileLookups:
         self.batch_size = batch_size
         self.pauses = [timedelta(seconds=s) for s in backoff_seconds]
         self.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="profiles")
-        self._busy: set[UUID] = set()
-        self._lock = threading.Lock()
+        self._busy = InFlight()
 
     def tick(self) -> int:
         """Hand every contact due a lookup to a lookup thread; return how many."""
@@ -95,20 +93,13 @@ class ProfileLookups:
             due = conn.execute(DUE, (self.app.clock(), self.batch_size)).fetchall()
         started = 0
         for (contact_id,) in due:
-            with self._lock:
-                if contact_id in self._busy:
-                    continue
-                self._busy.add(contact_id)
-            self.executor.submit(self._run, contact_id)
-            started += 1
+            if self._busy.claim(contact_id):
+                self.executor.submit(self._run, contact_id)
+                started += 1
         return started
 
     def wait_until_idle(self) -> None:
-        while True:
-            with self._lock:
-                if not self._busy:
-                    return
-            time.sleep(0.01)
+        self._busy.wait_until_idle()
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -184,8 +175,7 @@ class ProfileLookups:
                 "profile lookup failed unexpectedly", extra={"contact_id": str(contact_id)}
             )
         finally:
-            with self._lock:
-                self._busy.discard(contact_id)
+            self._busy.release(contact_id)
 
 
 def _about(job: ProfileJob) -> dict[str, str]:

@@ -9,8 +9,8 @@ import falcon
 from pydantic import MISSING
 
 from adapters.read_models.contact_queries import ContactFilter, ContactQueries
-from adapters.read_models.ticket_queries import BadCursor
 from api.contract import Answer, Operation, Operations, query, refusal
+from api.resources.reading import page, projected
 from api.schemas.contacts import ContactDetail, ContactPage, ContactQuery
 from domain.application import Zalodesk
 
@@ -37,10 +37,7 @@ class Contacts:
             q=None if asked.q is MISSING else asked.q,
         )
         cursor = None if asked.cursor is MISSING else asked.cursor
-        try:
-            resp.media = self.queries.page(where, asked.limit, cursor)
-        except BadCursor as ex:
-            raise falcon.HTTPBadRequest(title="Bad cursor", description=f"cursor: {ex}") from None
+        resp.media = page(lambda: self.queries.page(where, asked.limit, cursor))
 
 
 class Contact:
@@ -57,9 +54,4 @@ class Contact:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, contact_id: UUID) -> None:
         found = self.queries.detail(contact_id)
-        if found is None:
-            self.app.contact(contact_id)  # 404 if it does not exist at all
-            raise falcon.HTTPServiceUnavailable(
-                title="Not projected yet", description="Try again in a moment.", retry_after=1
-            )
-        resp.media = found
+        resp.media = projected(found, lambda: self.app.contact(contact_id))

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from pydantic import MISSING, Field
 
-from adapters.read_models.ticket_queries import CURSOR
 from api.schemas.base import WHOLE_NUMBER, Id, Query, Shape, Timestamp, Uuid, visible_text
-from api.schemas.conversations import Customer, TicketSummary
+from api.schemas.conversations import Customer, PageCursor, TicketSummary
 
 
 class ContactQuery(Query):
@@ -21,13 +20,7 @@ class ContactQuery(Query):
         | MISSING
     ) = MISSING
     limit: Annotated[int, Field(ge=1, le=200), WHOLE_NUMBER] = 50
-    cursor: (
-        Annotated[
-            str,
-            Field(pattern=f"^{CURSOR.pattern}$", description="next_cursor of a page."),
-        ]
-        | MISSING
-    ) = MISSING
+    cursor: PageCursor | MISSING = MISSING
 
 
 class Contact(Customer):

@@ -185,19 +185,19 @@ class ChatRead(Shape):
 # The ticket list
 
 
+# Where the next page of a list starts: a list's own ``next_cursor``.
+PageCursor = Annotated[
+    str, Field(pattern=f"^{CURSOR.pattern}$", description="next_cursor of a page.")
+]
+
+
 class TicketQuery(Query):
     status: TicketStatus | MISSING = MISSING
     account_id: Uuid | MISSING = MISSING
     customer_id: Uuid | MISSING = MISSING
     kind: TicketKind | MISSING = MISSING
     limit: Annotated[int, Field(ge=1, le=200), WHOLE_NUMBER] = 50
-    cursor: (
-        Annotated[
-            str,
-            Field(pattern=f"^{CURSOR.pattern}$", description="next_cursor of a page."),
-        ]
-        | MISSING
-    ) = MISSING
+    cursor: PageCursor | MISSING = MISSING
 
 
 class TicketSummary(Shape):

@@ -12,7 +12,6 @@ from domain import actors
 from domain.account import ZaloAccount
 from domain.commands import RecordNoProfile, RecordProfile
 from domain.contact import Contact
-from domain.errors import NotFound
 from domain.handlers.base import Decision, DeskBase
 
 ACCOUNT_REMOVED = "The account was removed, so the profile cannot be asked for any more."
@@ -28,10 +27,7 @@ class ProfileJob:
 
 class ContactHandlers(DeskBase):
     def contact(self, contact_id: UUID) -> Contact:
-        contact = self._find(Contact, contact_id)
-        if contact is None:
-            raise NotFound("contact", contact_id)
-        return contact
+        return self._get(Contact, contact_id, "contact")
 
     def profile_job(self, contact_id: UUID) -> ProfileJob | None:
         """The lookup to make, or None when the contact has (or will have) no lookup to make.

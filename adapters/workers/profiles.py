@@ -20,6 +20,7 @@ from uuid import UUID
 
 from psycopg_pool import ConnectionPool
 
+from adapters import metrics
 from adapters.workers.in_flight import InFlight
 from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
 from adapters.zalo.client import Profile, ZaloClient, ZaloError, ZaloUnavailable, human_reason
@@ -169,7 +170,9 @@ class ProfileLookups:
 
     def _run(self, contact_id: UUID) -> None:
         try:
-            self.lookup(contact_id)
+            outcome = self.lookup(contact_id)
+            if outcome != "none":
+                metrics.profile_lookup(outcome)
         except Exception:
             log.exception(
                 "profile lookup failed unexpectedly", extra={"contact_id": str(contact_id)}

@@ -16,12 +16,15 @@ from api import bootstrap, cli
 from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform, talking_to
+from tests.integration.test_outbox import metric
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
 
 CUSTOMER = "3106597011220386741"
 NAME = "Nguyễn Văn A"
 AVATAR = "https://s240-ava-talk.zadn.vn/9/a/b/c/240/avatar.jpg"
+RETRIED = 'zalodesk_profile_lookups_total{outcome="retry"}'
+FETCHED = 'zalodesk_profile_lookups_total{outcome="fetched"}'
 
 
 @pytest.fixture
@@ -134,6 +137,8 @@ def test_a_first_message_brings_the_customers_name_everywhere(
 
 
 def test_a_failing_lookup_is_retried_later_and_never_delays_the_webhook(desk: Desk) -> None:
+    retried = metric(desk.client, RETRIED)
+    fetched = metric(desk.client, FETCHED)
     desk.fake.set_profile(CUSTOMER, NAME)
     desk.fake.fail_profile_next(status=502)  # Zalo's front end is down
     desk.fake.fail_profile_next(-32)  # then its rate limit
@@ -153,6 +158,8 @@ def test_a_failing_lookup_is_retried_later_and_never_delays_the_webhook(desk: De
     assert desk.customer()["display_name"] == NAME
     desk.clock.advance(3600)
     assert desk.look_up() == 0
+    assert metric(desk.client, RETRIED) == retried + 2
+    assert metric(desk.client, FETCHED) == fetched + 1
 
 
 def test_a_customer_who_does_not_follow_has_no_profile_until_they_follow(desk: Desk) -> None:

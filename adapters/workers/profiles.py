@@ -118,6 +118,7 @@ class ProfileLookups:
             if ex.code in FOR_GOOD:
                 self.app.record_no_profile(RecordNoProfile(contact_id, ex.code, reason))
                 self._forget(contact_id)
+                log.info("no profile to fetch", extra={**_about(job), "code": ex.code})
                 return "unavailable"
             if ex.code == RATE_LIMITED:
                 self.limiter.pause(job.app_id, self.pauses[0].total_seconds())

@@ -16,6 +16,7 @@ from falcon.routing import UUIDConverter
 from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
 from adapters.postgres.webhook_activity import WebhookActivity
+from adapters.read_models.contact_queries import ContactQueries
 from adapters.read_models.rule_queries import RuleQueries
 from api import errors
 from api.auth import BearerAuth
@@ -23,7 +24,17 @@ from api.contract import Answer, Operation, Route, check
 from api.held_connection import OneConnectionPerRequest
 from api.openapi import Docs, OpenAPI, spec
 from api.requestlog import RequestLog
-from api.resources import accounts, audit, chats, health, rules, tickets, tokens, webhooks
+from api.resources import (
+    accounts,
+    audit,
+    chats,
+    contacts,
+    health,
+    rules,
+    tickets,
+    tokens,
+    webhooks,
+)
 from api.schemas.base import UUID_PATTERN
 from api.schemas.operations import Alive, NotReady, Readiness
 from api.services import Services
@@ -94,6 +105,11 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/api/tickets", tickets.Tickets(app, services.tickets)),
         Route("/api/tickets/{ticket_id:uuid}", tickets.Ticket(app, services.tickets)),
         Route("/api/tickets/{ticket_id:uuid}/messages", tickets.TicketMessages(app)),
+        Route("/api/contacts", contacts.Contacts(ContactQueries(services.pool))),
+        Route(
+            "/api/contacts/{contact_id:uuid}",
+            contacts.Contact(app, ContactQueries(services.pool)),
+        ),
         Route("/api/audit/{aggregate_id:uuid}", audit.Audit(services.log, services.tokens)),
         Route("/api/events", audit.Events(services.log, services.tokens)),
         Route("/api/tokens", tokens.Tokens(services.tokens)),

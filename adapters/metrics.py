@@ -64,6 +64,11 @@ class _Counters:
         self.refreshes = Counter(
             "zalodesk_token_refreshes_total", "Access token refreshes, by outcome", ["outcome"]
         )
+        self.profiles = Counter(
+            "zalodesk_profile_lookups_total",
+            "Customers' Zalo profile lookups, by outcome",
+            ["outcome"],
+        )
 
 
 @functools.cache
@@ -90,6 +95,10 @@ def reply_send(outcome: str) -> None:
 
 def token_refresh(outcome: str) -> None:
     _counters().refreshes.labels(outcome=outcome).inc()
+
+
+def profile_lookup(outcome: str) -> None:
+    _counters().profiles.labels(outcome=outcome).inc()
 
 
 def render(figures: FromDatabase) -> bytes:

@@ -16,13 +16,25 @@ from falcon.routing import UUIDConverter
 from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
 from adapters.postgres.webhook_activity import WebhookActivity
+from adapters.read_models.contact_queries import ContactQueries
 from adapters.read_models.rule_queries import RuleQueries
 from api import errors
 from api.auth import BearerAuth
 from api.contract import Answer, Operation, Route, check
+from api.held_connection import OneConnectionPerRequest
 from api.openapi import Docs, OpenAPI, spec
 from api.requestlog import RequestLog
-from api.resources import accounts, audit, chats, health, rules, tickets, tokens, webhooks
+from api.resources import (
+    accounts,
+    audit,
+    chats,
+    contacts,
+    health,
+    rules,
+    tickets,
+    tokens,
+    webhooks,
+)
 from api.resources.web_console import console_routes
 from api.schemas.base import UUID_PATTERN
 from api.schemas.operations import Alive, NotReady, Readiness
@@ -94,6 +106,11 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/api/tickets", tickets.Tickets(app, services.tickets)),
         Route("/api/tickets/{ticket_id:uuid}", tickets.Ticket(app, services.tickets)),
         Route("/api/tickets/{ticket_id:uuid}/messages", tickets.TicketMessages(app)),
+        Route("/api/contacts", contacts.Contacts(ContactQueries(services.pool))),
+        Route(
+            "/api/contacts/{contact_id:uuid}",
+            contacts.Contact(app, ContactQueries(services.pool)),
+        ),
         Route("/api/audit/{aggregate_id:uuid}", audit.Audit(services.log, services.tokens)),
         Route("/api/events", audit.Events(services.log, services.tokens)),
         Route("/api/tokens", tokens.Tokens(services.tokens)),
@@ -118,7 +135,12 @@ def create_app(services: Services, accounts_cache: AccountCache) -> falcon.App[A
     table += [Route(OPENAPI, openapi, secured=False), Route(DOCS, Docs(), secured=False)]
     openapi.document = spec(table)
     public = [route.template for route in table if not route.secured]
-    middleware: list[Any] = [RequestLog(), BearerAuth(services.tokens, public), Contract(table)]
+    middleware: list[Any] = [
+        RequestLog(),
+        OneConnectionPerRequest(services.event_store),
+        BearerAuth(services.tokens, public),
+        Contract(table),
+    ]
     app: falcon.App[Any, Any] = falcon.App(middleware=middleware)
     app.req_options.keep_blank_qs_values = True
     app.router_options.converters["uuid"] = CanonicalUUID

@@ -31,7 +31,7 @@ from adapters.postgres.connection import (
 )
 from adapters.postgres.credentials import CredentialStore, check_key
 from adapters.postgres.embedded import EmbeddedPostgres, holds_database, pgdata
-from adapters.postgres.event_store import open_application
+from adapters.postgres.event_store import datastore_of, open_application
 from adapters.postgres.pools import ResilientPool
 from adapters.postgres.schema import prepare
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
@@ -45,6 +45,7 @@ from adapters.workers.heartbeats import Heartbeats
 from adapters.workers.inactivity_timer import InactivityTimer
 from adapters.workers.loops import Loop
 from adapters.workers.outbox import Outbox
+from adapters.workers.profiles import ProfileLookups
 from adapters.workers.projector import Projector
 from adapters.workers.token_refresher import TokenRefresher
 from adapters.zalo.client import ZaloClient
@@ -186,6 +187,7 @@ def build(
         settings=settings,
         url=url,
         app=app,
+        event_store=datastore_of(app),
         pool=pool,
         views=all_views(),
         clock=clock,
@@ -263,6 +265,7 @@ class Workers:
     outbox: Outbox
     settler: EchoSettler
     automation: Automation
+    profiles: ProfileLookups
 
     def loops(self) -> list[Loop]:
         projector, outbox, automation = self.projector, self.outbox, self.automation
@@ -285,10 +288,13 @@ class Workers:
                 0.1,
                 again=lambda n: n >= automation.batch_size,
             ),
+            # Paced: at most batch_size lookups a second, leaving Zalo's rate limit to replies.
+            Loop("profiles", self.profiles.tick, 1.0, after=self.profiles.close),
         ]
 
     def close(self) -> None:
         self.outbox.executor.shutdown()
+        self.profiles.close()
 
 
 def projector(services: Services, batch_size: int = 500) -> Projector:
@@ -307,6 +313,9 @@ def automation(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Aut
 def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Workers:
     settings, app, pool = services.settings, services.app, services.pool
     client = ZaloClient(settings.zalo_api_base, settings.zalo_oauth_base, tuning.zalo_timeout)
+    # One refresher and one limiter for every call to Zalo: its rate limit is per app.
+    refresher = TokenRefresher(app, services.credentials, client)
+    limiter = SlidingWindowLimiter(tuning.calls_per_window, tuning.window_seconds)
     return Workers(
         projector=projector(services, tuning.projector_batch),
         inactivity=InactivityTimer(app, pool, tuning.timer_batch),
@@ -314,14 +323,15 @@ def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Worker
             app,
             pool,
             client,
-            TokenRefresher(app, services.credentials, client),
-            SlidingWindowLimiter(tuning.calls_per_window, tuning.window_seconds),
+            refresher,
+            limiter,
             concurrency=tuning.outbox_concurrency,
             retry_delays=tuning.retry_delays,
             sleep=tuning.sleep,
         ),
         settler=EchoSettler(app, pool, tuning.echo_grace_seconds),
         automation=automation(services, tuning),
+        profiles=ProfileLookups(app, pool, client, refresher, limiter),
     )
 
 

@@ -11,6 +11,7 @@ from adapters import metrics
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.credentials import CredentialStore
+from adapters.postgres.held_connection import HeldConnections
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.set_aside import SetAside
 from adapters.read_models.ticket_queries import TicketQueries
@@ -26,6 +27,7 @@ class Services:
     settings: Settings
     url: str
     app: Zalodesk
+    event_store: HeldConnections
     pool: ConnectionPool[Any]
     views: list[View]
     clock: Clock

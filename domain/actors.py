@@ -21,3 +21,4 @@ def automation(rule_id: str) -> str:
 
 
 OUTBOX = "system:outbox"
+PROFILES = "system:profiles"

@@ -186,6 +186,24 @@ class OpenTicket:
 
 
 @frozen
+class RecordProfile:
+    """What Zalo's user-detail call answered for a contact."""
+
+    contact_id: UUID
+    display_name: str | None
+    avatar: str | None
+
+
+@frozen
+class RecordNoProfile:
+    """Zalo will not give this contact's profile: ``code`` is its error code, if it gave one."""
+
+    contact_id: UUID
+    code: int | None
+    reason: str
+
+
+@frozen
 class CreateRule:
     """An admin's new automation rule; its parts are checked as the rule is made."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -17,7 +18,22 @@ class Contact(DeskAggregate):
     Its id is derived from (account, Zalo user id), so two concurrent first
     messages from one customer both try to create the same aggregate and one
     of them conflicts: there is never a second contact, ticket or chat.
+
+    A customer with a real Zalo user id wants their Zalo profile looked up once
+    (``wants_profile``); the lookup ends with ``ProfileFetched`` or, when Zalo says it
+    never will answer, ``ProfileUnavailable``. A follow after that reopens it: a
+    follower's profile can be read where a stranger's could not.
     """
+
+    # Version 2 added the profile attributes; older snapshots were taken before any
+    # lookup could have ended.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["display_name"] = None
+        state["avatar"] = None
+        state["profile_open"] = True
 
     @staticmethod
     def create_id(account_id: UUID, zalo_user_id: str) -> UUID:
@@ -41,6 +57,27 @@ class Contact(DeskAggregate):
         self.current_ticket_id: UUID | None = None
         self.active_chat_id: UUID | None = None
         self.following = False
+        self.display_name: str | None = None
+        self.avatar: str | None = None
+        self.profile_open = not anonymous
+
+    @property
+    def wants_profile(self) -> bool:
+        """Anonymous widget visitors have no Zalo profile to read."""
+        return self.profile_open and not self.anonymous
+
+    @event("ProfileFetched")
+    def record_profile(
+        self, display_name: str | None, avatar: str | None, actor: str, at: datetime
+    ) -> None:
+        self.display_name = display_name
+        self.avatar = avatar
+        self.profile_open = False
+
+    @event("ProfileUnavailable")
+    def record_no_profile(self, code: int | None, reason: str, actor: str, at: datetime) -> None:
+        """Zalo will not give this profile (not a follower, banned, unknown): stop asking."""
+        self.profile_open = False
 
     @event("ConversationAttached")
     def attach(
@@ -72,6 +109,8 @@ class Contact(DeskAggregate):
     @event("Followed")
     def follow(self, source: str | None, receipt_id: UUID, actor: str, at: datetime) -> None:
         self.following = True
+        if self.display_name is None:
+            self.profile_open = True
 
     @event("Unfollowed")
     def unfollow(self, source: str | None, receipt_id: UUID, actor: str, at: datetime) -> None:

@@ -103,6 +103,10 @@ class Ticket(DeskAggregate):
     ) -> None:
         pass
 
+    @event("CustomerNamed")
+    def name_customer(self, name: str, actor: str, at: datetime) -> None:
+        """Who the ticket is about, as its opener named them (an email or a phone call)."""
+
     @event("RuleFired")
     def record_rule_firing(
         self,

@@ -167,12 +167,21 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Contact.ConversationIdChanged": lambda e: f"widget conversation now {e.conversation_id}",
     "Contact.Followed": lambda e: f"followed the OA (from {e.source or 'unknown'})",
     "Contact.Unfollowed": lambda e: f"unfollowed the OA (from {e.source or 'unknown'})",
+    "Contact.ProfileFetched": lambda e: (
+        f"Zalo profile fetched: {_quote(e.display_name) if e.display_name else 'no name'}"
+        + (f", avatar {e.avatar}" if e.avatar else "")
+    ),
+    "Contact.ProfileUnavailable": lambda e: (
+        f"Zalo gives no profile: {e.reason}"
+        + (f" (Zalo error {e.code})" if e.code is not None else "")
+    ),
     "Ticket.Opened": lambda e: f"{e.kind} ticket opened on {e.channel}: {_quote(e.subject)}",
     "Ticket.StatusChanged": _status,
     "Ticket.ChatAttached": lambda e: (
         f"chat {e.chat_id} {'reactivated the ticket' if e.reactivation else 'started'}"
     ),
     "Ticket.ChatDetached": lambda e: f"chat {e.chat_id} ended: ticket back in the ticket list",
+    "Ticket.CustomerNamed": lambda e: f"customer named {_quote(e.name)}",
     "Ticket.Assigned": lambda e: f"assigned to {e.assignee}" if e.assignee else "unassigned",
     "Ticket.TagsSet": lambda e: f"tags set to {', '.join(e.tags) or '(none)'}",
     "Ticket.MessageAdded": lambda e: (

@@ -30,6 +30,7 @@ from adapters.postgres.connection import (
     Connections,
     eventsourcing_env,
 )
+from adapters.postgres.held_connection import HeldConnections
 from adapters.postgres.pools import ResilientPool
 from domain.application import Zalodesk
 from domain.clock import Clock, system_clock
@@ -139,9 +140,10 @@ class SnapshotRecorder(PostgresAggregateRecorder):
     select_events = _briefly(_select_events)
 
 
-class Datastore(PostgresDatastore):
+class Datastore(HeldConnections):
     """The library's datastore, as its factory configured it, on a ``ResilientPool``; it
-    lets the recorders be made while the database is away."""
+    lets the recorders be made while the database is away, and a thread hold one
+    connection for a request (``HeldConnections``)."""
 
     def __init__(self, library: PostgresDatastore) -> None:
         pool = library.pool
@@ -210,6 +212,13 @@ def open_application(
     """Opens a connection pool: call it in the process that will use it (after fork)."""
     env = {**eventsourcing_env(url, cipher_key, connections), **FACTORY}
     return Zalodesk(env=env, clock=clock, default_timeout=default_timeout)
+
+
+def datastore_of(app: Zalodesk) -> Datastore:
+    """The datastore under the application's log, as ``open_application`` made it."""
+    datastore = getattr(app.recorder, "datastore", None)
+    assert isinstance(datastore, Datastore), "the application was not opened here"
+    return datastore
 
 
 def create_event_store_tables(url: str) -> None:

@@ -25,6 +25,7 @@ from adapters.read_models.views.base import View
 from adapters.read_models.views.registry import all_views
 from adapters.workers.automation_store import AUTOMATION_DDL
 from adapters.workers.heartbeats import HEARTBEATS_DDL
+from adapters.workers.profiles import PROFILE_ATTEMPTS_DDL
 from adapters.workers.projector import POSITIONS_DDL
 from domain.application import Zalodesk
 
@@ -49,7 +50,7 @@ def prepare(url: str, cipher_key: str | None = None, progress: Progress | None =
                     conn.execute(ddl)
                 conn.execute(HEARTBEATS_DDL)
                 conn.execute(ACTIVITY_DDL)
-                for ddl in (*CREDENTIALS_DDL, *AUTOMATION_DDL):
+                for ddl in (*CREDENTIALS_DDL, *AUTOMATION_DDL, *PROFILE_ATTEMPTS_DDL):
                     conn.execute(ddl)
             prepare_views(pool, url, cipher_key, progress or NoProgress())
         finally:

@@ -16,9 +16,12 @@ from domain.values import Direction, ReplyStatus
 REPLY_WINDOW = timedelta(days=7)
 INBOX_COLUMNS = """
     c.chat_id, c.ticket_id, c.account_id, c.contact_id, k.zalo_user_id, k.anonymous,
+    k.display_name, k.avatar,
     c.started_at, c.last_activity_at, c.last_message, c.unread_count, c.waiting_since,
     c.extra_seconds, c.is_new, c.last_customer_at, COALESCE(a.chat_inactivity_seconds, %(default_timeout)s) AS timeout
 """
+# What ``customer()`` reads, from the contacts view as ``k``.
+CUSTOMER_COLUMNS = "k.zalo_user_id, k.anonymous, k.display_name, k.avatar"
 INBOX_FROM = """
     inbox_chats c JOIN contacts k ON k.contact_id = c.contact_id
     LEFT JOIN accounts a ON a.account_id = c.account_id
@@ -75,7 +78,7 @@ class InboxQueries:
 
     def _ended_chat(self, cur: Any, chat_id: UUID) -> dict[str, Any] | None:
         cur.execute(
-            """SELECT s.*, k.zalo_user_id, k.anonymous FROM chat_sessions s
+            f"""SELECT s.*, {CUSTOMER_COLUMNS} FROM chat_sessions s
                JOIN contacts k ON k.contact_id = s.contact_id WHERE s.chat_id = %s""",
             (chat_id,),
         )
@@ -118,10 +121,14 @@ def chat_identity(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def customer(row: dict[str, Any]) -> dict[str, Any]:
+    """The customer as every answer shows them; display name and avatar are null until
+    their Zalo profile is fetched (and stay null for anonymous visitors)."""
     return {
         "id": str(row["contact_id"]),
         "zalo_user_id": row["zalo_user_id"],
         "anonymous": row["anonymous"],
+        "display_name": row["display_name"],
+        "avatar": row["avatar"],
     }
 
 

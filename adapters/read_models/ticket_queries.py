@@ -11,7 +11,7 @@ from attrs import frozen
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from adapters.read_models.inbox_queries import customer, message
+from adapters.read_models.inbox_queries import CUSTOMER_COLUMNS, customer, message
 from adapters.timefmt import iso
 
 
@@ -34,8 +34,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def encode_cursor(row: dict[str, Any]) -> str:
-    micros = (row["updated_at"] - EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{row['ticket_id']}"
+    return cursor_at(row["updated_at"], row["ticket_id"])
+
+
+def cursor_at(at: datetime, row_id: UUID) -> str:
+    """A place in a list ordered by (time, id), newest first: ``decode_cursor`` reads it."""
+    micros = (at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{row_id}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
@@ -43,6 +48,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise BadCursor("cursor is not one this service handed out")
     micros, ticket_id = cursor.split(".")
     return EPOCH + timedelta(microseconds=int(micros)), UUID(ticket_id)
+
+
+TICKET_COLUMNS = f"t.*, {CUSTOMER_COLUMNS}"
+TICKET_FROM = "tickets t LEFT JOIN contacts k ON k.contact_id = t.contact_id"
 
 
 class TicketQueries:
@@ -69,8 +78,7 @@ class TicketQueries:
             clauses.append("(t.updated_at, t.ticket_id) < (%(c_at)s, %(c_id)s)")
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                f"""SELECT t.*, k.zalo_user_id, k.anonymous FROM tickets t
-                    LEFT JOIN contacts k ON k.contact_id = t.contact_id
+                f"""SELECT {TICKET_COLUMNS} FROM {TICKET_FROM}
                     WHERE {" AND ".join(clauses)}
                     ORDER BY t.updated_at DESC, t.ticket_id DESC LIMIT %(limit)s""",
                 params,
@@ -86,8 +94,7 @@ class TicketQueries:
     def detail(self, ticket_id: UUID) -> dict[str, Any] | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                """SELECT t.*, k.zalo_user_id, k.anonymous FROM tickets t
-                   LEFT JOIN contacts k ON k.contact_id = t.contact_id WHERE t.ticket_id = %s""",
+                f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.ticket_id = %s",
                 (ticket_id,),
             )
             row = cur.fetchone()
@@ -144,7 +151,7 @@ def ticket(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "subject": row["subject"],
         "account_id": str(row["account_id"]) if row["account_id"] else None,
-        "customer": customer(row) if row["contact_id"] else None,
+        "customer": ticket_customer(row),
         "assignee": row["assignee"],
         "tags": list(row["tags"]),
         "created_at": iso(row["created_at"]),
@@ -153,3 +160,21 @@ def ticket(row: dict[str, Any]) -> dict[str, Any]:
         "chat_count": row["chat_count"],
         "active_chat_id": str(row["active_chat_id"]) if row["active_chat_id"] else None,
     }
+
+
+def ticket_customer(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The ticket's contact, named by their Zalo profile or else by the name the ticket's
+    opener gave; a customer given only by name has no contact (id and Zalo id null)."""
+    if row["contact_id"]:
+        found = customer(row)
+        found["display_name"] = found["display_name"] or row["customer_name"]
+        return found
+    if row["customer_name"]:
+        return {
+            "id": None,
+            "zalo_user_id": None,
+            "anonymous": False,
+            "display_name": row["customer_name"],
+            "avatar": None,
+        }
+    return None

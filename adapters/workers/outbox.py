@@ -9,7 +9,6 @@ a visible question beats a silent duplicate in the customer's Zalo (at most once
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from uuid import UUID
 from psycopg_pool import ConnectionPool
 
 from adapters import metrics
+from adapters.workers.in_flight import InFlight
 from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
 from adapters.zalo.client import (
     Recipient,
@@ -66,8 +66,7 @@ class Outbox:
         self.retry_delays = retry_delays
         self.sleep = sleep
         self.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox")
-        self._busy: set[UUID] = set()
-        self._lock = threading.Lock()
+        self._busy = InFlight()
 
     def recover(self) -> int:
         """At start-up no send is under way here: any attempt left open was cut short."""
@@ -80,21 +79,14 @@ class Outbox:
             by_chat.setdefault(chat_id, []).append(reply_id)
         started = 0
         for chat_id, reply_ids in by_chat.items():
-            with self._lock:
-                if chat_id in self._busy:
-                    continue
-                self._busy.add(chat_id)
-            self.executor.submit(self._drain, chat_id, reply_ids)
-            started += 1
+            if self._busy.claim(chat_id):
+                self.executor.submit(self._drain, chat_id, reply_ids)
+                started += 1
         return started
 
     def wait_until_idle(self) -> None:
         """Until no chat is being sent: every send under way has its outcome recorded."""
-        while True:
-            with self._lock:
-                if not self._busy:
-                    return
-            time.sleep(0.01)
+        self._busy.wait_until_idle()
 
     def finish(self) -> None:
         """On stopping: let the sends under way record their outcome, rather than leave
@@ -171,8 +163,7 @@ class Outbox:
         except Exception:
             log.exception("sending failed unexpectedly", extra={"chat_id": str(chat_id)})
         finally:
-            with self._lock:
-                self._busy.discard(chat_id)
+            self._busy.release(chat_id)
 
     def _queued(self, limit: int) -> list[tuple[UUID, UUID]]:
         with self.pool.connection() as conn:

@@ -1,4 +1,5 @@
-"""The Zalo OA Open API: sending a consultation message and refreshing tokens.
+"""The Zalo OA Open API: sending a consultation message, reading a customer's profile,
+and refreshing tokens.
 
 Two kinds of failure, because the caller does different things with them:
 
@@ -24,6 +25,7 @@ from attrs import frozen
 from domain.account import TOKEN_SECONDS
 
 SEND_PATH = "/v3.0/oa/message/cs"
+USER_DETAIL_PATH = "/v3.0/oa/user/detail"
 REFRESH_PATH = "/v4/oa/access_token"
 DEFAULT_EXPIRES_IN = 90_000  # 25 hours, what Zalo issues
 
@@ -83,6 +85,14 @@ class Recipient:
 
 
 @frozen
+class Profile:
+    """What the user-detail call tells of a customer: each part None when Zalo leaves it out."""
+
+    display_name: str | None
+    avatar: str | None
+
+
+@frozen
 class TokenPair:
     access_token: str
     refresh_token: str
@@ -101,7 +111,9 @@ class ZaloClient:
         """Send a consultation text; Zalo's ``message_id`` (always a string)."""
         body = json.dumps({"recipient": recipient.as_json(), "message": {"text": text}})
         headers = {"access_token": access_token, "Content-Type": "application/json"}
-        answer = self._post(self.api_base + SEND_PATH, body.encode(), headers, [access_token])
+        answer = self._call(
+            "POST", self.api_base + SEND_PATH, body.encode(), headers, [access_token]
+        )
         _raise_for_error(answer, [access_token])
         data = answer.get("data")
         message_id = data.get("message_id") if isinstance(data, dict) else None
@@ -109,13 +121,24 @@ class ZaloClient:
             raise ZaloUnavailable("Zalo answered success without data.message_id")
         return message_id
 
+    def user_detail(self, access_token: str, user_id: str) -> Profile:
+        """A customer's display name and avatar (``GET /v3.0/oa/user/detail``)."""
+        query = urlencode({"data": json.dumps({"user_id": user_id})})
+        url = f"{self.api_base}{USER_DETAIL_PATH}?{query}"
+        answer = self._call("GET", url, None, {"access_token": access_token}, [access_token])
+        _raise_for_error(answer, [access_token])
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            raise ZaloUnavailable("Zalo answered success without data")
+        return Profile(display_name=_text(data.get("display_name")), avatar=_avatar(data))
+
     def refresh(self, app_id: str, app_secret: str, refresh_token: str) -> TokenPair:
         """Trade the (single-use) refresh token for a new pair; the old access token dies."""
         form = {"app_id": app_id, "grant_type": "refresh_token", "refresh_token": refresh_token}
         headers = {"secret_key": app_secret, "Content-Type": "application/x-www-form-urlencoded"}
         hidden = [app_secret, refresh_token]
-        answer = self._post(
-            self.oauth_base + REFRESH_PATH, urlencode(form).encode(), headers, hidden
+        answer = self._call(
+            "POST", self.oauth_base + REFRESH_PATH, urlencode(form).encode(), headers, hidden
         )
         access_token = answer.get("access_token")
         if not isinstance(access_token, str) or not access_token:
@@ -132,35 +155,39 @@ class ZaloClient:
             expires_in=_expires_in(answer.get("expires_in")),
         )
 
-    def _post(
-        self, url: str, body: bytes, headers: dict[str, str], hidden: list[str]
+    def _call(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str], hidden: list[str]
     ) -> dict[str, Any]:
-        status, raw = self._exchange(url, body, {**headers, "User-Agent": "zalodesk"})
+        what = f"{method} {_path(url)}"
+        status, raw = self._exchange(method, url, body, {**headers, "User-Agent": "zalodesk"})
         if status >= 500 or status == 429:
-            raise ZaloUnavailable(f"Zalo answered HTTP {status} to POST {_path(url)}")
+            raise ZaloUnavailable(f"Zalo answered HTTP {status} to {what}")
         try:
             answer = json.loads(raw.decode("utf-8"), parse_int=str)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ZaloUnavailable(f"Zalo's answer to POST {_path(url)} is not JSON") from None
+            raise ZaloUnavailable(f"Zalo's answer to {what} is not JSON") from None
         if not isinstance(answer, dict):
-            raise ZaloUnavailable(f"Zalo's answer to POST {_path(url)} is not a JSON object")
+            raise ZaloUnavailable(f"Zalo's answer to {what} is not a JSON object")
         if status >= 400 and "error" not in answer and "access_token" not in answer:
-            raise ZaloError(-1, _scrub(f"HTTP {status} from POST {_path(url)}", hidden))
+            raise ZaloError(-1, _scrub(f"HTTP {status} from {what}", hidden))
         return answer
 
-    def _exchange(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    def _exchange(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         parts = urlsplit(url)
         connection_class = (
             http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         )
         connection = connection_class(parts.netloc, timeout=self.timeout)
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path
         try:
-            connection.request("POST", parts.path, body=body, headers=headers)
+            connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()
             return response.status, response.read()
         except (OSError, http.client.HTTPException) as error:
             raise ZaloUnavailable(
-                f"no answer from Zalo to POST {parts.path}: {type(error).__name__}"
+                f"no answer from Zalo to {method} {parts.path}: {type(error).__name__}"
             ) from None
         finally:
             connection.close()
@@ -202,6 +229,40 @@ def _scrub(text: str, hidden: list[str]) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+# A display name or an avatar URL longer than these is cut: they are shown, never parsed.
+NAME_LIMIT = 200
+URL_LIMIT = 2000
+
+
+def _text(value: Any) -> str | None:
+    """Zalo's text as a view can hold it (no U+0000), or None when there is none."""
+    if not isinstance(value, str):
+        return None
+    cleaned = value.replace("\x00", "").strip()[:NAME_LIMIT]
+    return cleaned or None
+
+
+def _avatar(data: dict[str, Any]) -> str | None:
+    """The avatar's URL: ``avatar``, else the largest of ``avatars``; only an http(s) URL,
+    since agents' browsers load it."""
+    sizes = data.get("avatars")
+    candidates = [data.get("avatar")]
+    if isinstance(sizes, dict):
+        candidates += [sizes[k] for k in sorted(sizes, key=_size, reverse=True)]
+    for url in candidates:
+        if (
+            isinstance(url, str)
+            and url.startswith(("https://", "http://"))
+            and len(url) <= URL_LIMIT
+        ):
+            return url
+    return None
+
+
+def _size(key: str) -> int:
+    return int(key) if key.isdigit() else 0
 
 
 def _path(url: str) -> str:

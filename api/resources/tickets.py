@@ -8,9 +8,10 @@ from uuid import UUID
 import falcon
 from pydantic import MISSING
 
-from adapters.read_models.ticket_queries import BadCursor, TicketFilter, TicketQueries
+from adapters.read_models.ticket_queries import TicketFilter, TicketQueries
 from api.contract import Answer, Operation, Operations, body, query, refusal
 from api.resources.chats import REPLY_REFUSED, reply_accepted
+from api.resources.reading import page, projected
 from api.schemas.conversations import (
     NewReply,
     NewTicket,
@@ -22,6 +23,7 @@ from api.schemas.conversations import (
     TicketOpened,
     TicketPage,
     TicketQuery,
+    ZaloCustomer,
 )
 from domain.application import Zalodesk
 from domain.commands import ChangeTicket, OpenTicket, PostReply
@@ -61,10 +63,7 @@ class Tickets:
             kind=None if asked.kind is MISSING else asked.kind.value,
         )
         cursor = None if asked.cursor is MISSING else asked.cursor
-        try:
-            resp.media = self.queries.page(where, asked.limit, cursor)
-        except BadCursor as ex:
-            raise falcon.HTTPBadRequest(title="Bad cursor", description=f"cursor: {ex}") from None
+        resp.media = page(lambda: self.queries.page(where, asked.limit, cursor))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, NewTicket)
@@ -74,8 +73,8 @@ class Tickets:
                 subject=form.subject,
                 text=form.text,
                 actor=req.context.principal.actor,
-                account_id=who.account_id if who else None,
-                zalo_user_id=who.zalo_user_id if who else None,
+                account_id=None if who is None or who.account_id is MISSING else who.account_id,
+                zalo_user_id=who.zalo_user_id if isinstance(who, ZaloCustomer) else None,
                 customer_name=None if who is None or who.name is MISSING else who.name,
             )
         )
@@ -106,13 +105,7 @@ class Ticket:
         self.queries = queries
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
-        found = self.queries.detail(ticket_id)
-        if found is None:
-            self.app.ticket(ticket_id)  # 404 if it does not exist at all
-            raise falcon.HTTPServiceUnavailable(
-                title="Not projected yet", description="Try again in a moment.", retry_after=1
-            )
-        resp.media = found
+        resp.media = projected(self.queries.detail(ticket_id), lambda: self.app.ticket(ticket_id))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
         form = body(req, TicketChanges)

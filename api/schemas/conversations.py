@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import MISSING, Field, RootModel
+from pydantic import MISSING, Discriminator, Field, RootModel
+from pydantic import Tag as Branch
 
 from adapters.read_models.ticket_queries import CURSOR
 from api.schemas.base import (
@@ -37,13 +38,36 @@ ClientMessageId = Annotated[
 ]
 
 
+CustomerName = Annotated[
+    str,
+    visible_text(200, "Shown as the customer's display_name until their Zalo profile is fetched."),
+]
+
+
 # Shared parts of answers
 
 
 class Customer(Shape):
+    """A customer of an Official Account, as every answer shows them."""
+
     id: Id
     zalo_user_id: str
     anonymous: bool
+    display_name: str | None = Field(
+        description="Their Zalo display name: null until their profile is fetched, and for "
+        "anonymous visitors, who have none. On a ticket, the name its opener gave until then."
+    )
+    avatar: str | None = Field(description="The URL of their Zalo avatar, or null.")
+
+
+class NamedCustomer(Shape):
+    """A ticket's customer given only by name (an email, a phone call): no contact."""
+
+    id: None
+    zalo_user_id: None
+    anonymous: Literal[False]
+    display_name: str
+    avatar: None
 
 
 class LastMessage(Shape):
@@ -161,19 +185,19 @@ class ChatRead(Shape):
 # The ticket list
 
 
+# Where the next page of a list starts: a list's own ``next_cursor``.
+PageCursor = Annotated[
+    str, Field(pattern=f"^{CURSOR.pattern}$", description="next_cursor of a page.")
+]
+
+
 class TicketQuery(Query):
     status: TicketStatus | MISSING = MISSING
     account_id: Uuid | MISSING = MISSING
     customer_id: Uuid | MISSING = MISSING
     kind: TicketKind | MISSING = MISSING
     limit: Annotated[int, Field(ge=1, le=200), WHOLE_NUMBER] = 50
-    cursor: (
-        Annotated[
-            str,
-            Field(pattern=f"^{CURSOR.pattern}$", description="next_cursor of a page."),
-        ]
-        | MISSING
-    ) = MISSING
+    cursor: PageCursor | MISSING = MISSING
 
 
 class TicketSummary(Shape):
@@ -182,7 +206,7 @@ class TicketSummary(Shape):
     status: TicketStatus
     subject: str
     account_id: Id | None
-    customer: Customer | None
+    customer: Customer | NamedCustomer | None
     assignee: str | None
     tags: list[str]
     created_at: Timestamp | None
@@ -221,12 +245,32 @@ class TicketDetail(TicketSummary):
     status_history: list[StatusChange]
 
 
-class TicketCustomer(Form):
+class ZaloCustomer(Form):
     """A customer of a connected account, by their Zalo id."""
 
     account_id: Uuid
     zalo_user_id: ZaloId
-    name: Annotated[str, any_text(200)] | MISSING = MISSING
+    name: CustomerName | MISSING = MISSING
+
+
+class CustomerByName(Form):
+    """Anyone, by name (an email, a phone call): no Zalo contact; ``account_id`` is the
+    account the ticket belongs to, if any."""
+
+    name: CustomerName
+    account_id: Uuid | MISSING = MISSING
+
+
+def _customer_kind(value: Any) -> str:
+    """Which form a customer is in (a refusal names it: ``customer.by_name.name``)."""
+    has_zalo_id = isinstance(value, dict) and "zalo_user_id" in value
+    return "by_zalo_id" if has_zalo_id or isinstance(value, ZaloCustomer) else "by_name"
+
+
+TicketCustomer = Annotated[
+    Annotated[ZaloCustomer, Branch("by_zalo_id")] | Annotated[CustomerByName, Branch("by_name")],
+    Discriminator(_customer_kind),
+]
 
 
 class NewTicket(Form):

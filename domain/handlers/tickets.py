@@ -37,8 +37,9 @@ class TicketHandlers(DeskBase):
         def decide() -> Decision[Ticket]:
             now = self.clock()
             contact = None
-            if cmd.account_id is not None and cmd.zalo_user_id:
+            if cmd.account_id is not None:
                 self.account(cmd.account_id)
+            if cmd.account_id is not None and cmd.zalo_user_id:
                 contact = self._contact(cmd.account_id, cmd.zalo_user_id, False, None, now)
             ticket = Ticket(
                 kind=TicketKind.ASYNC,
@@ -50,6 +51,8 @@ class TicketHandlers(DeskBase):
                 actor=cmd.actor,
                 at=now,
             )
+            if cmd.customer_name and cmd.customer_name.strip():
+                ticket.name_customer(cmd.customer_name.strip(), actor=cmd.actor, at=now)
             ticket.add_message(
                 message_id=identity.message_id(ticket.id, "opening"),
                 direction=Direction.IN,

@@ -36,6 +36,7 @@ class Records:
     spare_account: Account
     chat_id: str
     chat_ticket_id: str
+    contact_id: str
     async_ticket_id: str
     spare_token_id: str
 
@@ -69,6 +70,7 @@ def records(service: Service) -> Records:
         spare_account=spare,
         chat_id=chat["id"],
         chat_ticket_id=chat["ticket_id"],
+        contact_id=chat["customer"]["id"],
         async_ticket_id=opened.json()["id"],
         spare_token_id=issued.json()["id"],
     )
@@ -89,6 +91,7 @@ max-examples = {EXAMPLES_PER_OPERATION}
 "path.ticket_id" = "{found.chat_ticket_id}"
 "path.aggregate_id" = "{found.chat_ticket_id}"
 "path.token_id" = "{found.spare_token_id}"
+"path.contact_id" = "{found.contact_id}"
 "path.code" = "zalo-code-1"
 
 # A valid request may still find no such record (404) or be refused by a rule the

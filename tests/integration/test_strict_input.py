@@ -161,21 +161,33 @@ def test_ids_that_cannot_be_zalo_ids_are_refused(
     assert client.simulate_get("/api/accounts").json["accounts"] == []
 
 
-def test_a_customer_of_a_ticket_needs_a_zalo_user_id(
+def test_a_customer_of_a_ticket_needs_a_zalo_user_id_with_its_account_or_a_name(
     client: testing.TestClient, account: dict[str, Any]
 ) -> None:
     who = {"account_id": account["id"], "zalo_user_id": "…"}
     refused(
         client.simulate_post("/api/tickets", json={"text": "hi", "customer": who}),
         422,
-        "customer.zalo_user_id",
+        "customer.by_zalo_id.zalo_user_id: must be a Zalo id",
     )
     refused(
         client.simulate_post(
             "/api/tickets", json={"text": "hi", "customer": {"zalo_user_id": CUSTOMER}}
         ),
         422,
-        "customer.account_id: is required",
+        "customer.by_zalo_id.account_id: is required",
+    )
+    refused(
+        client.simulate_post(
+            "/api/tickets", json={"text": "hi", "customer": {"account_id": account["id"]}}
+        ),
+        422,
+        "customer.by_name.name: is required",
+    )
+    refused(
+        client.simulate_post("/api/tickets", json={"text": "hi", "customer": {"name": "  "}}),
+        422,
+        "customer.by_name.name: must be text with at least one visible character",
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from adapters.zalo.client import (
     REASONS,
+    Profile,
     Recipient,
     TokenPair,
     ZaloClient,
@@ -287,3 +288,39 @@ def test_the_fake_counts_calls_and_enforces_the_rate_limit(
     assert limited.value.code == -32
     assert fake.calls_per_window(60) == 4
     assert len(fake.sent) == 3
+
+
+def test_a_profile_is_read_with_its_name_and_avatar(
+    fake: FakeZalo, zalo_client: ZaloClient
+) -> None:
+    user_id = "2512523625412515921"  # beyond 2^53: sent and read as text
+    fake.set_profile(user_id, "Nguyễn Văn A", "https://s240-ava-talk.zadn.vn/a.jpg")
+    assert zalo_client.user_detail(fake.access_token, user_id) == Profile(
+        display_name="Nguyễn Văn A", avatar="https://s240-ava-talk.zadn.vn/a.jpg"
+    )
+    assert fake.profile_calls == [user_id]
+
+
+def test_a_profile_keeps_only_what_a_page_can_show(fake: FakeZalo, zalo_client: ZaloClient) -> None:
+    fake.set_profile("1", "  Lan\x00  ", None)
+    fake.profiles["1"]["avatar"] = "javascript:alert(1)"
+    fake.profiles["1"]["avatars"] = {"120": "https://a/120.jpg", "240": "https://a/240.jpg"}
+    assert zalo_client.user_detail(fake.access_token, "1") == Profile("Lan", "https://a/240.jpg")
+    fake.set_profile("2", "   ")
+    assert zalo_client.user_detail(fake.access_token, "2") == Profile(None, None)
+
+
+def test_a_profile_call_fails_as_a_send_does(fake: FakeZalo, zalo_client: ZaloClient) -> None:
+    with pytest.raises(ZaloError) as unknown:
+        zalo_client.user_detail(fake.access_token, "3")
+    assert unknown.value.code == -213  # not a follower: only the id is known
+    with pytest.raises(ZaloError) as refused:
+        zalo_client.user_detail("not-the-token", "3")
+    assert refused.value.code == -216 and "not-the-token" not in str(refused.value)
+    fake.fail_profile_next(status=503)
+    with pytest.raises(ZaloUnavailable, match=re.escape("503 to GET /v3.0/oa/user/detail")):
+        zalo_client.user_detail(fake.access_token, "3")
+    fake.fail_profile_next(-32)
+    with pytest.raises(ZaloError) as limited:
+        zalo_client.user_detail(fake.access_token, "3")
+    assert limited.value.code == -32

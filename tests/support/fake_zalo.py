@@ -20,6 +20,8 @@ Behaviour worth knowing when writing a race test:
 - ``issue_pair`` is an admin getting a new pair in the API Explorer.
 - Scripted failures (``fail_next``, ``http_error_next``, ``drop_next``) form one
   queue, consumed by message API calls in arrival order, before any check.
+- The user-detail call answers the profiles given with ``set_profile``, and -213
+  (does not follow the OA) for anyone else; ``fail_profile_next`` scripts its own queue.
 
 The OAuth error codes (-14001, -14002, -14014) are stand-ins in Zalo's style.
 """
@@ -39,6 +41,7 @@ from urllib.parse import parse_qs
 from tests.support.zalo import APP_ID
 
 SEND_PATH = "/v3.0/oa/message/cs"
+USER_DETAIL_PATH = "/v3.0/oa/user/detail"
 REFRESH_PATH = "/oauth/v4/oa/access_token"
 MAX_TEXT = 2000
 
@@ -99,6 +102,9 @@ class FakeZalo:
         self.lock = threading.Lock()
         self._script: deque[tuple[str, int, str | None]] = deque()
         self._refresh_script: deque[int] = deque()
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.profile_calls: list[str] = []  # the user id of every user-detail call
+        self._profile_script: deque[tuple[str, int]] = deque()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -159,6 +165,25 @@ class FakeZalo:
         """Refuse the next refresh(es) with this code, rotating nothing."""
         with self.lock:
             self._refresh_script.extend([code] * times)
+
+    def set_profile(self, user_id: str, display_name: str, avatar: str | None = None) -> None:
+        """What the user-detail call answers for this customer, as Zalo writes it."""
+        with self.lock:
+            self.profiles[user_id] = {
+                "user_id": user_id,
+                "display_name": display_name,
+                "avatar": avatar,
+                "avatars": {"120": avatar, "240": avatar} if avatar else {},
+                "user_is_follower": True,
+                "user_last_interaction_date": "21/11/2026",
+                "shared_info": {},
+            }
+
+    def fail_profile_next(self, code: int | None = None, times: int = 1, status: int = 500) -> None:
+        """Answer the next user-detail call(s) with ``{"error": code}``, or, without a code,
+        with this HTTP status and a body that is not JSON."""
+        with self.lock:
+            self._profile_script.extend([("fail", code) if code else ("http", status)] * times)
 
     def issue_pair(self) -> tuple[str, str]:
         """A new access and refresh token, as the API Explorer gives an admin; the old die."""
@@ -236,6 +261,39 @@ class FakeZalo:
         sent_time = str(int(record["at"] * 1000))
         data = {"message_id": record["message_id"], "user_id": user_id, "sent_time": sent_time}
         return {"data": data, "error": 0, "message": "Success"}, record
+
+    # --- the user-detail call ---------------------------------------------------------
+
+    def handle_user_detail(self, handler: _Handler, query: str) -> None:
+        with self.lock:
+            self.send_times.append(time.time())
+            scripted = self._profile_script.popleft() if self._profile_script else None
+        if scripted is not None and scripted[0] == "http":
+            handler.answer_text(scripted[1], "Internal Server Error")
+            return
+        if scripted is not None:
+            handler.answer_json(_error(scripted[1]))
+            return
+        handler.answer_json(self._judge_user_detail(handler.headers.get("access_token"), query))
+
+    def _judge_user_detail(self, token: str | None, query: str) -> dict[str, Any]:
+        with self.lock:
+            if token != self.access_token:
+                return _error(-216)
+            if self.access_expired:
+                return _error(-220)
+            try:
+                data = json.loads(parse_qs(query).get("data", [""])[0], parse_int=str)
+            except json.JSONDecodeError:
+                return _error(-201)
+            user_id = data.get("user_id") if isinstance(data, dict) else None
+            if not isinstance(user_id, str) or not user_id:
+                return _error(-201)
+            self.profile_calls.append(user_id)
+            profile = self.profiles.get(user_id)
+        if profile is None:
+            return _error(-213)
+        return {"data": profile, "error": 0, "message": "Success"}
 
     # --- OAuth ---------------------------------------------------------------------
 
@@ -324,6 +382,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.fake.handle_send(self, body)
         elif self.path == REFRESH_PATH:
             self.server.fake.handle_refresh(self, body)
+        else:
+            self.answer_text(404, "Not Found")
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path == USER_DETAIL_PATH:
+            self.server.fake.handle_user_detail(self, query)
         else:
             self.answer_text(404, "Not Found")
 

@@ -1,4 +1,5 @@
-"""Customers as the agent sees them: which OA, which Zalo user, anonymous or not."""
+"""Customers as the agent sees them: which OA, which Zalo user, anonymous or not, and
+their Zalo profile once it is fetched (``profile_pending`` while a lookup is wanted)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,29 @@ from adapters.read_models.views.base import View, handles
 class ContactsView(View):
     name = "contacts"
     tables = ("contacts",)
-    version = 1
+    version = 2
 
     def ddl(self) -> Sequence[str]:
+        contacts = self.t("contacts")
         return [
-            f"""CREATE TABLE IF NOT EXISTS {self.t("contacts")} (
+            f"""CREATE TABLE IF NOT EXISTS {contacts} (
                 contact_id uuid PRIMARY KEY,
                 account_id uuid NOT NULL,
                 zalo_user_id text NOT NULL,
                 anonymous boolean NOT NULL,
                 conversation_id text,
                 following boolean NOT NULL DEFAULT false,
-                created_at timestamptz NOT NULL
-            )"""
+                created_at timestamptz NOT NULL,
+                display_name text,
+                avatar text,
+                profile_pending boolean NOT NULL DEFAULT false
+            )""",
+            f"""CREATE INDEX IF NOT EXISTS {contacts}_listed
+                ON {contacts} (created_at DESC, contact_id DESC)""",
+            f"""CREATE INDEX IF NOT EXISTS {contacts}_by_account
+                ON {contacts} (account_id, created_at DESC, contact_id DESC)""",
+            f"""CREATE INDEX IF NOT EXISTS {contacts}_profile_pending
+                ON {contacts} (created_at) WHERE profile_pending""",
         ]
 
     @handles("Contact.Registered")
@@ -33,9 +44,17 @@ class ContactsView(View):
         cur.execute(
             f"""INSERT INTO {self.t("contacts")}
                 (contact_id, account_id, zalo_user_id, anonymous, conversation_id, following,
-                 created_at) VALUES (%s, %s, %s, %s, %s, false, %s)
+                 created_at, profile_pending) VALUES (%s, %s, %s, %s, %s, false, %s, %s)
                 ON CONFLICT (contact_id) DO NOTHING""",
-            (e.originator_id, e.account_id, e.zalo_user_id, e.anonymous, e.conversation_id, e.at),
+            (
+                e.originator_id,
+                e.account_id,
+                e.zalo_user_id,
+                e.anonymous,
+                e.conversation_id,
+                e.at,
+                not e.anonymous,
+            ),
         )
 
     @handles("Contact.ConversationIdChanged")
@@ -50,4 +69,25 @@ class ContactsView(View):
         cur.execute(
             f"UPDATE {self.t('contacts')} SET following = %s WHERE contact_id = %s",
             (type(e).__name__ == "Followed", e.originator_id),
+        )
+        if type(e).__name__ == "Followed":  # a follower's profile can be read now
+            cur.execute(
+                f"""UPDATE {self.t("contacts")} SET profile_pending = true
+                    WHERE contact_id = %s AND display_name IS NULL AND NOT anonymous""",
+                (e.originator_id,),
+            )
+
+    @handles("Contact.ProfileFetched")
+    def profile_fetched(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"""UPDATE {self.t("contacts")}
+                SET display_name = %s, avatar = %s, profile_pending = false WHERE contact_id = %s""",
+            (e.display_name, e.avatar, e.originator_id),
+        )
+
+    @handles("Contact.ProfileUnavailable")
+    def profile_unavailable(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"UPDATE {self.t('contacts')} SET profile_pending = false WHERE contact_id = %s",
+            (e.originator_id,),
         )

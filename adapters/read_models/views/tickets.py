@@ -15,7 +15,7 @@ from adapters.timefmt import iso
 class TicketsView(View):
     name = "tickets"
     tables = ("tickets", "ticket_chats", "ticket_status_history")
-    version = 1
+    version = 2
 
     def ddl(self) -> Sequence[str]:
         tickets, history = self.t("tickets"), self.t("ticket_status_history")
@@ -35,7 +35,8 @@ class TicketsView(View):
                 updated_at timestamptz NOT NULL,
                 last_message jsonb,
                 chat_count integer NOT NULL DEFAULT 0,
-                active_chat_id uuid
+                active_chat_id uuid,
+                customer_name text
             )""",
             f"""CREATE INDEX IF NOT EXISTS {tickets}_listed
                 ON {tickets} (updated_at DESC, ticket_id DESC) {listed}""",
@@ -98,6 +99,10 @@ class TicketsView(View):
     @handles("Ticket.Assigned")
     def assigned(self, cur: Cursor[Any], e: Any, position: int) -> None:
         self._touch(cur, e.originator_id, e.at, "assignee = %s", e.assignee)
+
+    @handles("Ticket.CustomerNamed")
+    def customer_named(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        self._touch(cur, e.originator_id, e.at, "customer_name = %s", e.name)
 
     @handles("Ticket.TagsSet")
     def tags_set(self, cur: Cursor[Any], e: Any, position: int) -> None:

@@ -1,0 +1,87 @@
+"""Customers: the contact list (newest first, keyset paging) and one contact with tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from attrs import frozen
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from adapters.read_models.inbox_queries import customer
+from adapters.read_models.ticket_queries import TICKET_COLUMNS, cursor_at, decode_cursor, ticket
+from adapters.timefmt import iso
+
+# A contact's tickets, most recently updated first: a customer of years shows the latest.
+TICKETS_SHOWN = 100
+
+
+@frozen
+class ContactFilter:
+    account_id: UUID | None = None
+    q: str | None = None  # a part of the display name (any case) or of the Zalo user id
+
+
+class ContactQueries:
+    def __init__(self, pool: ConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    def page(self, where: ContactFilter, limit: int, cursor: str | None) -> dict[str, Any]:
+        """Newest first. ``BadCursor`` for a cursor this service did not hand out."""
+        clauses = ["true"]
+        params: dict[str, Any] = {"limit": limit + 1}
+        if where.account_id is not None:
+            clauses.append("k.account_id = %(account_id)s")
+            params["account_id"] = where.account_id
+        if where.q:
+            clauses.append("(k.display_name ILIKE %(q)s OR k.zalo_user_id LIKE %(q)s)")
+            params["q"] = f"%{like_escaped(where.q)}%"
+        if cursor:
+            params["c_at"], params["c_id"] = decode_cursor(cursor)
+            clauses.append("(k.created_at, k.contact_id) < (%(c_at)s, %(c_id)s)")
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(
+                f"""SELECT * FROM contacts k WHERE {" AND ".join(clauses)}
+                    ORDER BY k.created_at DESC, k.contact_id DESC LIMIT %(limit)s""",
+                params,
+            )
+            rows = cur.fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1] if rows else None
+        return {
+            "contacts": [contact(row) for row in rows],
+            "next_cursor": cursor_at(last["created_at"], last["contact_id"])
+            if more and last
+            else None,
+        }
+
+    def detail(self, contact_id: UUID) -> dict[str, Any] | None:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute("SELECT * FROM contacts k WHERE k.contact_id = %s", (contact_id,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            cur.execute(
+                f"""SELECT {TICKET_COLUMNS} FROM tickets t
+                    JOIN contacts k ON k.contact_id = t.contact_id WHERE t.contact_id = %s
+                    ORDER BY t.updated_at DESC, t.ticket_id DESC LIMIT %s""",
+                (contact_id, TICKETS_SHOWN),
+            )
+            tickets = [ticket(t) for t in cur.fetchall()]
+        return {**contact(row), "tickets": tickets}
+
+
+def contact(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **customer(row),
+        "account_id": str(row["account_id"]),
+        "following": row["following"],
+        "created_at": iso(row["created_at"]),
+    }
+
+
+def like_escaped(text: str) -> str:
+    """``text`` matched as itself inside a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,57 @@
+"""Customers with their Zalo profile, and one customer with their tickets."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from uuid import UUID
+
+import falcon
+from pydantic import MISSING
+
+from adapters.read_models.contact_queries import ContactFilter, ContactQueries
+from api.contract import Answer, Operation, Operations, query, refusal
+from api.resources.reading import page, projected
+from api.schemas.contacts import ContactDetail, ContactPage, ContactQuery
+from domain.application import Zalodesk
+
+
+class Contacts:
+    operations: ClassVar[Operations] = {
+        "GET": Operation(
+            "Customers, newest first: by account, by a part of their name or Zalo id",
+            {
+                200: Answer("One page of contacts", ContactPage),
+                400: refusal("A cursor this service did not hand out (or another bad query)"),
+            },
+            query=ContactQuery,
+        )
+    }
+
+    def __init__(self, queries: ContactQueries) -> None:
+        self.queries = queries
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        asked = query(req, ContactQuery)
+        where = ContactFilter(
+            account_id=None if asked.account_id is MISSING else asked.account_id,
+            q=None if asked.q is MISSING else asked.q,
+        )
+        cursor = None if asked.cursor is MISSING else asked.cursor
+        resp.media = page(lambda: self.queries.page(where, asked.limit, cursor))
+
+
+class Contact:
+    operations: ClassVar[Operations] = {
+        "GET": Operation(
+            "One customer with their tickets",
+            {200: Answer("The contact", ContactDetail)},
+        )
+    }
+
+    def __init__(self, app: Zalodesk, queries: ContactQueries) -> None:
+        self.app = app
+        self.queries = queries
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, contact_id: UUID) -> None:
+        found = self.queries.detail(contact_id)
+        resp.media = projected(found, lambda: self.app.contact(contact_id))

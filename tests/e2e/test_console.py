@@ -117,10 +117,6 @@ def chat_of(desk: Service, account: Account, customer: str) -> dict[str, Any] | 
     return found[0] if found else None
 
 
-def name_of(chat: dict[str, Any]) -> str:
-    return str(chat["customer"].get("display_name") or chat["customer"]["zalo_user_id"])
-
-
 def item(browser: Browser, chat_id: str) -> Any:
     return browser.shown(f'.chat-item[data-chat-id="{chat_id}"]')
 
@@ -193,7 +189,9 @@ def test_an_agent_answers_a_chat_live_and_finds_it_in_the_ticket_list(
     browser.script("window.signedInOnce = true")
     browser.shot("01-signed-in")
 
-    # A customer writes: the chat appears, green, without a reload.
+    # A customer writes: the chat appears, green, without a reload, and her Zalo name
+    # once the worker has asked Zalo for it.
+    fake.set_profile(ANNA, "Trần Ngọc Anh", f"{pictures}/anh.png")
     assert (
         account.send(account.text(ANNA, "Chào shop, đơn hàng #1042 của tôi chưa tới")).status == 200
     )
@@ -201,7 +199,10 @@ def test_an_agent_answers_a_chat_live_and_finds_it_in_the_ticket_list(
     shown = browser.wait(lambda: item(browser, chat["id"]), "Anna's chat in the inbox")
     assert "new" in shown.get_attribute("class").split()
     assert browser.find("#indicator").is_displayed() and int(browser.find("#indicator").text) >= 1
-    assert name_of(chat) in shown.text and "waiting" in shown.text
+    assert "waiting" in shown.text
+    browser.wait(lambda: "Trần Ngọc Anh" in item(browser, chat["id"]).text, "her name")
+    avatar = browser.find(f'.chat-item[data-chat-id="{chat["id"]}"] img.avatar')
+    assert avatar.get_attribute("src") == f"{pictures}/anh.png"
     assert browser.script("return window.signedInOnce") is True, "the page was reloaded"
     photo = {"url": f"{pictures}/kho.png", "thumbnail": f"{pictures}/kho-small.png"}
     assert (
@@ -530,6 +531,8 @@ def test_the_readme_picture(desk: Service, fake: FakeZalo, browser: Browser, pic
     for earlier in desk.chats():  # the other tests' chats, out of the picture
         desk.post(f"/api/chats/{earlier['id']}/end", {}, token=ADMIN_TOKEN)
     giang, hai, khanh = "3106597011220386791", "3106597011220386792", "3106597011220386793"
+    for customer, name in ((giang, "Nguyễn Thu Giang"), (hai, "Lê Văn Hải"), (khanh, "Phạm Khánh")):
+        fake.set_profile(customer, name, f"{pictures}/{customer}.png")
     assert shop.send(shop.text(hai, "Shop có giao hàng ra Đà Nẵng không?")).status == 200
     assert shop.send(shop.text(khanh, "Cho mình đổi size áo M sang L nhé")).status == 200
     assert shop.send(shop.text(giang, "Chào shop, mình nhận được hàng rồi")).status == 200
@@ -544,5 +547,6 @@ def test_the_readme_picture(desk: Service, fake: FakeZalo, browser: Browser, pic
     receipted(browser, fake, shop, sent, "user_seen_message", "seen")
     refused(browser, desk, fake, chat["id"], "Bạn gửi giúp shop địa chỉ nhận hàng nhé")
     browser.wait(lambda: len(browser.find_all(".chat-item")) == 3, "the shop's three chats")
+    browser.wait(lambda: "Phạm Khánh" in browser.find("#chat-list").text, "the customers' names")
     browser.script("document.getElementById('toasts').replaceChildren()")
     browser.shot("console")

@@ -85,10 +85,11 @@ function avatar(customer) {
   return el("span", { class: "avatar initials", "aria-hidden": "true" }, initial || "#");
 }
 
-// "agent:<token id>" -> "agent 1a2b3c4d": who, without the whole id.
+// "agent:<token id>" -> "agent 1a2b3c4d": who, without the whole id (a UUID's first part).
 function actorName(actor) {
   const [kind, id] = String(actor || "").split(":");
-  return id ? `${kind} ${id.slice(0, 8)}` : kind;
+  if (!id) return kind;
+  return `${kind} ${/^[0-9a-f]{8}-/.test(id) ? id.slice(0, 8) : id}`;
 }
 
 function accountName(id) {

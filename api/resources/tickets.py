@@ -8,7 +8,8 @@ from uuid import UUID
 import falcon
 from pydantic import MISSING
 
-from adapters.read_models.ticket_queries import BadCursor, TicketFilter, TicketQueries
+from adapters.read_models.cursors import BadCursor
+from adapters.read_models.ticket_queries import TicketFilter, TicketQueries
 from api.contract import Answer, Operation, Operations, body, query, refusal
 from api.resources.chats import REPLY_REFUSED, reply_accepted
 from api.schemas.conversations import (

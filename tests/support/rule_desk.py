@@ -92,7 +92,7 @@ class RuleDesk:
         notifications = self.desk.recorder.select_notifications(start=1, limit=100_000)
         for n in notifications:
             if n.topic.endswith("Reply.Queued"):
-                job = self.desk.begin_send(n.originator_id)
+                job = self.desk.begin_send(UUID(str(n.originator_id)))
                 if job is not None:
                     self.desk.record_sent(job.reply_id, f"zalo-{job.reply_id.hex[:12]}")
 

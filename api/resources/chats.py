@@ -9,7 +9,7 @@ import falcon
 from pydantic import MISSING
 
 from adapters.read_models.cursors import BadCursor
-from adapters.read_models.inbox_queries import NOBODY, InboxFilter, InboxQueries, UnknownFilter
+from adapters.read_models.inbox_queries import NOBODY, InboxFilter, InboxQueries
 from adapters.timefmt import iso
 from api.contract import Answer, Operation, Operations, body, query, refusal
 from api.schemas.conversations import (
@@ -43,7 +43,7 @@ class Chats:
             "The chat inbox: active chats, most recent activity first, a page at a time",
             {
                 200: Answer("One page of the inbox, with the counts per assignee", Inbox),
-                400: refusal("A cursor this service did not hand out, or an unknown account"),
+                400: refusal("A cursor this service did not hand out (or another bad query)"),
             },
             query=InboxQuery,
         )
@@ -66,8 +66,6 @@ class Chats:
             resp.media = self.queries.inbox(self.clock(), asked.limit, where, me, cursor)
         except BadCursor as ex:
             raise falcon.HTTPBadRequest(title="Bad cursor", description=f"cursor: {ex}") from None
-        except UnknownFilter as ex:
-            raise falcon.HTTPBadRequest(title="Unknown filter", description=str(ex)) from None
 
 
 class ChatAssign:

@@ -169,13 +169,15 @@ def test_the_account_filter(
     assert [c["customer"]["zalo_user_id"] for c in mine["chats"]] == [user(1)]
     assert mine["counts"] == {"all": 1, "me": 0, "none": 1}
     assert inbox.page()["counts"]["all"] == 2
+    nobody = inbox.page(account_id=str(uuid4()))  # an id like any other: no chats of its own
+    assert (nobody["chats"], nobody["counts"]["all"]) == ([], 0)
 
 
 @pytest.mark.parametrize(
     ("params", "named"),
     [
         ({"account_id": "not-an-id"}, "account_id"),
-        ({"account_id": str(uuid4())}, "account_id"),
+        ({"account_id": "6F1C2B0E3C0A4F579A531F3F2F2C9A10"}, "account_id"),
         ({"assignee": ""}, "assignee"),
         ({"assignee": " "}, "assignee"),
         ({"cursor": "page-2"}, "cursor"),
@@ -184,7 +186,7 @@ def test_the_account_filter(
     ],
 )
 def test_unknown_filter_values_are_refused(
-    inbox: Inbox, params: dict[str, str], named: str
+    inbox: Inbox, params: dict[str, Any], named: str
 ) -> None:
     inbox.says(user(0))
     answer = inbox.get(**params)
@@ -335,5 +337,6 @@ def test_a_network_failure_is_in_the_audit_and_the_timer_ends_the_unanswered_cha
     assert "could not be reached" in message["error"]["reason"]
     audit = client.simulate_get(f"/api/audit/{queued['message_id']}").json["events"]
     assert "could not be reached" in audit[-1]["data"]["reason"]
+    assert "HTTP 500" in audit[-1]["data"]["reason"]
     clock.advance(101)  # 601 s after the customer: the failed reply was no activity
     assert timer.tick() == 1

@@ -4,16 +4,21 @@ command line, acting on nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from falcon import testing
 
+from adapters.settings import Settings
+from adapters.workers.outbox import Outbox
 from api import cli
 from api.services import Services
 from domain.clock import FrozenClock
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, talking_to
+from tests.integration.test_outbox import make_outbox, send_queued
+from tests.support.fake_zalo import FakeZalo
 
 LAN, MAI, HOA = "5512523625412515001", "5512523625412515002", "5512523625412515003"
 LATE = {
@@ -24,13 +29,31 @@ LATE = {
 DAY = 24 * 3600
 
 
+@pytest.fixture
+def settings(settings: Settings, fake: FakeZalo) -> Settings:
+    return talking_to(settings, fake)
+
+
+@pytest.fixture
+def outbox(services: Services, settings: Settings) -> Iterator[Outbox]:
+    box = make_outbox(services, settings)
+    yield box
+    box.executor.shutdown()
+
+
 class History:
     """A morning at the shop: Lan answered in a minute, Mai after ten, Hoa never."""
 
     def __init__(
-        self, client: testing.TestClient, platform: ZaloPlatform, project: Any, clock: FrozenClock
+        self,
+        client: testing.TestClient,
+        platform: ZaloPlatform,
+        project: Any,
+        clock: FrozenClock,
+        outbox: Outbox,
     ) -> None:
         self.client, self.platform, self.project, self.clock = client, platform, project, clock
+        self.outbox = outbox
         self.asked: dict[str, str] = {}  # customer: when they wrote
 
     def happened(self) -> None:
@@ -61,6 +84,8 @@ class History:
         chat = self.chat(customer)
         path = f"/api/chats/{chat['id']}/messages"
         assert self.client.simulate_post(path, json={"text": "Dạ shop nghe"}).status_code == 202
+        self.project()
+        send_queued(self.outbox)  # Zalo takes it: the customer is answered
 
     def end(self, customer: str, status: str) -> None:
         chat = self.chat(customer)
@@ -83,9 +108,13 @@ class History:
 
 @pytest.fixture
 def history(
-    client: testing.TestClient, platform: ZaloPlatform, project: Any, clock: FrozenClock
+    client: testing.TestClient,
+    platform: ZaloPlatform,
+    project: Any,
+    clock: FrozenClock,
+    outbox: Outbox,
 ) -> History:
-    story = History(client, platform, project, clock)
+    story = History(client, platform, project, clock, outbox)
     story.happened()
     return story
 

@@ -285,7 +285,9 @@ Tag = Annotated[str, visible_text(100)]
 
 class TicketChanges(Form):
     status: TicketStatus | MISSING = MISSING
-    assignee: Assignee | MISSING | None = Field(default=MISSING, description="null: nobody.")
+    assignee: Assignee | MISSING | None = Field(
+        default=MISSING, description="An agent's name, me (the calling token's name), or null."
+    )
     tags: Annotated[list[Tag], Field(max_length=50)] | MISSING = Field(
         default=MISSING, description="The ticket's tags, all of them."
     )

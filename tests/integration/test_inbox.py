@@ -149,6 +149,13 @@ def test_filters_by_assignee_and_counts(client: testing.TestClient, inbox: Inbox
     assert as_lan.json["counts"] == {"all": 4, "me": 2, "none": 1}
     item = inbox.chat_of(user(2))
     assert (item["assignee"], item["status"]) == ("Lan", "new")
+    changed = client.simulate_patch(f"/api/tickets/{ticket_id}", json={"status": "pending"})
+    assert changed.status_code == 200
+    assert inbox.chat_of(user(2))["status"] == "pending"
+    inbox.says(user(2), "còn đó không?")  # the customer's message reopens it
+    assert inbox.chat_of(user(2))["status"] == "open"
+    mine = client.simulate_patch(f"/api/tickets/{ticket_id}", json={"assignee": "me"}, headers=lan)
+    assert mine.json["assignee"] == "Lan"
 
 
 def test_the_account_filter(

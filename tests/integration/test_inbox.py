@@ -2,38 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
 import pytest
 from falcon import testing
 
-from adapters.settings import Settings
 from adapters.workers.inactivity_timer import InactivityTimer
 from adapters.workers.outbox import Outbox
 from api import bootstrap
 from api.services import Services
 from domain.clock import FrozenClock
-from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform, talking_to
-from tests.integration.test_outbox import make_outbox, send_queued
+from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+from tests.integration.test_outbox import outbox, send_queued, settings
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
 
+# Fixtures shared with the outbox tests: Zalo is the fake, and the outbox sends to it.
+__all__ = ["outbox", "settings"]
+
 CUSTOMER = "4102938475610293847"
 ADMIN_NAME = "ZALODESK_ADMIN_TOKEN"  # what the admin token is called: its "me"
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeZalo) -> Settings:
-    return talking_to(settings, fake)
-
-
-@pytest.fixture
-def outbox(services: Services, settings: Settings) -> Iterator[Outbox]:
-    box = make_outbox(services, settings)
-    yield box
-    box.executor.shutdown()
 
 
 @pytest.fixture
@@ -45,12 +34,18 @@ class Inbox:
     """What an agent sees and does from the inbox."""
 
     def __init__(
-        self, client: testing.TestClient, project: Any, platform: ZaloPlatform, clock: FrozenClock
+        self,
+        client: testing.TestClient,
+        project: Any,
+        platform: ZaloPlatform,
+        clock: FrozenClock,
+        outbox: Outbox,
     ) -> None:
         self.client = client
         self.project = project
         self.platform = platform
         self.clock = clock
+        self.outbox = outbox
 
     def says(self, user: str, text: str = "hi") -> None:
         self.clock.advance(1)
@@ -88,12 +83,22 @@ class Inbox:
         assert sent.status_code == 202, sent.text
         return dict(sent.json)
 
+    def deliver(self) -> None:
+        """The outbox sends what is queued; the views catch up."""
+        self.project()
+        send_queued(self.outbox)
+        self.project()
+
 
 @pytest.fixture
 def inbox(
-    client: testing.TestClient, project: Any, platform: ZaloPlatform, clock: FrozenClock
+    client: testing.TestClient,
+    project: Any,
+    platform: ZaloPlatform,
+    clock: FrozenClock,
+    outbox: Outbox,
 ) -> Inbox:
-    return Inbox(client, project, platform, clock)
+    return Inbox(client, project, platform, clock, outbox)
 
 
 def user(n: int) -> str:
@@ -235,21 +240,15 @@ def test_assign_from_the_inbox_is_audited_with_the_agent(
 # Replies that fail
 
 
-def deliver(inbox: Inbox, outbox: Outbox) -> None:
-    inbox.project()
-    send_queued(outbox)
-    inbox.project()
-
-
 def test_a_sent_reply_answers_the_customer_and_restarts_the_clock(
-    inbox: Inbox, outbox: Outbox, clock: FrozenClock, timer: InactivityTimer
+    inbox: Inbox, clock: FrozenClock, timer: InactivityTimer
 ) -> None:
     inbox.says(CUSTOMER, "hello?")
     clock.advance(500)
     inbox.reply(CUSTOMER, "Dạ, em xem ngay")
     inbox.project()
     assert inbox.chat_of(CUSTOMER)["waiting_since"] is not None  # queued: not yet answered
-    deliver(inbox, outbox)
+    inbox.deliver()
     item = inbox.chat_of(CUSTOMER)
     assert item["waiting_since"] is None
     assert item["last_message"]["status"] == "sent"
@@ -262,7 +261,6 @@ def test_a_sent_reply_answers_the_customer_and_restarts_the_clock(
 def test_a_failed_reply_stays_visible_keeps_the_customer_waiting_and_is_retried(
     client: testing.TestClient,
     inbox: Inbox,
-    outbox: Outbox,
     fake: FakeZalo,
     clock: FrozenClock,
     timer: InactivityTimer,
@@ -272,7 +270,7 @@ def test_a_failed_reply_stays_visible_keeps_the_customer_waiting_and_is_retried(
     clock.advance(300)
     fake.fail_next(-230)
     queued = inbox.reply(CUSTOMER, "Dạ còn ạ")
-    deliver(inbox, outbox)
+    inbox.deliver()
 
     item = inbox.chat_of(CUSTOMER)
     error = item["last_message"]["error"]
@@ -299,7 +297,7 @@ def test_a_failed_reply_stays_visible_keeps_the_customer_waiting_and_is_retried(
     assert inbox.chat_of(CUSTOMER)["last_message"]["status"] == "queued"
     assert "error" not in inbox.chat_of(CUSTOMER)["last_message"]
     clock.advance(10)
-    deliver(inbox, outbox)
+    inbox.deliver()
     item = inbox.chat_of(CUSTOMER)
     assert (item["last_message"]["status"], item["waiting_since"]) == ("sent", None)
     [message] = [m for m in inbox.transcript(CUSTOMER)["messages"] if m["direction"] == "out"]
@@ -327,22 +325,17 @@ def test_a_failed_reply_stays_visible_keeps_the_customer_waiting_and_is_retried(
 
 
 def test_a_network_failure_is_in_the_audit_and_the_timer_ends_the_unanswered_chat(
-    client: testing.TestClient,
-    inbox: Inbox,
-    outbox: Outbox,
-    fake: FakeZalo,
-    clock: FrozenClock,
-    timer: InactivityTimer,
+    inbox: Inbox, fake: FakeZalo, clock: FrozenClock, timer: InactivityTimer
 ) -> None:
     inbox.says(CUSTOMER, "alo")
     clock.advance(500)
     fake.http_error_next(500, times=10)
     queued = inbox.reply(CUSTOMER, "Dạ")
-    deliver(inbox, outbox)
+    inbox.deliver()
     [message] = [m for m in inbox.transcript(CUSTOMER)["messages"] if m["direction"] == "out"]
     assert message["error"]["code"] is None
     assert "could not be reached" in message["error"]["reason"]
-    audit = client.simulate_get(f"/api/audit/{queued['message_id']}").json["events"]
+    audit = inbox.client.simulate_get(f"/api/audit/{queued['message_id']}").json["events"]
     assert "could not be reached" in audit[-1]["data"]["reason"]
     assert "HTTP 500" in audit[-1]["data"]["reason"]
     clock.advance(101)  # 601 s after the customer: the failed reply was no activity

@@ -4,21 +4,21 @@ command line, acting on nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from falcon import testing
 
-from adapters.settings import Settings
 from adapters.workers.outbox import Outbox
 from api import cli
 from api.services import Services
 from domain.clock import FrozenClock
-from tests.integration.conftest import ZaloPlatform, talking_to
-from tests.integration.test_outbox import make_outbox, send_queued
-from tests.support.fake_zalo import FakeZalo
+from tests.integration.conftest import ZaloPlatform
+from tests.integration.test_outbox import outbox, send_queued, settings
+
+# Fixtures shared with the outbox tests: Zalo is the fake, and the outbox sends to it.
+__all__ = ["outbox", "settings"]
 
 LAN, MAI, HOA = "5512523625412515001", "5512523625412515002", "5512523625412515003"
 LATE = {
@@ -27,18 +27,6 @@ LATE = {
     "actions": [{"type": "add_tag", "tag": "late"}, {"type": "assign", "agent": "lead"}],
 }
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeZalo) -> Settings:
-    return talking_to(settings, fake)
-
-
-@pytest.fixture
-def outbox(services: Services, settings: Settings) -> Iterator[Outbox]:
-    box = make_outbox(services, settings)
-    yield box
-    box.executor.shutdown()
 
 
 class History:

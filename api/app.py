@@ -103,6 +103,11 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/api/chats/{chat_id:uuid}/end", chats.ChatEnd(app)),
         Route("/api/chats/{chat_id:uuid}/postpone", chats.ChatPostpone(app)),
         Route("/api/chats/{chat_id:uuid}/read", chats.ChatRead(app)),
+        Route(
+            "/api/chats/{chat_id:uuid}/assign",
+            chats.ChatAssign(app, services.inbox, services.clock),
+        ),
+        Route("/api/replies/{reply_id:uuid}/retry", chats.ReplyRetry(app)),
         Route("/api/tickets", tickets.Tickets(app, services.tickets)),
         Route("/api/tickets/{ticket_id:uuid}", tickets.Ticket(app, services.tickets)),
         Route("/api/tickets/{ticket_id:uuid}/messages", tickets.TicketMessages(app)),

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from psycopg.types.json import Jsonb
 
+from adapters.read_models.inbox_queries import InboxFilter
 from adapters.read_models.ticket_queries import TicketFilter
 from adapters.timefmt import iso
 from api import bootstrap
@@ -213,7 +214,12 @@ def cases(services: Services, clock: MovableClock, account: uuid.UUID) -> list[C
     both = TicketFilter(status="open", account_id=account)
     cursor = services.tickets.page(opened, 50, None)["next_cursor"] or ""
     return [
-        Case("inbox (200 chats)", "/api/chats", lambda: services.inbox.inbox(clock(), 200), True),
+        Case(
+            "inbox (200 chats)",
+            "/api/chats",
+            lambda: services.inbox.inbox(clock(), 200, InboxFilter(), ""),
+            True,
+        ),
         Case("tickets status=open", "/api/tickets?status=open&limit=50", page(opened), True),
         Case(
             "tickets account_id",

@@ -41,6 +41,27 @@ class Chat(DeskAggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["receipt_id"] = None
 
+    class AgentReplied(DeskAggregate.Event):
+        """A reply (an agent's, or a rule's) was queued on the chat.
+
+        Version 2 added ``activity``: whether this event is itself the agent's activity on
+        the chat. Events stored before it are read with True (a reply counted as activity
+        when it was queued). From version 2 on it is False: the activity is ``ReplySent``,
+        recorded once Zalo accepted the reply, so a reply that fails leaves the customer
+        waiting and the inactivity clock running.
+        """
+
+        message_id: UUID
+        activity: bool
+        actor: str
+        at: datetime
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["activity"] = True
+
     @staticmethod
     def create_id() -> UUID:
         return uuid4()
@@ -81,8 +102,25 @@ class Chat(DeskAggregate):
         self._require_active()
         self._active_at(at)
 
-    @event("AgentReplied")
     def agent_replied(self, message_id: UUID, actor: str, at: datetime) -> None:
+        """A reply to the customer is on its way: activity only once Zalo accepts it."""
+        self._agent_replied(message_id=message_id, activity=False, actor=actor, at=at)
+
+    @event(AgentReplied)
+    def _agent_replied(self, message_id: UUID, activity: bool, actor: str, at: datetime) -> None:
+        self._require_active()
+        if activity:
+            self._active_at(at)
+
+    def reply_sent(self, message_id: UUID, actor: str, at: datetime) -> bool:
+        """Zalo accepted a reply: the agent's activity, unless the chat has ended meanwhile."""
+        if self.ended:
+            return False
+        self._reply_sent(message_id=message_id, actor=actor, at=at)
+        return True
+
+    @event("ReplySent")
+    def _reply_sent(self, message_id: UUID, actor: str, at: datetime) -> None:
         self._require_active()
         self._active_at(at)
 

@@ -163,6 +163,14 @@ class PostReply:
 
 
 @frozen
+class RetryReply:
+    """An agent sends a failed reply again: a new attempt of the same reply."""
+
+    reply_id: UUID
+    actor: str
+
+
+@frozen
 class ChangeTicket:
     ticket_id: UUID
     actor: str

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
 from domain import identity
 from domain.aggregate import DeskAggregate, EnumAttribute
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.values import TEXT_LIMIT, ReplyStatus
 
 # States only move forward: a late "delivered" never undoes "seen".
@@ -38,9 +39,20 @@ def reused(client_message_id: str | None) -> str:
 
 
 class Reply(DeskAggregate):
-    """Its id comes from the client's message id when there is one: the same id twice is one reply."""
+    """Its id comes from the client's message id when there is one: the same id twice is one reply.
+
+    Version 2 added ``in_flight`` (an attempt begun and its outcome not yet recorded), so
+    that a retried reply, queued again after attempts, is not taken for one cut short.
+    """
 
     status = EnumAttribute(ReplyStatus)
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        # Before retries, a queued reply with attempts had one under way.
+        state["in_flight"] = state["status"] == ReplyStatus.QUEUED.value and state["attempts"] > 0
 
     @staticmethod
     def create_id(ticket_id: UUID, client_message_id: str | None) -> UUID:
@@ -68,6 +80,7 @@ class Reply(DeskAggregate):
         self.status = ReplyStatus.QUEUED
         self.zalo_msg_id: str | None = None
         self.attempts = 0
+        self.in_flight = False
 
     def begin_attempt(self, actor: str, at: datetime) -> None:
         """Recorded before each call to Zalo, so a crash mid-call is visible after a restart."""
@@ -77,6 +90,7 @@ class Reply(DeskAggregate):
     @event("SendAttempted")
     def _attempted(self, attempt: int, actor: str, at: datetime) -> None:
         self.attempts = attempt
+        self.in_flight = True
 
     def record_sent(self, zalo_msg_id: str, actor: str, at: datetime) -> None:
         if self.status == ReplyStatus.QUEUED:
@@ -86,6 +100,7 @@ class Reply(DeskAggregate):
     def _sent(self, zalo_msg_id: str, actor: str, at: datetime) -> None:
         self.status = ReplyStatus.SENT
         self.zalo_msg_id = zalo_msg_id
+        self.in_flight = False
 
     def record_failed(self, code: int | None, reason: str, actor: str, at: datetime) -> None:
         if self.status == ReplyStatus.QUEUED:
@@ -94,6 +109,19 @@ class Reply(DeskAggregate):
     @event("Failed")
     def _failed(self, code: int | None, reason: str, actor: str, at: datetime) -> None:
         self.status = ReplyStatus.FAILED
+        self.in_flight = False
+
+    def retry(self, actor: str, at: datetime) -> None:
+        """Queue a failed reply again: the outbox makes a new attempt of the same reply."""
+        if self.status != ReplyStatus.FAILED:
+            raise Conflict(
+                f"reply {self.id} is {self.status.value}: only a failed reply can be sent again"
+            )
+        self._retry_requested(actor=actor, at=at)
+
+    @event("RetryRequested")
+    def _retry_requested(self, actor: str, at: datetime) -> None:
+        self.status = ReplyStatus.QUEUED
 
     def record_progress(
         self,

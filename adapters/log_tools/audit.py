@@ -189,11 +189,17 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     ),
     "Chat.Started": lambda e: "chat session reactivated" if e.reactivation else "chat started",
     "Chat.CustomerMessageReceived": lambda e: f"customer sent {e.kind} {_quote(e.text)}",
-    "Chat.AgentReplied": lambda e: f"agent replied (reply {e.message_id})",
+    "Chat.AgentReplied": lambda e: (
+        f"agent replied (reply {e.message_id})"
+        + ("" if e.activity else ": the customer is answered once Zalo takes it")
+    ),
+    "Chat.ReplySent": lambda e: f"Zalo took reply {e.message_id}: the customer is answered",
     "Chat.Postponed": lambda e: f"automatic end postponed by {e.seconds} s",
     "Chat.ReadMarked": lambda e: "read by the agent",
     "Chat.Ended": _ended,
     "Reply.Queued": lambda e: f"reply queued {_quote(e.text)}",
+    "Reply.SendAttempted": lambda e: f"attempt {e.attempt}: calling Zalo",
+    "Reply.RetryRequested": lambda e: "sent again: a new attempt queued",
     "Reply.Sent": lambda e: f"sent to Zalo as {e.zalo_msg_id}",
     "Reply.Failed": _failed,
     "Reply.Progressed": lambda e: f"{e.status} by the customer",

@@ -9,8 +9,9 @@ from attrs import frozen
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from adapters.read_models.cursors import decode_cursor, encode_cursor
 from adapters.read_models.inbox_queries import customer
-from adapters.read_models.ticket_queries import TICKET_COLUMNS, cursor_at, decode_cursor, ticket
+from adapters.read_models.ticket_queries import TICKET_COLUMNS, ticket
 from adapters.timefmt import iso
 
 # A contact's tickets, most recently updated first: a customer of years shows the latest.
@@ -52,7 +53,7 @@ class ContactQueries:
         last = rows[-1] if rows else None
         return {
             "contacts": [contact(row) for row in rows],
-            "next_cursor": cursor_at(last["created_at"], last["contact_id"])
+            "next_cursor": encode_cursor(last["created_at"], last["contact_id"])
             if more and last
             else None,
         }

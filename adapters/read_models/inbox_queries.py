@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from attrs import frozen
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from adapters.read_models.cursors import decode_cursor, encode_cursor
 from adapters.timefmt import iso
 from domain import inactivity
 from domain.values import Direction, ReplyStatus
@@ -18,7 +20,8 @@ INBOX_COLUMNS = """
     c.chat_id, c.ticket_id, c.account_id, c.contact_id, k.zalo_user_id, k.anonymous,
     k.display_name, k.avatar,
     c.started_at, c.last_activity_at, c.last_message, c.unread_count, c.waiting_since,
-    c.extra_seconds, c.is_new, c.last_customer_at, COALESCE(a.chat_inactivity_seconds, %(default_timeout)s) AS timeout
+    c.extra_seconds, c.is_new, c.last_customer_at, c.assignee, c.status,
+    COALESCE(a.chat_inactivity_seconds, %(default_timeout)s) AS timeout
 """
 # What ``customer()`` reads, from the contacts view as ``k``.
 CUSTOMER_COLUMNS = "k.zalo_user_id, k.anonymous, k.display_name, k.avatar"
@@ -26,6 +29,17 @@ INBOX_FROM = """
     inbox_chats c JOIN contacts k ON k.contact_id = c.contact_id
     LEFT JOIN accounts a ON a.account_id = c.account_id
 """
+
+
+@frozen
+class InboxFilter:
+    """``assignee``: a name, or NOBODY; ``me`` has been read as the caller's name already."""
+
+    account_id: UUID | None = None
+    assignee: str | None = None
+
+
+NOBODY = ""  # the assignee filter for chats whose ticket is assigned to no one
 
 
 class InboxQueries:
@@ -42,30 +56,70 @@ class InboxQueries:
             ).fetchone()
         return int(row[0]) if row else 0
 
-    def inbox(self, now: datetime, limit: int) -> dict[str, Any]:
+    def inbox(
+        self, now: datetime, limit: int, where: InboxFilter, me: str, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Most recent activity first, with keyset paging as the ticket list has: a chat
+        active while someone pages moves to the top, never shown twice, none skipped."""
+        params: dict[str, Any] = {"default_timeout": self.default_timeout, "limit": limit + 1}
+        clauses = ["TRUE"]
+        if where.account_id is not None:
+            clauses.append("c.account_id = %(account_id)s")
+            params["account_id"] = where.account_id
+        counted = " AND ".join(clauses)
+        if where.assignee == NOBODY:
+            clauses.append("c.assignee IS NULL")
+        elif where.assignee is not None:
+            clauses.append("c.assignee = %(assignee)s")
+            params["assignee"] = where.assignee
+        if cursor:
+            params["c_at"], params["c_id"] = decode_cursor(cursor)
+            clauses.append("(c.last_activity_at, c.chat_id) < (%(c_at)s, %(c_id)s)")
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                f"""SELECT {INBOX_COLUMNS} FROM {INBOX_FROM}
+                f"""SELECT {INBOX_COLUMNS} FROM {INBOX_FROM} WHERE {" AND ".join(clauses)}
                     ORDER BY c.last_activity_at DESC, c.chat_id DESC LIMIT %(limit)s""",
-                {"default_timeout": self.default_timeout, "limit": limit},
+                params,
             )
-            chats = [self._chat(row, now) for row in cur.fetchall()]
+            rows = cur.fetchall()
             cur.execute(
-                """SELECT count(*) FILTER (WHERE is_new) AS new_chats,
-                          count(*) FILTER (WHERE unread_count > 0) AS unread_chats
-                   FROM inbox_chats"""
+                f"""SELECT count(*) FILTER (WHERE c.is_new) AS new_chats,
+                          count(*) FILTER (WHERE c.unread_count > 0) AS unread_chats,
+                          count(*) AS all, count(*) FILTER (WHERE c.assignee = %(me)s) AS me,
+                          count(*) FILTER (WHERE c.assignee IS NULL) AS none
+                   FROM inbox_chats c WHERE {counted}""",
+                {**params, "me": me},
             )
-            indicator = cur.fetchone() or {"new_chats": 0, "unread_chats": 0}
-        return {"indicator": dict(indicator), "chats": chats}
+            counts = cur.fetchone() or {}
+        more = len(rows) > limit
+        rows = rows[:limit]
+        last = rows[-1] if more else None
+        return {
+            "indicator": {k: counts.get(k, 0) for k in ("new_chats", "unread_chats")},
+            "chats": [self._chat(row, now) for row in rows],
+            "has_more": more,
+            "next_cursor": encode_cursor(last["last_activity_at"], last["chat_id"])
+            if last
+            else None,
+            "counts": {k: counts.get(k, 0) for k in ("all", "me", "none")},
+        }
+
+    def item(self, chat_id: UUID, now: datetime) -> dict[str, Any] | None:
+        """One chat as the inbox lists it; None when it is not (or no longer) there."""
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return self._item(cur, chat_id, now)
+
+    def _item(self, cur: Any, chat_id: UUID, now: datetime) -> dict[str, Any] | None:
+        cur.execute(
+            f"SELECT {INBOX_COLUMNS} FROM {INBOX_FROM} WHERE c.chat_id = %(chat_id)s",
+            {"default_timeout": self.default_timeout, "chat_id": chat_id},
+        )
+        row = cur.fetchone()
+        return self._chat(row, now) if row else None
 
     def chat(self, chat_id: UUID, now: datetime) -> dict[str, Any] | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                f"SELECT {INBOX_COLUMNS} FROM {INBOX_FROM} WHERE c.chat_id = %(chat_id)s",
-                {"default_timeout": self.default_timeout, "chat_id": chat_id},
-            )
-            row = cur.fetchone()
-            chat = self._chat(row, now) if row else self._ended_chat(cur, chat_id)
+            chat = self._item(cur, chat_id, now) or self._ended_chat(cur, chat_id)
             if chat is None:
                 return None
             cur.execute(
@@ -107,6 +161,8 @@ class InboxQueries:
             "ending_soon": inactivity.ending_soon(now, end_at, row["timeout"]),
             "new": row["is_new"],
             "active": True,
+            "assignee": row["assignee"],
+            "status": row["status"],
         }
 
 
@@ -147,6 +203,8 @@ def message(row: dict[str, Any]) -> dict[str, Any]:
     }
     if row["error"]:
         result["error"] = row["error"]
+    if row["direction"] == Direction.OUT.value:
+        result["attempts"] = row["attempts"]
     return result
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,12 +9,9 @@ from attrs import frozen
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from adapters.read_models.cursors import decode_cursor, encode_cursor
 from adapters.read_models.inbox_queries import CUSTOMER_COLUMNS, customer, message
 from adapters.timefmt import iso
-
-
-class BadCursor(ValueError):
-    """A cursor that this service did not hand out."""
 
 
 @frozen
@@ -25,29 +20,6 @@ class TicketFilter:
     account_id: UUID | None = None
     customer_id: UUID | None = None
     kind: str | None = None
-
-
-# A cursor: where the last ticket of a page stands, its update time in microseconds since
-# the epoch and its id. Anything of this shape reads as a place in the list.
-CURSOR = re.compile(r"[0-9]{1,17}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def encode_cursor(row: dict[str, Any]) -> str:
-    return cursor_at(row["updated_at"], row["ticket_id"])
-
-
-def cursor_at(at: datetime, row_id: UUID) -> str:
-    """A place in a list ordered by (time, id), newest first: ``decode_cursor`` reads it."""
-    micros = (at - EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{row_id}"
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    if not CURSOR.fullmatch(cursor):
-        raise BadCursor("cursor is not one this service handed out")
-    micros, ticket_id = cursor.split(".")
-    return EPOCH + timedelta(microseconds=int(micros)), UUID(ticket_id)
 
 
 TICKET_COLUMNS = f"t.*, {CUSTOMER_COLUMNS}"
@@ -88,7 +60,9 @@ class TicketQueries:
         rows = rows[:limit]
         return {
             "tickets": [ticket(row) for row in rows],
-            "next_cursor": encode_cursor(rows[-1]) if more else None,
+            "next_cursor": encode_cursor(rows[-1]["updated_at"], rows[-1]["ticket_id"])
+            if more
+            else None,
         }
 
     def detail(self, ticket_id: UUID) -> dict[str, Any] | None:

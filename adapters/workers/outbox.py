@@ -128,6 +128,7 @@ class Outbox:
         token: str | None = None
         stale: str | None = None  # a token Zalo refused, owed one refresh
         refreshed = False
+        unavailable = ""  # why Zalo could not be reached, the last time
         for delay in (*self.retry_delays, None):
             try:
                 if stale is not None:
@@ -145,14 +146,16 @@ class Outbox:
                     continue
                 self.app.record_failed(job.reply_id, ex.code, human_reason(ex.code, ex.message))
                 return f"failed: {ex.code}"
-            except ZaloUnavailable:  # the send or a refresh: retried alike
+            except ZaloUnavailable as ex:  # the send or a refresh: retried alike
+                unavailable = str(ex)
                 if delay is not None:
                     self.sleep(delay)
                     continue
                 break
             self.app.record_sent(job.reply_id, msg_id)
             return "sent"
-        reason = f"Zalo could not be reached after {len(self.retry_delays) + 1} tries."
+        tries = len(self.retry_delays) + 1
+        reason = f"Zalo could not be reached after {tries} tries (the last: {unavailable})."
         self.app.record_failed(job.reply_id, None, reason)
         return "failed: unreachable"
 

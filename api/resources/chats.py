@@ -8,14 +8,17 @@ from uuid import UUID
 import falcon
 from pydantic import MISSING
 
-from adapters.read_models.inbox_queries import InboxQueries
+from adapters.read_models.inbox_queries import NOBODY, InboxFilter, InboxQueries
 from adapters.timefmt import iso
 from api.contract import Answer, Operation, Operations, body, query, refusal
+from api.resources.reading import page
 from api.schemas.conversations import (
+    AssignChat,
     ChatDetail,
     ChatEnded,
     ChatPostponed,
     Inbox,
+    InboxChat,
     InboxQuery,
     NewReply,
     ReplyQueued,
@@ -24,7 +27,7 @@ from api.schemas.conversations import ChatRead as ChatReadShape
 from api.schemas.conversations import EndChat as EndChatForm
 from domain.application import Zalodesk
 from domain.clock import Clock
-from domain.commands import EndChat, MarkChatRead, PostponeChat, PostReply
+from domain.commands import ChangeTicket, EndChat, MarkChatRead, PostponeChat, PostReply, RetryReply
 from domain.reply import Reply
 from domain.values import EndReason
 
@@ -37,8 +40,11 @@ REPLY_REFUSED = refusal(
 class Chats:
     operations: ClassVar[Operations] = {
         "GET": Operation(
-            "The chat inbox: active chats, most recent activity first",
-            {200: Answer("The inbox", Inbox)},
+            "The chat inbox: active chats, most recent activity first, a page at a time",
+            {
+                200: Answer("One page of the inbox, with the counts per assignee", Inbox),
+                400: refusal("A cursor this service did not hand out (or another bad query)"),
+            },
             query=InboxQuery,
         )
     }
@@ -48,7 +54,59 @@ class Chats:
         self.clock = clock
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = self.queries.inbox(self.clock(), query(req, InboxQuery).limit)
+        asked = query(req, InboxQuery)
+        me = req.context.principal.name
+        assignee = None if asked.assignee is MISSING else agent_name(asked.assignee, me)
+        where = InboxFilter(
+            account_id=None if asked.account_id is MISSING else asked.account_id,
+            assignee=NOBODY if asked.assignee == "none" else assignee,
+        )
+        cursor = None if asked.cursor is MISSING else asked.cursor
+        resp.media = page(lambda: self.queries.inbox(self.clock(), asked.limit, where, me, cursor))
+
+
+class ChatAssign:
+    """Assign the chat's ticket, from the inbox."""
+
+    operations: ClassVar[Operations] = {
+        "POST": Operation(
+            "Assign the chat's ticket: to the caller (me), to an agent by name, or to nobody",
+            {
+                200: Answer("The chat as the inbox lists it", InboxChat),
+                409: refusal("The chat has ended: assign its ticket with PATCH /api/tickets/{id}"),
+            },
+            body=AssignChat,
+        )
+    }
+
+    def __init__(self, app: Zalodesk, queries: InboxQueries, clock: Clock) -> None:
+        self.app = app
+        self.queries = queries
+        self.clock = clock
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
+        form = body(req, AssignChat)
+        principal = req.context.principal
+        chat = self.app.chat(chat_id)
+        if chat.ended:
+            raise falcon.HTTPConflict(
+                title="Conflict",
+                description=f"chat {chat_id} has ended: assign ticket {chat.ticket_id} "
+                "with PATCH /api/tickets/{id}",
+            )
+        assignee = None if form.assignee is None else agent_name(form.assignee, principal.name)
+        ticket = self.app.change_ticket(
+            ChangeTicket(
+                chat.ticket_id, actor=principal.actor, assignee=assignee, change_assignee=True
+            )
+        )
+        item = self.queries.item(chat_id, self.clock())
+        if item is None:
+            raise falcon.HTTPServiceUnavailable(
+                title="Not projected yet", description="Try again in a moment.", retry_after=1
+            )
+        # The view follows the log a moment later: the answer shows the change made now.
+        resp.media = {**item, "assignee": ticket.assignee, "status": ticket.status.value}
 
 
 class Chat:
@@ -156,6 +214,28 @@ class ChatRead:
     def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
         self.app.mark_chat_read(MarkChatRead(chat_id, req.context.principal.actor))
         resp.media = {"id": str(chat_id), "unread_count": 0}
+
+
+class ReplyRetry:
+    operations: ClassVar[Operations] = {
+        "POST": Operation(
+            "Send a failed reply again: a new attempt of the same reply",
+            {202: Answer("Queued again", ReplyQueued), 409: refusal("The reply has not failed")},
+        )
+    }
+
+    def __init__(self, app: Zalodesk) -> None:
+        self.app = app
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, reply_id: UUID) -> None:
+        reply = self.app.retry_reply(RetryReply(reply_id, req.context.principal.actor))
+        resp.status = falcon.HTTP_202
+        resp.media = reply_accepted(reply)
+
+
+def agent_name(assignee: str, me: str) -> str:
+    """``me`` is the calling token's name."""
+    return me if assignee == "me" else assignee
 
 
 def reply_accepted(reply: Reply) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import falcon
 
-from adapters.read_models.ticket_queries import BadCursor
+from adapters.read_models.cursors import BadCursor
 
 
 def page(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pydantic import MISSING
 
 from adapters.read_models.ticket_queries import TicketFilter, TicketQueries
 from api.contract import Answer, Operation, Operations, body, query, refusal
-from api.resources.chats import REPLY_REFUSED, reply_accepted
+from api.resources.chats import REPLY_REFUSED, agent_name, reply_accepted
 from api.resources.reading import page, projected
 from api.schemas.conversations import (
     NewReply,
@@ -109,12 +109,13 @@ class Ticket:
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
         form = body(req, TicketChanges)
+        me = req.context.principal.name
         ticket = self.app.change_ticket(
             ChangeTicket(
                 ticket_id,
                 actor=req.context.principal.actor,
                 status=None if form.status is MISSING else form.status.value,
-                assignee=None if form.assignee is MISSING else form.assignee,
+                assignee=agent_name(form.assignee, me) if isinstance(form.assignee, str) else None,
                 change_assignee=form.assignee is not MISSING,
                 tags=None if form.tags is MISSING else tuple(form.tags),
                 reason=form.reason,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import MISSING, Discriminator, Field, RootModel
 from pydantic import Tag as Branch
 
-from adapters.read_models.ticket_queries import CURSOR
+from adapters.read_models.cursors import CURSOR
 from api.schemas.base import (
     CLIENT_MESSAGE_ID,
     WHOLE_NUMBER,
@@ -36,6 +36,10 @@ ClientMessageId = Annotated[
         "and the same id with other content is refused (409).",
     ),
 ]
+PageCursor = Annotated[
+    str, Field(pattern=f"^{CURSOR.pattern}$", description="next_cursor of a page.")
+]
+Assignee = Annotated[str, visible_text(200)]
 
 
 CustomerName = Annotated[
@@ -70,11 +74,23 @@ class NamedCustomer(Shape):
     avatar: None
 
 
+class ReplyError(Shape):
+    """Why a reply failed: Zalo's error code (null for a network error or a refusal of
+    ours, such as an account that needs reconnecting) and the reason in words."""
+
+    code: int | None
+    reason: str
+
+
 class LastMessage(Shape):
     text: str
     kind: MessageKind
     direction: Direction
     at: Timestamp | None
+    status: MessageStatus | MISSING = Field(
+        default=MISSING, description="An outgoing message's state (inbox items)."
+    )
+    error: ReplyError | MISSING = Field(default=MISSING, description="Why the reply failed.")
 
 
 class Message(Shape):
@@ -88,14 +104,32 @@ class Message(Shape):
     quote_msg_id: str | None
     sent_at: Timestamp | None
     status: MessageStatus
-    error: str | MISSING = Field(default=MISSING, description="Why a reply failed.")
+    error: ReplyError | MISSING = Field(default=MISSING, description="Why a reply failed.")
+    attempts: int | MISSING = Field(
+        default=MISSING,
+        description="Outgoing messages: how many times the outbox called Zalo with it.",
+    )
 
 
 # The chat inbox
 
 
 class InboxQuery(Query):
+    account_id: Uuid | MISSING = Field(default=MISSING, description="One account's chats.")
+    assignee: Assignee | MISSING = Field(
+        default=MISSING,
+        description="me (the calling token's name), none (nobody), or an agent's name.",
+    )
     limit: Annotated[int, Field(ge=1, le=1000), WHOLE_NUMBER] = 200
+    cursor: PageCursor | MISSING = MISSING
+
+
+class InboxCounts(Shape):
+    """Active chats within the account_id filter: all, assigned to the caller, to nobody."""
+
+    all: int
+    me: int
+    none: int
 
 
 class Indicator(Shape):
@@ -118,11 +152,16 @@ class InboxChat(Shape):
     ending_soon: bool
     new: bool
     active: bool
+    assignee: str | None
+    status: TicketStatus | None = Field(description="The ticket's status.")
 
 
 class Inbox(Shape):
     indicator: Indicator
     chats: list[InboxChat]
+    has_more: bool
+    next_cursor: str | None
+    counts: InboxCounts
 
 
 class ActiveChat(InboxChat):
@@ -172,6 +211,12 @@ class ChatEnded(Shape):
     status: TicketStatus
 
 
+class AssignChat(Form):
+    assignee: Assignee | None = Field(
+        description="me (the calling token's name), an agent's name, or null: nobody."
+    )
+
+
 class ChatPostponed(Shape):
     id: Id
     auto_end_at: Timestamp | None
@@ -183,12 +228,6 @@ class ChatRead(Shape):
 
 
 # The ticket list
-
-
-# Where the next page of a list starts: a list's own ``next_cursor``.
-PageCursor = Annotated[
-    str, Field(pattern=f"^{CURSOR.pattern}$", description="next_cursor of a page.")
-]
 
 
 class TicketQuery(Query):
@@ -290,8 +329,8 @@ Tag = Annotated[str, visible_text(100)]
 
 class TicketChanges(Form):
     status: TicketStatus | MISSING = MISSING
-    assignee: Annotated[str, visible_text(200)] | MISSING | None = Field(
-        default=MISSING, description="null: nobody."
+    assignee: Assignee | MISSING | None = Field(
+        default=MISSING, description="An agent's name, me (the calling token's name), or null."
     )
     tags: Annotated[list[Tag], Field(max_length=50)] | MISSING = Field(
         default=MISSING, description="The ticket's tags, all of them."

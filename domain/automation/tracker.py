@@ -8,8 +8,8 @@ look at per ticket (``TicketFacts``). It finds:
   command (same actor, same time) are taken together: a trigger's conditions look at
   the ticket as the whole command left it (a new ticket with its first message);
 - **time triggers**: ``customer_waiting`` counts from the customer's oldest
-  unanswered message in the active chat until a reply (by an agent, a rule or the OA
-  manager) or the chat's end; ``ticket_unchanged`` counts from the last change by a
+  unanswered message in the active chat until a reply (by an agent or a rule, once Zalo
+  accepted it: ``Chat.ReplySent``; or by the OA manager) or the chat's end; ``ticket_unchanged`` counts from the last change by a
   person or by Zalo. Each enabled time rule looks at each spell once, when it reaches
   ``after_seconds``: before the event that ends the spell (``observe``), or when the
   clock gets there (``due``). It fires if its conditions hold then.
@@ -195,13 +195,18 @@ class Tracker:
         the spells it ends or begins."""
         matches = self._due(facts, event.at)
         self.touched.add(facts.ticket_id)
-        if ends_waiting and facts.waiting_since is not None:
-            facts.waiting_since, facts.waiting_position = None, 0
-            facts.waiting_done = set()
+        if ends_waiting:
+            self._end_waiting(facts)
         if not caused_by_rule(event.actor):
             facts.quiet_since, facts.quiet_position = event.at, position
             facts.quiet_done = set()
         return matches
+
+    def _end_waiting(self, facts: TicketFacts) -> None:
+        if facts.waiting_since is not None:
+            facts.waiting_since, facts.waiting_position = None, 0
+            facts.waiting_done = set()
+            self.touched.add(facts.ticket_id)
 
     def _trigger(
         self,
@@ -293,10 +298,22 @@ def _customer_message(t: Tracker, position: int, e: Any, facts: TicketFacts | No
 
 
 def _agent_replied(t: Tracker, position: int, e: Any, facts: TicketFacts | None) -> list[Match]:
+    """The agent's action triggers at once; the customer waits on until Zalo takes the reply
+    (events stored before ``activity`` existed counted the reply as answer when queued)."""
     if facts is None:
         return []
-    matches = t._before(facts, position, e, ends_waiting=True)
+    matches = t._before(facts, position, e, ends_waiting=e.activity)
     t._trigger(RuleTrigger.AGENT_REPLIED, facts, position, e, e.originator_id)
+    return matches
+
+
+def _reply_sent(t: Tracker, position: int, e: Any, facts: TicketFacts | None) -> list[Match]:
+    """Zalo accepted a reply: the customer is answered. The outbox's doing is no change by a
+    person, so it begins no quiet spell, and it is no trigger."""
+    if facts is None:
+        return []
+    matches = t._due(facts, e.at)
+    t._end_waiting(facts)
     return matches
 
 
@@ -340,6 +357,7 @@ HANDLERS: dict[str, Handler] = {
     "Chat.Started": _chat_started,
     "Chat.CustomerMessageReceived": _customer_message,
     "Chat.AgentReplied": _agent_replied,
+    "Chat.ReplySent": _reply_sent,
     "Chat.OAManagerMessageRecorded": _oa_manager_message,
     "Chat.Ended": _chat_ended,
     "Reply.Queued": _reply_queued,

@@ -5,10 +5,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from attrs import frozen
+from eventsourcing.domain import Aggregate
 
 from domain import actors
 from domain.account import ZaloAccount
+from domain.chat import Chat
+from domain.commands import RetryReply
 from domain.contact import Contact
+from domain.errors import NotFound
 from domain.handlers.base import Decision, DeskBase
 from domain.reply import Reply
 from domain.values import MessageOwner, ReplyStatus
@@ -80,15 +84,22 @@ class OutboxHandlers(DeskBase):
 
         The echo settler may have claimed the id first (the send call outlasted its grace
         time): the reply is recorded sent all the same, and the settler's claim stands.
+        Zalo's acceptance is the agent's activity on the chat (``Chat.ReplySent``): it
+        answers the waiting customer and restarts the inactivity clock.
         """
 
         def decide() -> Decision[None]:
             reply = self._find(Reply, reply_id)
             assert reply is not None
             now = self.clock()
-            reply.record_sent(zalo_msg_id, actors.OUTBOX, now)
+            changed: list[Aggregate] = [reply]
+            if reply.status == ReplyStatus.QUEUED:
+                reply.record_sent(zalo_msg_id, actors.OUTBOX, now)
+                chat = self._find(Chat, reply.chat_id)
+                if chat is not None and chat.reply_sent(reply.id, actors.OUTBOX, now):
+                    changed.append(chat)
             if self._exists(ZaloMessage.create_id(reply.account_id, zalo_msg_id)):
-                return None, [reply]
+                return None, changed
             claim = ZaloMessage(
                 account_id=reply.account_id,
                 zalo_msg_id=zalo_msg_id,
@@ -99,7 +110,7 @@ class OutboxHandlers(DeskBase):
                 actor=actors.OUTBOX,
                 at=now,
             )
-            return None, [reply, claim]
+            return None, [*changed, claim]
 
         self._change(decide)
 
@@ -112,12 +123,24 @@ class OutboxHandlers(DeskBase):
 
         self._change(decide)
 
+    def retry_reply(self, cmd: RetryReply) -> Reply:
+        """A failed reply queued again, for a new attempt; 409 unless it failed."""
+
+        def decide() -> Decision[Reply]:
+            reply = self._find(Reply, cmd.reply_id)
+            if reply is None:
+                raise NotFound("reply", cmd.reply_id)
+            reply.retry(cmd.actor, self.clock())
+            return reply, [reply]
+
+        return self._change(decide)
+
     def abandon_unknown(self, reply_id: UUID) -> bool:
         """After a restart: a reply whose send was under way has an unknown fate; say so."""
 
         def decide() -> Decision[bool]:
             reply = self._find(Reply, reply_id)
-            if reply is None or reply.status != ReplyStatus.QUEUED or reply.attempts == 0:
+            if reply is None or reply.status != ReplyStatus.QUEUED or not reply.in_flight:
                 return False, []
             reply.record_failed(None, UNKNOWN_OUTCOME, actors.OUTBOX, self.clock())
             return True, [reply]

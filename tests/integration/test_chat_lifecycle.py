@@ -116,24 +116,6 @@ def test_inactivity_of_both_sides_ends_the_chat(
     assert (chat["end_reason"], chat["ended_by"]) == ("inactivity", "system:inactivity")
 
 
-def test_an_agent_reply_resets_the_inactivity_clock(
-    platform: ZaloPlatform, desk: Desk, clock: FrozenClock, timer: InactivityTimer
-) -> None:
-    platform.text(CUSTOMER, "hello?")
-    chat = desk.only_chat()
-    clock.advance(500)
-    assert (
-        desk.post(f"/api/chats/{chat['id']}/messages", {"text": "Dạ, em xem ngay"}).status_code
-        == 202
-    )
-    desk.project()
-    clock.advance(200)  # 700 s after the customer, 200 s after the agent
-    assert timer.tick() == 0
-    assert desk.only_chat()["waiting_since"] is None
-    clock.advance(401)
-    assert timer.tick() == 1
-
-
 def test_the_warning_comes_in_the_last_two_minutes(
     platform: ZaloPlatform, desk: Desk, clock: FrozenClock
 ) -> None:

@@ -166,7 +166,7 @@ def test_errors_that_cannot_be_retried_fail_visibly_at_once(
     agent.reply("Chào bạn")
     [message] = agent.deliver()
     assert message["status"] == "failed"
-    assert f"(Zalo error {code})" in message["error"]
+    assert message["error"]["code"] == code
     assert len(fake.send_times) == 1
 
 
@@ -174,7 +174,7 @@ def test_the_reply_window_error_explains_itself(agent: Agent, fake: FakeZalo) ->
     fake.fail_next(-230)
     agent.reply("Chào bạn")
     [message] = agent.deliver()
-    assert "7 days" in message["error"]
+    assert "7 days" in message["error"]["reason"]
 
 
 @pytest.mark.parametrize("code", [-216, -220])
@@ -208,7 +208,7 @@ def test_a_platform_that_stays_down_ends_in_a_visible_failure(agent: Agent, fake
     agent.reply("Không tới")
     [message] = agent.deliver()
     assert message["status"] == "failed"
-    assert "could not be reached" in message["error"]
+    assert "could not be reached" in message["error"]["reason"]
 
 
 def test_a_failed_refresh_asks_for_a_reconnect(
@@ -219,7 +219,7 @@ def test_a_failed_refresh_asks_for_a_reconnect(
     agent.reply("first")
     [message] = agent.deliver()
     assert message["status"] == "failed"
-    assert "needs reconnecting" in message["error"]
+    assert "needs reconnecting" in message["error"]["reason"]
 
     project()
     [account] = client.simulate_get("/api/accounts").json["accounts"]
@@ -227,7 +227,7 @@ def test_a_failed_refresh_asks_for_a_reconnect(
     agent.reply("second")
     messages = agent.deliver()
     assert messages[1]["status"] == "failed"
-    assert "needs reconnecting" in messages[1]["error"]
+    assert "needs reconnecting" in messages[1]["error"]["reason"]
     assert len(fake.send_times) == 1  # nothing more was tried
     # An admin pastes a fresh pair: the account is usable again.
     client.simulate_patch(
@@ -533,7 +533,7 @@ def test_a_reply_cut_off_mid_send_is_failed_visibly_not_resent(
     assert restarted.recover() == 1
     [message] = agent.deliver()
     assert message["status"] == "failed"
-    assert "may or may not have reached" in message["error"]
+    assert "may or may not have reached" in message["error"]["reason"]
     assert fake.sent == []
 
 
@@ -559,7 +559,7 @@ def test_a_reply_on_a_removed_account_fails_once_with_the_reason(
         if m["direction"] == "out"
     ]
     assert (message["id"], message["status"]) == (reply_id, "failed")
-    assert message["error"] == ACCOUNT_REMOVED
+    assert message["error"] == {"code": None, "reason": ACCOUNT_REMOVED}
     events = client.simulate_get(f"/api/audit/{chat_id}").json["events"]
     assert [e["type"] for e in events].count("Reply.Failed") == 1
     assert fake.sent == []

@@ -316,7 +316,10 @@ def test_a_reply_whose_account_is_removed_as_its_send_begins_fails_with_the_reas
         for m in client.simulate_get(f"/api/chats/{chat['id']}").json["messages"]
         if m["direction"] == "out"
     ]
-    assert (message["status"], message["error"]) == ("failed", ACCOUNT_REMOVED)
+    assert (message["status"], message["error"]) == (
+        "failed",
+        {"code": None, "reason": ACCOUNT_REMOVED},
+    )
     assert fake.sent == []
 
 

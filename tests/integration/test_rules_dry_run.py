@@ -10,10 +10,15 @@ from typing import Any
 import pytest
 from falcon import testing
 
+from adapters.workers.outbox import Outbox
 from api import cli
 from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
+from tests.integration.test_outbox import outbox, send_queued, settings
+
+# Fixtures shared with the outbox tests: Zalo is the fake, and the outbox sends to it.
+__all__ = ["outbox", "settings"]
 
 LAN, MAI, HOA = "5512523625412515001", "5512523625412515002", "5512523625412515003"
 LATE = {
@@ -28,9 +33,15 @@ class History:
     """A morning at the shop: Lan answered in a minute, Mai after ten, Hoa never."""
 
     def __init__(
-        self, client: testing.TestClient, platform: ZaloPlatform, project: Any, clock: FrozenClock
+        self,
+        client: testing.TestClient,
+        platform: ZaloPlatform,
+        project: Any,
+        clock: FrozenClock,
+        outbox: Outbox,
     ) -> None:
         self.client, self.platform, self.project, self.clock = client, platform, project, clock
+        self.outbox = outbox
         self.asked: dict[str, str] = {}  # customer: when they wrote
 
     def happened(self) -> None:
@@ -61,6 +72,8 @@ class History:
         chat = self.chat(customer)
         path = f"/api/chats/{chat['id']}/messages"
         assert self.client.simulate_post(path, json={"text": "Dạ shop nghe"}).status_code == 202
+        self.project()
+        send_queued(self.outbox)  # Zalo takes it: the customer is answered
 
     def end(self, customer: str, status: str) -> None:
         chat = self.chat(customer)
@@ -83,9 +96,13 @@ class History:
 
 @pytest.fixture
 def history(
-    client: testing.TestClient, platform: ZaloPlatform, project: Any, clock: FrozenClock
+    client: testing.TestClient,
+    platform: ZaloPlatform,
+    project: Any,
+    clock: FrozenClock,
+    outbox: Outbox,
 ) -> History:
-    story = History(client, platform, project, clock)
+    story = History(client, platform, project, clock, outbox)
     story.happened()
     return story
 

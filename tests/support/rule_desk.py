@@ -85,6 +85,16 @@ class RuleDesk:
         self.desk.post_reply(
             PostReply(actor="agent:lan", text=text, ticket_id=self.ticket_id(user))
         )
+        self.zalo_accepts()
+
+    def zalo_accepts(self) -> None:
+        """The outbox sends every queued reply and Zalo takes it, as the worker would."""
+        notifications = self.desk.recorder.select_notifications(start=1, limit=100_000)
+        for n in notifications:
+            if n.topic.endswith("Reply.Queued"):
+                job = self.desk.begin_send(UUID(str(n.originator_id)))
+                if job is not None:
+                    self.desk.record_sent(job.reply_id, f"zalo-{job.reply_id.hex[:12]}")
 
     def matches(self) -> list[Match]:
         """What the log written since the last look triggers."""
@@ -100,7 +110,8 @@ class RuleDesk:
         return self.tracker.due(self.clock())
 
     def fire(self, matches: list[Match]) -> list[Any]:
-        return [
+        """The rules fire, and Zalo takes the replies they queued."""
+        fired = [
             self.desk.fire_rule(
                 FireRule(
                     rule_id=m.rule.id,
@@ -114,6 +125,8 @@ class RuleDesk:
             )
             for m in matches
         ]
+        self.zalo_accepts()
+        return fired
 
     def events(self, aggregate_id: UUID) -> list[Any]:
         return list(self.desk.repository.event_store.get(aggregate_id))

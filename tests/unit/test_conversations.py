@@ -90,7 +90,9 @@ def test_the_timer_spares_a_chat_that_woke_up(
 ) -> None:
     chat_id = first_chat(desk, account_id)
     clock.advance(590)
-    desk.post_reply(PostReply(actor="agent:lan", text="Dạ có ạ", chat_id=chat_id))
+    reply = desk.post_reply(PostReply(actor="agent:lan", text="Dạ có ạ", chat_id=chat_id))
+    desk.begin_send(reply.id)
+    desk.record_sent(reply.id, "zalo-1")  # Zalo took it: the agent's activity
     clock.advance(20)
     assert desk.end_inactive_chat(EndInactiveChat(chat_id)) is False
     assert not desk.chat(chat_id).ended

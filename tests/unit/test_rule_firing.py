@@ -124,7 +124,7 @@ def test_a_rule_ends_the_chat_then_says_goodbye_in_a_new_session(rules: RuleDesk
         e.message_id for e in rules.events(second_chat) if type(e).__name__ == "AgentReplied"
     ]
     reply: object = rules.desk.repository.get(reply_id)
-    assert isinstance(reply, Reply) and reply.status == ReplyStatus.QUEUED
+    assert isinstance(reply, Reply) and reply.status == ReplyStatus.SENT
     assert reply.text == "Shop sẽ liên hệ lại sau ạ"
     started: Any = rules.events(second_chat)[0]
     assert started.actor == actors.automation(str(rule.id))

@@ -12,14 +12,14 @@ from adapters.read_models.views.base import View, handles
 
 MESSAGE_COLUMNS = (
     "message_id, chat_id, ticket_id, zalo_msg_id, direction, author, kind, text, attachments, "
-    "quote_msg_id, sent_at, recorded_at, status, error, position"
+    "quote_msg_id, sent_at, recorded_at, status, error, position, attempts"
 )
 
 
 class TranscriptView(View):
     name = "transcript"
     tables = ("chat_sessions", "chat_messages")
-    version = 1
+    version = 2
 
     def ddl(self) -> Sequence[str]:
         messages = self.t("chat_messages")
@@ -51,8 +51,9 @@ class TranscriptView(View):
                 sent_at timestamptz NOT NULL,
                 recorded_at timestamptz NOT NULL,
                 status text NOT NULL,
-                error text,
-                position bigint NOT NULL
+                error jsonb,
+                position bigint NOT NULL,
+                attempts integer NOT NULL DEFAULT 0
             )""",
             f"""CREATE INDEX IF NOT EXISTS {messages}_by_chat
                 ON {messages} (chat_id, sent_at, position)""",
@@ -93,7 +94,7 @@ class TranscriptView(View):
         """A message that came through Zalo, filed under its chat's ticket."""
         cur.execute(
             f"""INSERT INTO {self.t("chat_messages")} ({MESSAGE_COLUMNS})
-                SELECT %s, %s, ticket_id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s
+                SELECT %s, %s, ticket_id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, 0
                 FROM {self.t("chat_sessions")} WHERE chat_id = %s
                 ON CONFLICT (message_id) DO NOTHING""",
             (
@@ -118,7 +119,7 @@ class TranscriptView(View):
     def reply_queued(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(
             f"""INSERT INTO {self.t("chat_messages")} ({MESSAGE_COLUMNS}) VALUES
-                (%s, %s, %s, NULL, 'out', %s, 'text', %s, '[]', NULL, %s, %s, 'queued', NULL, %s)
+                (%s, %s, %s, NULL, 'out', %s, 'text', %s, '[]', NULL, %s, %s, 'queued', NULL, %s, 0)
                 ON CONFLICT (message_id) DO NOTHING""",
             (e.originator_id, e.chat_id, e.ticket_id, e.actor, e.text, e.at, e.at, position),
         )
@@ -131,13 +132,28 @@ class TranscriptView(View):
             (e.zalo_msg_id, e.originator_id),
         )
 
+    @handles("Reply.SendAttempted")
+    def reply_attempted(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        cur.execute(
+            f"UPDATE {self.t('chat_messages')} SET attempts = %s WHERE message_id = %s",
+            (e.attempt, e.originator_id),
+        )
+
     @handles("Reply.Failed")
     def reply_failed(self, cur: Cursor[Any], e: Any, position: int) -> None:
-        error = f"{e.reason} (Zalo error {e.code})" if e.code is not None else e.reason
         cur.execute(
             f"""UPDATE {self.t("chat_messages")} SET status = 'failed', error = %s
                 WHERE message_id = %s""",
-            (error, e.originator_id),
+            (Jsonb(reply_error(e)), e.originator_id),
+        )
+
+    @handles("Reply.RetryRequested")
+    def reply_retried(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        """Queued again: the outbox finds it by its status, in its place in the log."""
+        cur.execute(
+            f"""UPDATE {self.t("chat_messages")} SET status = 'queued', error = NULL
+                WHERE message_id = %s""",
+            (e.originator_id,),
         )
 
     @handles("Reply.Progressed")
@@ -151,7 +167,13 @@ class TranscriptView(View):
     def ticket_message(self, cur: Cursor[Any], e: Any, position: int) -> None:
         cur.execute(
             f"""INSERT INTO {self.t("chat_messages")} ({MESSAGE_COLUMNS}) VALUES
-                (%s, NULL, %s, NULL, %s, %s, 'text', %s, '[]', NULL, %s, %s, 'received', NULL, %s)
+                (%s, NULL, %s, NULL, %s, %s, 'text', %s, '[]', NULL, %s, %s, 'received', NULL, %s, 0)
                 ON CONFLICT (message_id) DO NOTHING""",
             (e.message_id, e.originator_id, e.direction, e.actor, e.text, e.at, e.at, position),
         )
+
+
+def reply_error(e: Any) -> dict[str, Any]:
+    """Why a reply failed, from its ``Reply.Failed``: Zalo's code (None for a network
+    error or a refusal of ours) and the reason in words."""
+    return {"code": e.code, "reason": e.reason}

@@ -395,7 +395,10 @@ function renderChat() {
   const meta = [accountName(chat.account_id)];
   if (chat.customer && chat.customer.display_name) meta.push(`Zalo ${chat.customer.zalo_user_id}`);
   if (chat.started_at) meta.push(`since ${when(chat.started_at)}`);
-  $("chat-meta").replaceChildren(meta.join(" \u00b7 "),
+  $("chat-meta").replaceChildren(
+    chat.status ? el("span", { class: `status status-${chat.status}` }, chat.status) : "",
+    chat.status ? " " : "",
+    meta.join(" \u00b7 "),
     chat.assignee ? el("span", { class: "assignee" }, ` \u00b7 assigned to ${chat.assignee}`) : "",
     chat.active === false ? el("span", { class: "ended" }, " \u00b7 ended") : "",
     chat.waiting_since ? " \u00b7 " : "",

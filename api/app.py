@@ -22,7 +22,7 @@ from api.auth import BearerAuth
 from api.contract import Answer, Operation, Route, check
 from api.openapi import Docs, OpenAPI, spec
 from api.requestlog import RequestLog
-from api.resources import accounts, audit, chats, health, rules, tickets, tokens, webhooks
+from api.resources import accounts, audit, chats, health, rules, stream, tickets, tokens, webhooks
 from api.schemas.base import UUID_PATTERN
 from api.schemas.operations import Alive, NotReady, Readiness
 from api.services import Services
@@ -100,6 +100,9 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/api/rules", rules.Rules(app, RuleQueries(services.pool))),
         Route("/api/rules/dry-run", rules.RulesDryRun(services.log, services.clock)),
         Route("/api/rules/{rule_id:uuid}", rules.Rule(app)),
+        # Public here: the stream server checks the token (a browser sends it in the query).
+        Route("/api/stream", stream.StreamRedirect(settings), secured=False),
+        Route("/api/stream/tokens", stream.StreamTokensResource(services.stream_tokens)),
     ]
 
 

@@ -19,7 +19,7 @@ from eventsourcing.persistence import OperationalError as StoreUnavailable
 from psycopg_pool import ConnectionPool
 
 from adapters.account_cache import AccountCache
-from adapters.api_tokens import TokenStore
+from adapters.api_tokens import StreamTokens, TokenStore
 from adapters.credential_cipher import credential_cipher
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.connection import (
@@ -38,6 +38,8 @@ from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.registry import all_views
 from adapters.settings import Settings, SettingsError
+from adapters.stream.hub import Hub
+from adapters.stream.source import LogSource
 from adapters.workers import processors
 from adapters.workers.automation import Automation
 from adapters.workers.echo_settler import EchoSettler
@@ -123,6 +125,9 @@ def prepare_database(url: str, settings: Settings) -> None:
         check_key(conn, credential_cipher(settings))
 
 
+# The stream process: token checks and log reads, a few at a time (plus its LISTEN).
+STREAM_PROCESS = Connections(pool=4, store=2, store_overflow=2)
+
 # Commands run beside the service (token, replay, audit ...) and the processors' lock.
 SPARE_CONNECTIONS = 10
 
@@ -130,7 +135,8 @@ SPARE_CONNECTIONS = 10
 def connections_needed(workers: int, threads: int, with_worker: bool) -> int:
     """The most connections the service may hold at once, spares for commands included."""
     web = workers * web_worker(threads).most
-    return web + (WORKER_PROCESS.most if with_worker else 0) + SPARE_CONNECTIONS
+    background = WORKER_PROCESS.most + STREAM_PROCESS.most + 1 if with_worker else 0
+    return web + background + SPARE_CONNECTIONS
 
 
 def check_connections(url: str, workers: int, threads: int, with_worker: bool) -> None:
@@ -195,6 +201,7 @@ def build(
         tickets=TicketQueries(pool),
         accounts=AccountQueries(pool),
         log=EventLog(app, pool),
+        stream_tokens=StreamTokens(pool),
     )
 
 
@@ -345,3 +352,40 @@ def run_workers(settings: Settings, database_url: str, stop: threading.Event) ->
             services.close()
     finally:
         lock.close()
+
+
+@frozen
+class StreamTuning:
+    """How the live stream paces itself; tests make it quicker."""
+
+    keep_alive_seconds: float = 15.0
+    poll_seconds: float = 1.0
+    buffer_bytes: int = 4 * 1024 * 1024
+    report_seconds: float = 60.0
+
+
+def stream_parts(services: Services, tuning: StreamTuning = StreamTuning()) -> tuple[Hub, Any]:
+    """The stream's hub (the one follower of the log) and its ASGI app."""
+    from api.stream_app import create_stream_app
+
+    hub = Hub(
+        LogSource(services.log, services.pool, services.views),
+        services.url,
+        keep_alive_seconds=tuning.keep_alive_seconds,
+        poll_seconds=tuning.poll_seconds,
+        buffer_bytes=tuning.buffer_bytes,
+        report_seconds=tuning.report_seconds,
+    )
+    return hub, create_stream_app(hub, services.tokens, services.stream_tokens)
+
+
+def run_stream(settings: Settings, database_url: str, bind: str, stop: threading.Event) -> None:
+    """The stream server until ``stop`` (or SIGTERM); starts while the database is away."""
+    from api import stream_server
+
+    services = build(settings, with_outage_limits(database_url), connections=STREAM_PROCESS)
+    try:
+        hub, app = stream_parts(services)
+        stream_server.run(app, hub, bind, stop)
+    finally:
+        services.close()

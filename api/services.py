@@ -8,7 +8,7 @@ from attrs import define
 from psycopg_pool import ConnectionPool
 
 from adapters import metrics
-from adapters.api_tokens import TokenStore
+from adapters.api_tokens import StreamTokens, TokenStore
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.credentials import CredentialStore
 from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
@@ -35,6 +35,7 @@ class Services:
     tickets: TicketQueries
     accounts: AccountQueries
     log: EventLog
+    stream_tokens: StreamTokens
 
     def lag(self) -> dict[str, int]:
         """How many events each view is behind the log."""

@@ -1,0 +1,246 @@
+"""The stream's one follower of the log and its many clients.
+
+One task follows the log: woken by the projector's NOTIFY (or every ``poll_seconds``), it
+reads the events after its position up to the position every view has applied, frames
+and encodes each once, and appends the round's bytes to every client's buffer. A client
+that lets its buffer grow past ``buffer_bytes`` is closed; it reconnects with
+``Last-Event-ID`` and catches up from the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
+from psycopg_pool import PoolTimeout
+
+from adapters.stream.frames import KEEP_ALIVE
+from adapters.stream.source import Batch, LogSource
+from adapters.workers.projector import VIEWS_CHANNEL
+
+log = logging.getLogger("zalodesk.stream")
+
+DATABASE_AWAY = (psycopg.Error, OperationalError, InterfaceError, PoolTimeout, OSError)
+OPENING = b"retry: 2000\n\n"
+
+
+class Client:
+    """One open stream: what it has been sent up to, and what waits to be written."""
+
+    def __init__(self, after: int, limit: int) -> None:
+        self.after = after
+        self.limit = limit
+        self.buffer: collections.deque[bytes] = collections.deque()
+        self.size = 0
+        self.closed = False
+        self.wake = asyncio.Event()
+
+    def push(self, batch: Batch, data: bytes) -> bool:
+        """Queue a round's bytes (only its frames past ``after``); False if it overflowed."""
+        if batch.last <= self.after:
+            return True
+        if batch.frames and batch.frames[0][0] <= self.after:
+            data = b"".join(f for p, f in batch.frames if p > self.after)
+        self.after = batch.last
+        if not data:
+            return True
+        if self.size + len(data) > self.limit:
+            return False
+        self.buffer.append(data)
+        self.size += len(data)
+        self.wake.set()
+        return True
+
+    def take(self) -> bytes:
+        data = b"".join(self.buffer)
+        self.buffer.clear()
+        self.size = 0
+        return data
+
+    def close(self) -> None:
+        self.closed = True
+        self.buffer.clear()
+        self.size = 0
+        self.wake.set()
+
+
+class Hub:
+    def __init__(
+        self,
+        source: LogSource,
+        listen_url: str,
+        keep_alive_seconds: float = 15.0,
+        poll_seconds: float = 1.0,
+        buffer_bytes: int = 4 * 1024 * 1024,
+        report_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.listen_url = listen_url
+        self.keep_alive_seconds = keep_alive_seconds
+        self.poll_seconds = poll_seconds
+        self.buffer_bytes = buffer_bytes
+        self.report_seconds = report_seconds
+        self.clock = clock
+        self.position = 0
+        self.ready = asyncio.Event()
+        self.clients: set[Client] = set()
+        self.connected = False
+        self.dropped = 0
+        self.served = 0
+
+    # Following the log
+
+    async def follow(self) -> None:
+        """Until cancelled: listen, read rounds; through outages, reconnect every second."""
+        reporter = asyncio.create_task(self._report())
+        away_since: float | None = None
+        try:
+            while True:
+                try:
+                    async with await psycopg.AsyncConnection.connect(
+                        self.listen_url, autocommit=True
+                    ) as conn:
+                        await conn.execute(f"LISTEN {VIEWS_CHANNEL}")
+                        if not self.ready.is_set():
+                            self.position = await asyncio.to_thread(self.source.applied)
+                            self.ready.set()
+                        self.connected = True
+                        if away_since is not None:
+                            log.info(
+                                "the stream reaches the database again",
+                                extra={"away_s": round(self.clock() - away_since, 1)},
+                            )
+                            away_since = None
+                        while True:
+                            await self.catch_up()
+                            async for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
+                                pass
+                except DATABASE_AWAY as error:
+                    self.connected = False
+                    if away_since is None:
+                        away_since = self.clock()
+                        log.error(
+                            "the stream lost the database; trying again every second "
+                            "(clients stay connected)",
+                            extra={"error": f"{type(error).__name__}: {error}".strip()},
+                        )
+                    await asyncio.sleep(1.0)
+        finally:
+            reporter.cancel()
+
+    async def catch_up(self) -> None:
+        """Rounds until every event the views have applied is sent."""
+        while True:
+            upto = await asyncio.to_thread(self.source.applied)
+            if upto <= self.position:
+                return
+            batch = await asyncio.to_thread(self.source.read, self.position, upto)
+            self.broadcast(batch)
+            if batch.last >= upto:
+                return
+
+    def broadcast(self, batch: Batch) -> None:
+        data = b"".join(frame for _, frame in batch.frames)
+        for client in list(self.clients):
+            if not client.push(batch, data):
+                self._drop(client)
+        self.position = max(self.position, batch.last)
+
+    def _drop(self, client: Client) -> None:
+        self.clients.discard(client)
+        client.close()
+        self.dropped += 1
+        log.warning(
+            "a stream client fell too far behind and was closed (it resumes with Last-Event-ID)",
+            extra={"position": client.after, "clients": len(self.clients)},
+        )
+
+    async def _report(self) -> None:
+        while True:
+            await asyncio.sleep(self.report_seconds)
+            log.info(
+                "stream clients",
+                extra={
+                    "clients": len(self.clients),
+                    "position": self.position,
+                    "database": "connected" if self.connected else "away",
+                    "dropped": self.dropped,
+                },
+            )
+
+    # Serving one client
+
+    async def serve(self, after: int | None, gone: Awaitable[Any]) -> AsyncIterator[bytes]:
+        """A client's bytes: the events after ``after`` from the log, then live ones, each
+        once; or, without ``after``, live ones from now. Keep-alives while idle. Ends when
+        ``gone`` (the client left) completes, or the client is closed."""
+        client = Client(after or 0, self.buffer_bytes)
+        watcher = asyncio.ensure_future(gone)
+        watcher.add_done_callback(lambda _: client.close())
+        self.served += 1
+        try:
+            yield OPENING
+            async for data in self._catch_up(client, after is None):
+                yield data
+            while not client.closed:
+                if client.buffer:
+                    yield client.take()
+                    continue
+                client.wake.clear()
+                try:
+                    await asyncio.wait_for(client.wake.wait(), self.keep_alive_seconds)
+                except TimeoutError:
+                    yield KEEP_ALIVE
+        finally:
+            watcher.cancel()
+            self.clients.discard(client)
+
+    async def _catch_up(self, client: Client, live_only: bool) -> AsyncIterator[bytes]:
+        """The log's frames up to the hub's place, then the client joins it (the
+        ``position`` test and joining run with no await between: no gap, no repeat)."""
+        while not client.closed:
+            if not self.ready.is_set():
+                await self._idle(self.ready, self.keep_alive_seconds)
+                yield KEEP_ALIVE
+                continue
+            if live_only:
+                client.after = self.position
+            if client.after >= self.position:
+                self.clients.add(client)
+                return
+            try:
+                batch = await asyncio.to_thread(self.source.read, client.after, self.position)
+            except DATABASE_AWAY:
+                await self._idle(None, 1.0)
+                yield KEEP_ALIVE
+                continue
+            client.after = batch.last
+            if batch.frames:
+                yield b"".join(frame for _, frame in batch.frames)
+
+    async def _idle(self, until: asyncio.Event | None, seconds: float) -> None:
+        """``seconds``, or until ``until`` is set, whichever is first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for((until or asyncio.Event()).wait(), seconds)
+
+    def close_all(self) -> None:
+        for client in list(self.clients):
+            self.clients.discard(client)
+            client.close()
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "clients": len(self.clients),
+            "position": self.position,
+            "database_connected": self.connected,
+            "dropped": self.dropped,
+            "served": self.served,
+        }

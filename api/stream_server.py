@@ -21,6 +21,14 @@ log = logging.getLogger("zalodesk.stream")
 GRACEFUL_SECONDS = 3
 
 
+class NoColours(logging.Filter):
+    """Uvicorn adds a copy of some messages with terminal colours; JSON lines need neither."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
+
+
 class StreamServer(uvicorn.Server):
     def __init__(self, app: Any, hub: Hub, bind: str, stop: threading.Event) -> None:
         host, _, port = bind.rpartition(":")
@@ -76,4 +84,5 @@ class StreamServer(uvicorn.Server):
 
 
 def run(app: Any, hub: Hub, bind: str, stop: threading.Event) -> None:
+    logging.getLogger("uvicorn.error").addFilter(NoColours())
     asyncio.run(StreamServer(app, hub, bind, stop).run_until_stopped())

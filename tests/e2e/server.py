@@ -137,6 +137,7 @@ class Service:
     logs: Path
     workers: int = 2
     port: int = 0
+    stream_port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     stderr_path: Path | None = None
@@ -157,6 +158,10 @@ class Service:
     def start(self) -> Service:
         assert self.process is None, "already running"
         self.port = free_port()
+        # The live stream's own port (by default the API's + 1, which may be taken here).
+        self.stream_port = free_port()
+        self.env.setdefault("ZALODESK_STREAM_BIND", f"127.0.0.1:{self.stream_port}")
+        self.stream_port = int(self.env["ZALODESK_STREAM_BIND"].rpartition(":")[2])
         self.starts += 1
         self.logs.mkdir(parents=True, exist_ok=True)
         stdout_path = self.logs / f"serve-{self.starts}.out"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +47,7 @@ class EventStream:
         while True:
             try:
                 raw = self.response.readline()
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 raise TimeoutError("no frame in time") from None
             if not raw:
                 raise EOFError("the stream ended")

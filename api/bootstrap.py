@@ -125,8 +125,9 @@ def prepare_database(url: str, settings: Settings) -> None:
         check_key(conn, credential_cipher(settings))
 
 
-# The stream process: token checks and log reads, a few at a time (plus its LISTEN).
-STREAM_PROCESS = Connections(pool=4, store=2, store_overflow=2)
+# The stream process: token checks, and log reads (each short; they take turns), plus its
+# LISTEN: three in all, so the default workers of a 16-core host still fit a server of 100.
+STREAM_PROCESS = Connections(pool=1, store=1, store_overflow=0)
 
 # Commands run beside the service (token, replay, audit ...) and the processors' lock.
 SPARE_CONNECTIONS = 10
@@ -362,6 +363,7 @@ class StreamTuning:
     poll_seconds: float = 1.0
     buffer_bytes: int = 4 * 1024 * 1024
     report_seconds: float = 60.0
+    stuck_seconds: float = 10.0
 
 
 def stream_parts(services: Services, tuning: StreamTuning = StreamTuning()) -> tuple[Hub, Any]:
@@ -375,6 +377,7 @@ def stream_parts(services: Services, tuning: StreamTuning = StreamTuning()) -> t
         poll_seconds=tuning.poll_seconds,
         buffer_bytes=tuning.buffer_bytes,
         report_seconds=tuning.report_seconds,
+        stuck_seconds=tuning.stuck_seconds,
     )
     return hub, create_stream_app(hub, services.tokens, services.stream_tokens)
 

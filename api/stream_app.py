@@ -20,6 +20,7 @@ from api.errors import UNAVAILABLE
 
 STREAM = "/api/stream"
 RECEIVE = "zalodesk.receive"
+ABORT = "zalodesk.abort"
 QUERY = frozenset({"token", "last_event_id"})
 
 
@@ -67,7 +68,7 @@ class Stream:
         resp.content_type = "text/event-stream; charset=utf-8"
         resp.cache_control = ["no-cache"]
         resp.set_header("X-Accel-Buffering", "no")  # proxies: pass each frame on at once
-        resp.stream = self.hub.serve(after, _left(req.scope))
+        resp.stream = self.hub.serve(after, _left(req.scope), req.scope[ABORT])
 
     async def _principal(self, req: falcon.asgi.Request) -> Principal:
         scheme, _, bearer = (req.get_header("Authorization") or "").strip().partition(" ")
@@ -147,14 +148,31 @@ class AnyOrigin:
 
 class WithReceive:
     """ASGI: hands each request's ``receive`` to the app in its scope, so a stream notices
-    its client leaving (after a disconnect, ASGI's ``send`` does nothing and raises nothing)."""
+    its client leaving (after a disconnect, ASGI's ``send`` does nothing and raises nothing),
+    and a way to cut the connection of a client that reads nothing (a write to it blocks
+    for ever): the request is cancelled, and the server closes the connection."""
 
     def __init__(self, app: falcon.asgi.App[Any, Any]) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        task = asyncio.current_task()
+        cut = False
+
+        def abort() -> None:
+            nonlocal cut
+            cut = True
+            if task is not None:
+                task.cancel()
+
         scope[RECEIVE] = receive
-        await self.app(scope, receive, send)
+        scope[ABORT] = abort
+        try:
+            await self.app(scope, receive, send)
+        except asyncio.CancelledError:
+            if not cut or task is None:
+                raise
+            task.uncancel()
 
 
 def create_stream_app(hub: Hub, tokens: TokenStore, stream_tokens: StreamTokens) -> WithReceive:

@@ -21,11 +21,19 @@ log = logging.getLogger("zalodesk.stream")
 GRACEFUL_SECONDS = 3
 
 
-class NoColours(logging.Filter):
-    """Uvicorn adds a copy of some messages with terminal colours; JSON lines need neither."""
+# What uvicorn says when the hub cuts off a client that read nothing (the only request of
+# this app that ends without completing its answer): expected, so not an error.
+CUT_OFF = "ASGI callable returned without completing response."
+
+
+class UvicornLines(logging.Filter):
+    """Uvicorn's lines as ours: no copy with terminal colours, the hub's cut-offs a warning."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.__dict__.pop("color_message", None)
+        if record.msg == CUT_OFF:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "the connection of a stream client that read nothing was closed"
         return True
 
 
@@ -84,5 +92,5 @@ class StreamServer(uvicorn.Server):
 
 
 def run(app: Any, hub: Hub, bind: str, stop: threading.Event) -> None:
-    logging.getLogger("uvicorn.error").addFilter(NoColours())
+    logging.getLogger("uvicorn.error").addFilter(UvicornLines())
     asyncio.run(StreamServer(app, hub, bind, stop).run_until_stopped())

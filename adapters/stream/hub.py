@@ -34,9 +34,11 @@ OPENING = b"retry: 2000\n\n"
 class Client:
     """One open stream: what it has been sent up to, and what waits to be written."""
 
-    def __init__(self, after: int, limit: int) -> None:
+    def __init__(self, after: int, limit: int, abort: Callable[[], None] | None = None) -> None:
         self.after = after
         self.limit = limit
+        self.abort = abort  # cuts the connection of a client that stopped reading
+        self.done = False
         self.buffer: collections.deque[bytes] = collections.deque()
         self.size = 0
         self.closed = False
@@ -80,6 +82,7 @@ class Hub:
         poll_seconds: float = 1.0,
         buffer_bytes: int = 4 * 1024 * 1024,
         report_seconds: float = 60.0,
+        stuck_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
@@ -88,6 +91,7 @@ class Hub:
         self.poll_seconds = poll_seconds
         self.buffer_bytes = buffer_bytes
         self.report_seconds = report_seconds
+        self.stuck_seconds = stuck_seconds
         self.clock = clock
         self.position = 0
         self.ready = asyncio.Event()
@@ -95,11 +99,13 @@ class Hub:
         self.connected = False
         self.dropped = 0
         self.served = 0
+        self.loop: asyncio.AbstractEventLoop | None = None  # the loop that follows the log
 
     # Following the log
 
     async def follow(self) -> None:
         """Until cancelled: listen, read rounds; through outages, reconnect every second."""
+        self.loop = asyncio.get_running_loop()
         reporter = asyncio.create_task(self._report())
         away_since: float | None = None
         try:
@@ -162,6 +168,14 @@ class Hub:
             "a stream client fell too far behind and was closed (it resumes with Last-Event-ID)",
             extra={"position": client.after, "clients": len(self.clients)},
         )
+        # Its writer ends with the next write; one blocked on a client that reads nothing
+        # never gets there, so its connection is cut.
+        asyncio.get_running_loop().call_later(self.stuck_seconds, self._cut_if_stuck, client)
+
+    def _cut_if_stuck(self, client: Client) -> None:
+        if not client.done and client.abort is not None:
+            log.warning("a stream client read nothing for a while; its connection is cut")
+            client.abort()
 
     async def _report(self) -> None:
         while True:
@@ -178,11 +192,17 @@ class Hub:
 
     # Serving one client
 
-    async def serve(self, after: int | None, gone: Awaitable[Any]) -> AsyncIterator[bytes]:
+    async def serve(
+        self,
+        after: int | None,
+        gone: Awaitable[Any],
+        abort: Callable[[], None] | None = None,
+    ) -> AsyncIterator[bytes]:
         """A client's bytes: the events after ``after`` from the log, then live ones, each
         once; or, without ``after``, live ones from now. Keep-alives while idle. Ends when
-        ``gone`` (the client left) completes, or the client is closed."""
-        client = Client(after or 0, self.buffer_bytes)
+        ``gone`` (the client left) completes, or the client is closed; ``abort`` cuts the
+        connection of a closed client whose writes block."""
+        client = Client(after or 0, self.buffer_bytes, abort)
         watcher = asyncio.ensure_future(gone)
         watcher.add_done_callback(lambda _: client.close())
         self.served += 1
@@ -200,6 +220,7 @@ class Hub:
                 except TimeoutError:
                     yield KEEP_ALIVE
         finally:
+            client.done = True
             watcher.cancel()
             self.clients.discard(client)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ from falcon import testing
 from adapters.settings import Settings
 from adapters.stream.frames import aggregate_of
 from adapters.stream.hub import Hub
+from adapters.stream.source import Batch
 from api import bootstrap, stream_server
 from api.services import Services
 from tests.e2e.server import free_port, request, wait_for
@@ -282,3 +284,37 @@ def test_the_hub_encodes_each_frame_once_for_every_client(
     first = [[(f.id, json.loads(f.data)) for f in frames] for frames in seen]
     assert all(frames == first[0] for frames in first)
     assert uuid.UUID(first[0][0][1]["contact_id"] or first[0][0][1]["chat_id"])
+
+
+def test_a_client_that_stops_reading_is_closed_and_cut_off(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    tuning = bootstrap.StreamTuning(
+        keep_alive_seconds=0.5, poll_seconds=0.2, buffer_bytes=256 * 1024, stuck_seconds=0.5
+    )
+    with running(services, tuning) as server:
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(("127.0.0.1", server.port))
+        stuck.sendall(
+            b"GET /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin-token\r\n\r\n"
+        )
+        hub = server.hub
+        wait_for(lambda: len(hub.clients) == 1, 10, "the client to join")
+        assert hub.loop is not None
+        big = b"data: " + b"x" * 100_000 + b"\n\n"
+        start = hub.position
+        for n in range(1, 200):  # 20 MB that nobody reads
+            batch = Batch(start + n, [(start + n, big)])
+            hub.loop.call_soon_threadsafe(hub.broadcast, batch)
+            if hub.dropped:
+                break
+            time.sleep(0.005)
+        wait_for(lambda: hub.dropped == 1 and not hub.clients, 10, "the client to be dropped")
+        time.sleep(1.5)
+        assert "its connection is cut" in caplog.text
+        # What was sent drains, then the connection ends.
+        stuck.settimeout(10)
+        while stuck.recv(1 << 20):
+            pass
+        stuck.close()

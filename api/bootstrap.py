@@ -38,7 +38,7 @@ from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.registry import all_views
 from adapters.settings import Settings, SettingsError
-from adapters.stream.hub import Hub
+from adapters.stream.hub import STREAM_PACING, Hub, Pacing
 from adapters.stream.source import LogSource
 from adapters.workers import processors
 from adapters.workers.automation import Automation
@@ -355,30 +355,11 @@ def run_workers(settings: Settings, database_url: str, stop: threading.Event) ->
         lock.close()
 
 
-@frozen
-class StreamTuning:
-    """How the live stream paces itself; tests make it quicker."""
-
-    keep_alive_seconds: float = 15.0
-    poll_seconds: float = 1.0
-    buffer_bytes: int = 4 * 1024 * 1024
-    report_seconds: float = 60.0
-    stuck_seconds: float = 10.0
-
-
-def stream_parts(services: Services, tuning: StreamTuning = StreamTuning()) -> tuple[Hub, Any]:
+def stream_parts(services: Services, pacing: Pacing = STREAM_PACING) -> tuple[Hub, Any]:
     """The stream's hub (the one follower of the log) and its ASGI app."""
     from api.stream_app import create_stream_app
 
-    hub = Hub(
-        LogSource(services.log, services.pool, services.views),
-        services.url,
-        keep_alive_seconds=tuning.keep_alive_seconds,
-        poll_seconds=tuning.poll_seconds,
-        buffer_bytes=tuning.buffer_bytes,
-        report_seconds=tuning.report_seconds,
-        stuck_seconds=tuning.stuck_seconds,
-    )
+    hub = Hub(LogSource(services.log, services.pool, services.views), services.url, pacing)
     return hub, create_stream_app(hub, services.tokens, services.stream_tokens)
 
 

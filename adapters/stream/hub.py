@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import psycopg
+from attrs import frozen
 from eventsourcing.persistence import InterfaceError, OperationalError
 from psycopg_pool import PoolTimeout
 
@@ -73,25 +74,31 @@ class Client:
         self.wake.set()
 
 
+@frozen
+class Pacing:
+    """How the stream paces itself; tests make it quicker."""
+
+    keep_alive_seconds: float = 15.0
+    poll_seconds: float = 1.0  # a round at least this often, NOTIFY or not
+    buffer_bytes: int = 4 * 1024 * 1024  # a client with more waiting is closed
+    report_seconds: float = 60.0
+    stuck_seconds: float = 10.0  # a closed client still blocking a write then is cut off
+
+
+STREAM_PACING = Pacing()
+
+
 class Hub:
     def __init__(
         self,
         source: LogSource,
         listen_url: str,
-        keep_alive_seconds: float = 15.0,
-        poll_seconds: float = 1.0,
-        buffer_bytes: int = 4 * 1024 * 1024,
-        report_seconds: float = 60.0,
-        stuck_seconds: float = 10.0,
+        pacing: Pacing = STREAM_PACING,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
         self.listen_url = listen_url
-        self.keep_alive_seconds = keep_alive_seconds
-        self.poll_seconds = poll_seconds
-        self.buffer_bytes = buffer_bytes
-        self.report_seconds = report_seconds
-        self.stuck_seconds = stuck_seconds
+        self.pacing = pacing
         self.clock = clock
         self.position = 0
         self.ready = asyncio.Event()
@@ -127,7 +134,9 @@ class Hub:
                             away_since = None
                         while True:
                             await self.catch_up()
-                            async for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
+                            async for _ in conn.notifies(
+                                timeout=self.pacing.poll_seconds, stop_after=1
+                            ):
                                 pass
                 except DATABASE_AWAY as error:
                     self.connected = False
@@ -170,7 +179,7 @@ class Hub:
         )
         # Its writer ends with the next write; one blocked on a client that reads nothing
         # never gets there, so its connection is cut.
-        asyncio.get_running_loop().call_later(self.stuck_seconds, self._cut_if_stuck, client)
+        asyncio.get_running_loop().call_later(self.pacing.stuck_seconds, self._cut_if_stuck, client)
 
     def _cut_if_stuck(self, client: Client) -> None:
         if not client.done and client.abort is not None:
@@ -179,7 +188,7 @@ class Hub:
 
     async def _report(self) -> None:
         while True:
-            await asyncio.sleep(self.report_seconds)
+            await asyncio.sleep(self.pacing.report_seconds)
             log.info(
                 "stream clients",
                 extra={
@@ -202,7 +211,7 @@ class Hub:
         once; or, without ``after``, live ones from now. Keep-alives while idle. Ends when
         ``gone`` (the client left) completes, or the client is closed; ``abort`` cuts the
         connection of a closed client whose writes block."""
-        client = Client(after or 0, self.buffer_bytes, abort)
+        client = Client(after or 0, self.pacing.buffer_bytes, abort)
         watcher = asyncio.ensure_future(gone)
         watcher.add_done_callback(lambda _: client.close())
         self.served += 1
@@ -216,7 +225,7 @@ class Hub:
                     continue
                 client.wake.clear()
                 try:
-                    await asyncio.wait_for(client.wake.wait(), self.keep_alive_seconds)
+                    await asyncio.wait_for(client.wake.wait(), self.pacing.keep_alive_seconds)
                 except TimeoutError:
                     yield KEEP_ALIVE
         finally:
@@ -229,7 +238,7 @@ class Hub:
         ``position`` test and joining run with no await between: no gap, no repeat)."""
         while not client.closed:
             if not self.ready.is_set():
-                await self._idle(self.ready, self.keep_alive_seconds)
+                await self._idle(self.ready, self.pacing.keep_alive_seconds)
                 yield KEEP_ALIVE
                 continue
             if live_only:

@@ -193,10 +193,18 @@ class Service:
                     f"zalodesk serve exited with {code} before it was ready:\n{self.stderr()}"
                 )
             with contextlib.suppress(OSError, http.client.HTTPException):
-                if self.get("/healthz", timeout=2).status == 200:
+                if self.get("/healthz", timeout=2).status == 200 and (
+                    self.argv()[1:2] != ["serve"] or self.stream_answers()
+                ):
                     return
             time.sleep(0.1)
         raise AssertionError(f"zalodesk serve not ready after {seconds:.0f} s:\n{self.stderr()}")
+
+    def stream_answers(self) -> bool:
+        """The live stream server (a child of ``serve``) answers its /healthz."""
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            return request(self.stream_port, "GET", "/healthz", timeout=2).status == 200
+        return False
 
     def stderr(self) -> str:
         if self.stderr_path is None or not self.stderr_path.exists():

@@ -20,7 +20,7 @@ from falcon import testing
 
 from adapters.settings import Settings
 from adapters.stream.frames import aggregate_of
-from adapters.stream.hub import Hub
+from adapters.stream.hub import Hub, Pacing
 from adapters.stream.source import Batch
 from api import bootstrap, stream_server
 from api.services import Services
@@ -30,7 +30,7 @@ from tests.support.proxy import CuttableProxy
 from tests.support.sse import EventStream, Frame
 
 ADMIN = {"Authorization": "Bearer admin-token"}
-QUICK = bootstrap.StreamTuning(keep_alive_seconds=0.5, poll_seconds=0.2)
+QUICK = Pacing(keep_alive_seconds=0.5, poll_seconds=0.2)
 
 
 @dataclass
@@ -46,8 +46,8 @@ class StreamServer:
 
 
 @contextlib.contextmanager
-def running(services: Services, tuning: bootstrap.StreamTuning = QUICK) -> Iterator[StreamServer]:
-    hub, app = bootstrap.stream_parts(services, tuning)
+def running(services: Services, pacing: Pacing = QUICK) -> Iterator[StreamServer]:
+    hub, app = bootstrap.stream_parts(services, pacing)
     port, stop = free_port(), threading.Event()
     thread = threading.Thread(
         target=stream_server.run, args=(app, hub, f"127.0.0.1:{port}", stop), daemon=True
@@ -289,10 +289,10 @@ def test_the_hub_encodes_each_frame_once_for_every_client(
 def test_a_client_that_stops_reading_is_closed_and_cut_off(
     services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    tuning = bootstrap.StreamTuning(
+    pacing = Pacing(
         keep_alive_seconds=0.5, poll_seconds=0.2, buffer_bytes=256 * 1024, stuck_seconds=0.5
     )
-    with running(services, tuning) as server:
+    with running(services, pacing) as server:
         stuck = socket.socket()
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         stuck.connect(("127.0.0.1", server.port))

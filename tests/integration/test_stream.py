@@ -236,6 +236,13 @@ def test_the_api_redirects_to_the_stream_server(
     )
     assert client.simulate_get("/api/stream", query_string="since=1").status_code == 400
     assert client.simulate_get("/api/stream", query_string="last_event_id=x").status_code == 400
+    paths = client.simulate_get("/openapi.json").json["paths"]
+    assert "307" in paths["/api/stream"]["get"]["responses"]
+    assert {p["name"] for p in paths["/api/stream"]["get"]["parameters"]} == {
+        "token",
+        "last_event_id",
+    }
+    assert "201" in paths["/api/stream/tokens"]["post"]["responses"]
     services.settings = evolve(settings, stream_url="https://desk.example")
     proxied = testing.TestClient(bootstrap.http_app(services), headers=ADMIN)
     answer = proxied.simulate_get("/api/stream", headers={})

@@ -15,7 +15,8 @@ import falcon
 import falcon.asgi
 
 from adapters.api_tokens import Principal, StreamTokens, TokenStore
-from adapters.stream.hub import DATABASE_AWAY, Hub
+from adapters.stream.hub import Hub
+from adapters.stream.source import DATABASE_AWAY
 from api.errors import UNAVAILABLE
 
 STREAM = "/api/stream"

@@ -19,16 +19,13 @@ from typing import Any
 
 import psycopg
 from attrs import frozen
-from eventsourcing.persistence import InterfaceError, OperationalError
-from psycopg_pool import PoolTimeout
 
 from adapters.stream.frames import KEEP_ALIVE
-from adapters.stream.source import Batch, LogSource
+from adapters.stream.source import DATABASE_AWAY, Batch, LogSource
 from adapters.workers.projector import VIEWS_CHANNEL
 
 log = logging.getLogger("zalodesk.stream")
 
-DATABASE_AWAY = (psycopg.Error, OperationalError, InterfaceError, PoolTimeout, OSError)
 OPENING = b"retry: 2000\n\n"
 
 
@@ -147,6 +144,9 @@ class Hub:
                             "(clients stay connected)",
                             extra={"error": f"{type(error).__name__}: {error}".strip()},
                         )
+                    await asyncio.sleep(1.0)
+                except Exception:  # a bug of ours: logged, and the next round tries again
+                    log.exception("a stream round failed; trying again in a second")
                     await asyncio.sleep(1.0)
         finally:
             reporter.cancel()

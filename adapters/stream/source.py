@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from attrs import frozen
-from psycopg_pool import ConnectionPool
+from eventsourcing.persistence import InterfaceError, OperationalError
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from adapters.log_tools.event_log import EventLog
 from adapters.read_models.views.base import View
 from adapters.stream.frames import Framer, aggregate_of
-from adapters.workers.projector import read_positions
+from adapters.workers.projector import database_trouble, read_positions
+
+log = logging.getLogger("zalodesk.stream")
+
+# The database away (or not answering in time): a round fails whole and is tried again.
+DATABASE_AWAY = (psycopg.Error, OperationalError, InterfaceError, PoolTimeout, OSError)
 
 
 @frozen
@@ -45,8 +53,19 @@ class LogSource:
         frames = []
         for notification in notifications:
             kind = aggregate_of(notification.topic)
-            if kind is not None:
+            if kind is None:
+                continue
+            try:
                 event = self.log.app.mapper.to_domain_event(notification)
                 frames.append((notification.id, self.framer.frame(notification.id, kind, event)))
+            except Exception as error:
+                if isinstance(error, DATABASE_AWAY) or database_trouble(error):
+                    raise
+                # The views set such an event aside (and say so); the stream goes on past it.
+                log.error(
+                    "the stream skipped an event it cannot read",
+                    exc_info=error,
+                    extra={"position": notification.id, "topic": notification.topic},
+                )
         full = len(notifications) >= self.limit
         return Batch(notifications[-1].id if full else upto, frames)

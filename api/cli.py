@@ -67,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
     stream_command.add_argument(
         "--bind",
         type=bind_address,
+        default=argparse.SUPPRESS,
         help=f"HOST:PORT to listen on (default: ZALODESK_STREAM_BIND, else {DEFAULT_STREAM_BIND})",
     )
     stream_command.set_defaults(run=stream)
@@ -216,7 +217,7 @@ def worker(args: argparse.Namespace) -> int:
 
 def stream(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    bind = args.bind or settings.stream_bind or DEFAULT_STREAM_BIND
+    bind = getattr(args, "bind", None) or settings.stream_bind or DEFAULT_STREAM_BIND
     check_can_listen(bind)
     database = bootstrap.open_database(settings, prepare_now=False)
     stop = threading.Event()

@@ -225,7 +225,9 @@ class Hub:
                     continue
                 client.wake.clear()
                 try:
-                    await asyncio.wait_for(client.wake.wait(), self.pacing.keep_alive_seconds)
+                    # (a timeout scope, not wait_for: no task per wait, for every client)
+                    async with asyncio.timeout(self.pacing.keep_alive_seconds):
+                        await client.wake.wait()
                 except TimeoutError:
                     yield KEEP_ALIVE
         finally:

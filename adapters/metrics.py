@@ -117,24 +117,28 @@ class _DatabaseFigures:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        lag = GaugeMetricFamily(
+        yield _per_view(
+            GaugeMetricFamily,
             "zalodesk_projection_lag_events",
             "Events in the log that a view has not applied yet",
-            labels=["view"],
+            self.figures.lag,
         )
-        for view, behind in self.figures.lag.items():
-            lag.add_metric([view], behind)
-        yield lag
-        set_aside = CounterMetricFamily(
+        yield _per_view(
+            CounterMetricFamily,
             "zalodesk_events_set_aside",
             "Events a view could not apply and set aside, ever",
-            labels=["view"],
+            self.figures.set_aside,
         )
-        for view, total in self.figures.set_aside.items():
-            set_aside.add_metric([view], total)
-        yield set_aside
         yield GaugeMetricFamily(
             "zalodesk_outbox_queue_replies",
             "Replies queued and not yet tried by the outbox",
             value=self.figures.queued_replies,
         )
+
+
+def _per_view(family: Any, name: str, help: str, figures: Mapping[str, int]) -> Any:
+    """A metric family with a ``view`` label, a figure for each view."""
+    metric = family(name, help, labels=["view"])
+    for view, figure in figures.items():
+        metric.add_metric([view], figure)
+    return metric

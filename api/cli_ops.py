@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 from uuid import UUID
 
 import psycopg
@@ -37,6 +37,8 @@ from api import bootstrap
 from api.console import CommandError, Progress, add_command, say
 from api.services import Services
 from domain.errors import DomainError
+
+T = TypeVar("T")
 
 Run = Callable[[argparse.Namespace], int]
 EXPECTED = (DomainError, UnknownView, Busy, StoreNotEmpty, CredentialsUnreadable, OSError)
@@ -137,11 +139,16 @@ def command(run: Run) -> Run:
     return guarded
 
 
-def aggregate_id(text: str) -> UUID:
+def parsed(text: str, parse: Callable[[str], T], what: str) -> T:
+    """``text`` as ``parse`` reads it, or the command's error: it is not ``what``."""
     try:
-        return UUID(text)
+        return parse(text)
     except ValueError:
-        raise CommandError(f"{text!r} is not an id") from None
+        raise CommandError(f"{text!r} is not {what}") from None
+
+
+def aggregate_id(text: str) -> UUID:
+    return parsed(text, UUID, "an id")
 
 
 # Commands
@@ -237,18 +244,11 @@ def run_audit(args: argparse.Namespace) -> int:
 @command
 def run_state(args: argparse.Namespace) -> int:
     ident = aggregate_id(args.id)
-    at = _time(args.at) if args.at else None
+    at = parsed(args.at, parse_iso, "an ISO 8601 time") if args.at else None
     with opened() as services:
         aggregate = aggregate_as_of(services.app, ident, version=args.version, at=at)
     print(json.dumps(describe_state(aggregate), ensure_ascii=False, indent=2))
     return 0
-
-
-def _time(text: str) -> Any:
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not an ISO 8601 time") from None
 
 
 @command

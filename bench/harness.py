@@ -68,14 +68,33 @@ R = TypeVar("R")
 # Options: one flag per field of a benchmark's frozen dataclass
 
 
-def opt(default: Any, help: str) -> Any:
-    """A field of a benchmark's options: its default and its line in --help."""
-    return dataclasses.field(default=default, metadata={"help": help})
+NO_QUICK = object()
+
+
+def opt(default: Any, help: str, quick: Any = NO_QUICK) -> Any:
+    """A field of a benchmark's options: its default, its line in --help, and its value with
+    ``--quick`` (small and short), if that differs."""
+    return dataclasses.field(default=default, metadata={"help": help, "quick": quick})
+
+
+# The options several benchmarks take
+
+
+def quiet_wait(before: str) -> Any:
+    return opt(120.0, f"before {before}, wait up to this long for a quiet machine", quick=5.0)
+
+
+def keep(what: str) -> Any:
+    return opt(False, f"keep the temporary folder: {what}")
+
+
+def workers() -> Any:
+    return opt(0, "gunicorn workers; 0: zalodesk's default, cores + 1")
 
 
 def options(cls: type[Opts], argv: Sequence[str] | None = None) -> Opts:
     """``--chat-messages N`` for the field ``chat_messages``, and so on; a tuple field takes a
-    comma list of numbers; ``--quick`` starts from the sizes in ``cls.QUICK``."""
+    comma list of numbers; ``--quick`` starts from the fields' ``quick`` values."""
     defaults, module = cls(), sys.modules[cls.__module__]
     parser = argparse.ArgumentParser(
         prog=f"python -m {module.__spec__.name}" if module.__spec__ else None,
@@ -99,7 +118,10 @@ def options(cls: type[Opts], argv: Sequence[str] | None = None) -> Opts:
     given = vars(parser.parse_args(argv))
     start = defaults
     if given.pop("quick"):
-        start = dataclasses.replace(defaults, **getattr(cls, "QUICK", {}))
+        quick = {f.name: f.metadata["quick"] for f in dataclasses.fields(cls)}
+        start = dataclasses.replace(
+            defaults, **{k: v for k, v in quick.items() if v is not NO_QUICK}
+        )
     return dataclasses.replace(start, **{k: v for k, v in given.items() if v is not None})
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from adapters.workers.heartbeats import Heartbeats
 from adapters.workers.loops import run_loop
@@ -36,22 +36,16 @@ ZALO_LIMIT = 4000  # calls per minute
 
 @dataclass(frozen=True)
 class Options:
-    QUICK: ClassVar[dict[str, Any]] = {
-        "replies": 200,
-        "chats": 20,
-        "slow_single": 10,
-        "quiet_wait": 5.0,
-    }
-    replies: int = opt(2000, "replies per scenario")
-    chats: int = opt(200, "chats they are spread over")
-    slow_single: int = opt(50, "replies in the one-slow scenario")
+    replies: int = opt(2000, "replies per scenario", quick=200)
+    chats: int = opt(200, "chats they are spread over", quick=20)
+    slow_single: int = opt(50, "replies in the one-slow scenario", quick=10)
     latency: float = opt(0.2, "the slow fake's answer time, s")
     concurrency: int = opt(16, "the outbox's sender threads")
     limit: int = opt(100, "calls per window in the limited scenario")
     limit_window: float = opt(1.0, "its window, s")
     scenarios: str = opt("fast,slow,one-fast,one-slow,limited", "a comma list of these")
     timeout: float = opt(600.0, "give up a scenario after this long, s")
-    quiet_wait: float = opt(120.0, "before each timed drain, wait up to this long for quiet")
+    quiet_wait: float = harness.quiet_wait("each timed drain")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -51,8 +51,7 @@ TARGET = 20_000  # replay events/s
 
 @dataclass(frozen=True)
 class Options:
-    QUICK: ClassVar[dict[str, Any]] = {"events": 20_000}
-    events: int = opt(1_000_000, "events in the log")
+    events: int = opt(1_000_000, "events in the log", quick=20_000)
     batch: int = opt(5000, "replay events per transaction")
     seed: int = opt(5, "of the conversations' random choices")
     cipher: bool = opt(False, "the stores encrypted at rest (AES-GCM)")

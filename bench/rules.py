@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import psycopg
 
@@ -62,24 +62,18 @@ DRY_RUNS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Options:
-    QUICK: ClassVar[dict[str, Any]] = {
-        "seconds": 2.0,
-        "customers": 300,
-        "events": 20_000,
-        "quiet_wait": 5.0,
-    }
-    seconds: float = opt(10.0, "each measured webhook run, in seconds")
+    seconds: float = opt(10.0, "each measured webhook run, in seconds", quick=2.0)
     connections: int = opt(32, "wrk connections, closed loop")
-    workers: int = opt(0, "gunicorn workers; 0: zalodesk's default, cores + 1")
+    workers: int = harness.workers()
     rules: int = opt(100, "enabled rules during the webhook runs")
-    customers: int = opt(5000, "distinct customers")
+    customers: int = opt(5000, "distinct customers", quick=300)
     max_rate: int = opt(2000, "requests generated per measured second (if wrk runs out: raise)")
-    events: int = opt(1_000_000, "events in the log the dry run reads")
+    events: int = opt(1_000_000, "events in the log the dry run reads", quick=20_000)
     seed: int = opt(5, "of the dry run log's conversations")
     no_webhooks: bool = opt(False, "skip the webhook runs")
     no_dry_run: bool = opt(False, "skip the dry run")
-    quiet_wait: float = opt(120.0, "before each timed run, wait up to this long for quiet")
-    keep: bool = opt(False, "keep the temporary folder: the servers' logs, the request files")
+    quiet_wait: float = harness.quiet_wait("each timed run")
+    keep: bool = harness.keep("the servers' logs, the request files")
 
 
 def rules(count: int) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
 from psycopg.types.json import Jsonb
@@ -50,26 +50,20 @@ WEIGHTS = (35, 20, 30, 10, 5)
 
 @dataclass(frozen=True)
 class Options:
-    QUICK: ClassVar[dict[str, Any]] = {
-        "chats": 300,
-        "tickets": 2000,
-        "app_ended": 100,
-        "requests": 50,
-        "warmup": 5,
-        "quiet_wait": 5.0,
-    }
-    chats: int = opt(10_000, "active chats")
-    tickets: int = opt(100_000, "tickets in all, the active chats' included")
-    app_ended: int = opt(1000, "ended-chat tickets made through the Application; the rest by COPY")
-    requests: int = opt(500, "timed reads per case")
-    warmup: int = opt(50, "untimed reads per case first")
+    chats: int = opt(10_000, "active chats", quick=300)
+    tickets: int = opt(100_000, "tickets in all, the active chats' included", quick=2000)
+    app_ended: int = opt(
+        1000, "ended-chat tickets made through the Application; the rest by COPY", quick=100
+    )
+    requests: int = opt(500, "timed reads per case", quick=50)
+    warmup: int = opt(50, "untimed reads per case first", quick=5)
     connections: int = opt(1, "HTTP connections, closed loop")
-    workers: int = opt(0, "gunicorn workers; 0: zalodesk's default, cores + 1")
+    workers: int = harness.workers()
     threads: int = opt(4, "threads per worker")
     no_http: bool = opt(False, "skip the reads over HTTP")
     no_timer: bool = opt(False, "skip the timer")
-    quiet_wait: float = opt(120.0, "before the timed reads, wait up to this long for quiet")
-    keep: bool = opt(False, "keep the temporary folder: the API's log")
+    quiet_wait: float = harness.quiet_wait("the timed reads")
+    keep: bool = harness.keep("the API's log")
 
     @property
     def copied(self) -> int:

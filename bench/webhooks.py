@@ -14,7 +14,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
 
 from api.server import default_workers, gunicorn_options
 from bench import harness
@@ -30,25 +29,17 @@ PROJECTION_TIMEOUT = 300.0
 
 @dataclass(frozen=True)
 class Options:
-    QUICK: ClassVar[dict[str, Any]] = {
-        "seconds": 2.0,
-        "customers": 300,
-        "chat_messages": 100,
-        "quiet_wait": 5.0,
-    }
-    seconds: float = opt(10.0, "each measured run, in seconds")
+    seconds: float = opt(10.0, "each measured run, in seconds", quick=2.0)
     connections: tuple[int, ...] = opt((16,), "connections, closed loop; a comma list runs each")
-    workers: int = opt(0, "gunicorn workers; 0: zalodesk's default, cores + 1")
+    workers: int = harness.workers()
     threads: int = opt(1, "threads per worker; 1: gunicorn's sync worker, as zalodesk's default")
     sweep: str = opt("", f"also these workers x threads settings; 'all': {SWEEP}")
-    customers: int = opt(5000, "distinct customers")
-    chat_messages: int = opt(2000, "messages of the one long chat; 0 skips it")
+    customers: int = opt(5000, "distinct customers", quick=300)
+    chat_messages: int = opt(2000, "messages of the one long chat; 0 skips it", quick=100)
     max_rate: int = opt(2000, "requests generated per measured second (if wrk runs out: raise)")
     no_baseline: bool = opt(False, "skip the plain Falcon app")
-    quiet_wait: float = opt(
-        120.0, "before each timed run, wait up to this long for a quiet machine"
-    )
-    keep: bool = opt(False, "keep the temporary folder: the servers' logs, the request files")
+    quiet_wait: float = harness.quiet_wait("each timed run")
+    keep: bool = harness.keep("the servers' logs, the request files")
 
 
 def customer_id(n: int) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from attrs import evolve, frozen
+from attrs import asdict, evolve, fields_dict, frozen
 from psycopg_pool import ConnectionPool
 
 from adapters.credential_cipher import CredentialCipher, CredentialsUnreadable, credential_cipher
@@ -74,21 +74,11 @@ class Credentials:
         return f"Credentials(secrets {self.secrets_fingerprint}, tokens {self.tokens_fingerprint})"
 
     def to_json(self) -> dict[str, str]:
-        return {
-            "app_secret": self.app_secret,
-            "oa_secret_key": self.oa_secret_key,
-            "access_token": self.access_token,
-            "refresh_token": self.refresh_token,
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Credentials:
-        return cls(
-            app_secret=str(data["app_secret"]),
-            oa_secret_key=str(data["oa_secret_key"]),
-            access_token=str(data["access_token"]),
-            refresh_token=str(data["refresh_token"]),
-        )
+        return cls(**{name: str(data[name]) for name in fields_dict(cls)})
 
 
 class WrongCredentialKey(SettingsError):

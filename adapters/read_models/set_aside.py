@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from attrs import frozen
+from attrs import asdict, frozen
 
 SET_ASIDE_DDL = """CREATE TABLE IF NOT EXISTS set_aside_events (
     view text NOT NULL,
@@ -35,13 +35,7 @@ class SetAside:
     set_aside_at: datetime
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "view": self.view,
-            "position": self.position,
-            "event_type": self.event_type,
-            "error": self.error,
-            "set_aside_at": self.set_aside_at.isoformat(),
-        }
+        return {**asdict(self), "set_aside_at": self.set_aside_at.isoformat()}
 
 
 def describe(error: BaseException) -> str:

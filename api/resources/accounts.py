@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -74,6 +75,7 @@ class AccountPresenter:
         }
 
 
+@dataclass(frozen=True)
 class Accounts:
     admin_only = True
     operations: ClassVar[Operations] = {
@@ -85,17 +87,10 @@ class Accounts:
         ),
     }
 
-    def __init__(
-        self,
-        admin: AccountAdmin,
-        queries: AccountQueries,
-        presenter: AccountPresenter,
-        settings: Settings,
-    ) -> None:
-        self.admin = admin
-        self.queries = queries
-        self.presenter = presenter
-        self.settings = settings
+    admin: AccountAdmin
+    queries: AccountQueries
+    presenter: AccountPresenter
+    settings: Settings
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"accounts": self.presenter.from_rows(self.queries.accounts())}
@@ -126,6 +121,7 @@ class Accounts:
         resp.media = self.presenter.from_aggregate(account)
 
 
+@dataclass(frozen=True)
 class Account:
     admin_only = True
     operations: ClassVar[Operations] = {
@@ -144,17 +140,10 @@ class Account:
         "DELETE": Operation("Remove an account (admin)", {204: Answer("Removed")}),
     }
 
-    def __init__(
-        self,
-        app: Zalodesk,
-        admin: AccountAdmin,
-        presenter: AccountPresenter,
-        signing_keys: AccountCache,
-    ) -> None:
-        self.app = app
-        self.admin = admin
-        self.presenter = presenter
-        self.signing_keys = signing_keys
+    app: Zalodesk
+    admin: AccountAdmin
+    presenter: AccountPresenter
+    signing_keys: AccountCache
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         resp.media = self.presenter.from_aggregate(self.app.account(account_id))

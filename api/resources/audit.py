@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 from uuid import UUID
 
@@ -32,6 +33,7 @@ class Audit:
         resp.media = {"events": [api_entry(e, names) for e in timeline]}
 
 
+@dataclass(frozen=True)
 class Events:
     admin_only = True
     operations: ClassVar[Operations] = {
@@ -42,9 +44,8 @@ class Events:
         )
     }
 
-    def __init__(self, log: EventLog, tokens: TokenStore) -> None:
-        self.log = log
-        self.tokens = tokens
+    log: EventLog
+    tokens: TokenStore
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         asked = query(req, EventsQuery)

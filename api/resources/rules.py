@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -31,36 +32,25 @@ from domain.errors import InvalidInput
 NOT_A_RULE = refusal("The rule's parts do not fit together; the description names the part")
 
 
+# What a rule shows, under the names the rules view stores it by.
+SHOWN = ("name", "enabled", "trigger", "after_seconds", "conditions", "actions", "position")
+
+
 def shown(rule: AutomationRule) -> dict[str, Any]:
-    return {
-        "id": str(rule.id),
-        "name": rule.name,
-        "enabled": rule.enabled,
-        "trigger": rule.trigger.value,
-        "after_seconds": rule.after_seconds,
-        "conditions": rule.conditions,
-        "actions": rule.actions,
-        "position": rule.position,
-        "created_at": iso(rule.created_at),
-        "updated_at": iso(rule.updated_at),
-    }
+    row = {name: getattr(rule, name) for name in (*SHOWN, "created_at", "updated_at")}
+    return from_row({**row, "rule_id": rule.id, "trigger": rule.trigger.value})
 
 
 def from_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(row["rule_id"]),
-        "name": row["name"],
-        "enabled": row["enabled"],
-        "trigger": row["trigger"],
-        "after_seconds": row["after_seconds"],
-        "conditions": row["conditions"],
-        "actions": row["actions"],
-        "position": row["position"],
+        **{name: row[name] for name in SHOWN},
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
 
 
+@dataclass(frozen=True)
 class Rules:
     admin_only = True
     operations: ClassVar[Operations] = {
@@ -72,9 +62,8 @@ class Rules:
         ),
     }
 
-    def __init__(self, app: Zalodesk, queries: RuleQueries) -> None:
-        self.app = app
-        self.queries = queries
+    app: Zalodesk
+    queries: RuleQueries
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"rules": [from_row(row) for row in self.queries.rules()]}
@@ -98,6 +87,7 @@ class Rules:
         resp.media = shown(rule)
 
 
+@dataclass(frozen=True)
 class Rule:
     admin_only = True
     operations: ClassVar[Operations] = {
@@ -110,8 +100,7 @@ class Rule:
         "DELETE": Operation("Delete an automation rule (admin)", {204: Answer("Deleted")}),
     }
 
-    def __init__(self, app: Zalodesk) -> None:
-        self.app = app
+    app: Zalodesk
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: UUID) -> None:
         resp.media = shown(self.app.rule(rule_id))
@@ -129,6 +118,7 @@ class Rule:
         resp.status = falcon.HTTP_204
 
 
+@dataclass(frozen=True)
 class RulesDryRun:
     """Acts on nothing. Reads the whole log: on a large one, the command line's
     ``zalodesk rules dry-run`` has no request timeout to meet."""
@@ -142,9 +132,8 @@ class RulesDryRun:
         )
     }
 
-    def __init__(self, log: EventLog, clock: Clock) -> None:
-        self.log = log
-        self.clock = clock
+    log: EventLog
+    clock: Clock
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, DryRunRequest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -23,6 +24,7 @@ def shown(info: TokenInfo) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
 class Tokens:
     admin_only = True
     operations: ClassVar[Operations] = {
@@ -34,8 +36,7 @@ class Tokens:
         ),
     }
 
-    def __init__(self, tokens: TokenStore) -> None:
-        self.tokens = tokens
+    tokens: TokenStore
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"tokens": [shown(info) for info in self.tokens.list()]}
@@ -47,14 +48,14 @@ class Tokens:
         resp.media = {**shown(issued.info), "token": issued.token}
 
 
+@dataclass(frozen=True)
 class Token:
     admin_only = True
     operations: ClassVar[Operations] = {
         "DELETE": Operation("Revoke an API token (admin)", {204: Answer("Revoked")})
     }
 
-    def __init__(self, tokens: TokenStore) -> None:
-        self.tokens = tokens
+    tokens: TokenStore
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, token_id: UUID) -> None:
         if self.tokens.revoke(token_id) is None:

@@ -16,6 +16,7 @@ from api.schemas.base import (
     Timestamp,
     ZaloId,
     visible_text,
+    within,
 )
 from domain.account import CHAT_INACTIVITY_SECONDS, DEFAULT_TOKEN_SECONDS, TOKEN_SECONDS
 
@@ -23,20 +24,12 @@ Name = Annotated[str, visible_text(200, "How agents know the account.")]
 Secret = Annotated[str, visible_text(4096)]
 ChatInactivitySeconds = Annotated[
     int,
-    Field(
-        ge=CHAT_INACTIVITY_SECONDS.start,
-        le=CHAT_INACTIVITY_SECONDS.stop - 1,
-        description="A chat ends after this long with neither side writing.",
-    ),
+    within(CHAT_INACTIVITY_SECONDS, "A chat ends after this long with neither side writing."),
     INTEGRAL,
 ]
 TokenSeconds = Annotated[
     int,
-    Field(
-        ge=TOKEN_SECONDS.start,
-        le=TOKEN_SECONDS.stop - 1,
-        description="How long the access token lives from now (Zalo issues 25 hours).",
-    ),
+    within(TOKEN_SECONDS, "How long the access token lives from now (Zalo issues 25 hours)."),
     INTEGRAL,
 ]
 VerificationCode = Annotated[

@@ -78,6 +78,11 @@ def any_text(max_length: int, description: str | None = None) -> Any:
     return Field(pattern=ANY_TEXT, max_length=max_length, description=description)
 
 
+def within(allowed: range, description: str) -> Any:
+    """A whole number in ``allowed`` (a domain's ``range``: its stop is left out)."""
+    return Field(ge=allowed.start, le=allowed.stop - 1, description=description)
+
+
 class Form(BaseModel):
     """A request body or query: strict types, unknown fields refused."""
 

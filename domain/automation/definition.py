@@ -9,7 +9,8 @@ in a fixed shape, so a rule reads the same in the API, the events and the audit.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 from uuid import UUID
 
 import attrs
@@ -33,11 +34,21 @@ MAX_ACTIONS = 20
 MAX_AFTER_SECONDS = 366 * 24 * 3600
 MAX_WORD = 200  # a tag or an agent's name
 
+E = TypeVar("E", bound=StrEnum)
 Value = str | None | tuple[str | None, ...]
 
 
 def _words(enum: type[Any]) -> tuple[str, ...]:
     return tuple(member.value for member in enum)
+
+
+def _member(enum: type[E], value: Any, where: str, unknown: str) -> E:
+    """``value`` as one of ``enum``'s words; ``unknown`` says what a wrong one is ({!r}: it)."""
+    try:
+        return enum(str(value))
+    except ValueError:
+        allowed = ", ".join(_words(enum))
+        raise InvalidInput(f"{where}: {unknown.format(value)}; one of {allowed}") from None
 
 
 @frozen
@@ -147,13 +158,9 @@ def from_data(data: Mapping[str, Any]) -> RuleDefinition:
 
 
 def _trigger(value: Any) -> RuleTrigger:
-    allowed = ", ".join(_words(RuleTrigger))
     if not isinstance(value, str):
-        raise InvalidInput(f"trigger: is required, one of {allowed}")
-    try:
-        return RuleTrigger(value)
-    except ValueError:
-        raise InvalidInput(f"trigger: unknown trigger {value!r}; one of {allowed}") from None
+        raise InvalidInput(f"trigger: is required, one of {', '.join(_words(RuleTrigger))}")
+    return _member(RuleTrigger, value, "trigger", "unknown trigger {!r}")
 
 
 def _after_seconds(trigger: RuleTrigger, value: Any) -> int | None:
@@ -201,19 +208,9 @@ def _conditions(value: Any) -> list[Condition]:
 
 def _condition(item: Any, where: str) -> Condition:
     data = _object(item, where, {"field", "op", "value"})
-    name = data.get("field")
-    try:
-        chosen = ConditionField(str(name))
-    except ValueError:
-        allowed = ", ".join(_words(ConditionField))
-        raise InvalidInput(f"{where}.field: unknown field {name!r}; one of {allowed}") from None
+    chosen = _member(ConditionField, data.get("field"), f"{where}.field", "unknown field {!r}")
     spec = FIELDS[chosen]
-    op_name = data.get("op")
-    try:
-        op = ConditionOp(str(op_name))
-    except ValueError:
-        allowed = ", ".join(_words(ConditionOp))
-        raise InvalidInput(f"{where}.op: unknown operator {op_name!r}; one of {allowed}") from None
+    op = _member(ConditionOp, data.get("op"), f"{where}.op", "unknown operator {!r}")
     if op not in spec.ops:
         usable = ", ".join(o.value for o in ConditionOp if o in spec.ops)
         raise InvalidInput(f"{where}.op: {op.value} does not apply to {chosen.value}; use {usable}")
@@ -271,12 +268,7 @@ def _actions(value: Any) -> list[RuleAction]:
 def _action(item: Any, where: str) -> RuleAction:
     if not isinstance(item, dict):
         raise InvalidInput(f"{where}: must be an object")
-    name = item.get("type")
-    try:
-        kind = RuleActionType(str(name))
-    except ValueError:
-        allowed = ", ".join(_words(RuleActionType))
-        raise InvalidInput(f"{where}.type: unknown action {name!r}; one of {allowed}") from None
+    kind = _member(RuleActionType, item.get("type"), f"{where}.type", "unknown action {!r}")
     keys = ACTION_KEYS[kind]
     data = _object(item, where, {"type", *keys})
     for key, required in keys.items():
@@ -294,13 +286,9 @@ def _action(item: Any, where: str) -> RuleAction:
 def _status(value: Any, where: str) -> TicketStatus | None:
     if value is None:
         return None
-    allowed = ", ".join(_words(TicketStatus))
     if not isinstance(value, str):
-        raise InvalidInput(f"{where}: needs a status, one of {allowed}")
-    try:
-        return TicketStatus(value)
-    except ValueError:
-        raise InvalidInput(f"{where}: status {value!r} does not exist; one of {allowed}") from None
+        raise InvalidInput(f"{where}: needs a status, one of {', '.join(_words(TicketStatus))}")
+    return _member(TicketStatus, value, where, "status {!r} does not exist")
 
 
 def _word(value: Any, where: str) -> str:

@@ -18,7 +18,7 @@ from domain.automation.definition import RuleAction, definition, from_data
 from domain.automation.firing import RuleFiring, firing_id
 from domain.automation.rule import AutomationRule
 from domain.commands import ChangeRule, CreateRule, DeleteRule, FireRule
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput
 from domain.handlers.base import Decision
 from domain.handlers.chats import ChatHandlers
 from domain.reply import Reply
@@ -47,10 +47,7 @@ class RuleHandlers(ChatHandlers):
     """Beside the chat commands, whose steps (ending a chat, a reply) a rule's actions reuse."""
 
     def rule(self, rule_id: UUID) -> AutomationRule:
-        found = self._find(AutomationRule, rule_id)
-        if found is None or found.deleted:
-            raise NotFound("rule", rule_id)
-        return found
+        return self._get(AutomationRule, rule_id, "rule")
 
     def create_rule(self, cmd: CreateRule) -> AutomationRule:
         rule = definition(cmd.trigger, cmd.after_seconds, cmd.conditions, cmd.actions)

@@ -65,6 +65,13 @@ def project(services: Services) -> Any:
     return bootstrap.projector(services).catch_up
 
 
+def only_chat(client: testing.TestClient, project: Any) -> dict[str, Any]:
+    """The one chat in the inbox, once every view has caught up with the log."""
+    project()
+    [chat] = client.simulate_get("/api/chats").json["chats"]
+    return dict(chat)
+
+
 class ZaloPlatform:
     """Sends webhooks the way Zalo does: compact JSON, signed with the OA secret key."""
 

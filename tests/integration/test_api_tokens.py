@@ -7,7 +7,7 @@ from typing import Any
 
 from falcon import testing
 
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, only_chat
 
 CUSTOMER = "2512523625412515"
 
@@ -24,8 +24,7 @@ def test_two_agents_of_one_name_are_told_apart_in_the_audit(
     first, second = issue(client, "Lan"), issue(client, "Lan")
     assert first["id"] != second["id"] and first["token"] != second["token"]
     platform.text(CUSTOMER, "Xin chào")
-    project()
-    [chat] = client.simulate_get("/api/chats").json["chats"]
+    chat = only_chat(client, project)
     for agent in (first, second):
         as_agent = {"Authorization": f"Bearer {agent['token']}"}
         sent = client.simulate_post(

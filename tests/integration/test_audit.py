@@ -14,7 +14,7 @@ from api import cli
 from api.services import Services
 from domain.account import fingerprint
 from domain.clock import FrozenClock
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, only_chat
 from tests.support import zalo
 
 CUSTOMER = "2512523625412515"
@@ -27,18 +27,40 @@ def two_sessions(
 ) -> dict[str, Any]:
     """A customer writes, the agent answers and ends the chat; the customer writes again."""
     platform.text(CUSTOMER, "Xin chào")
-    project()
-    [first] = client.simulate_get("/api/chats").json["chats"]
+    first = only_chat(client, project)
     clock.advance(30)
     client.simulate_post(f"/api/chats/{first['id']}/messages", json={"text": "Chào anh"})
     clock.advance(30)
     client.simulate_post(f"/api/chats/{first['id']}/end", json={"status": "pending"})
     clock.advance(600)
     platform.text(CUSTOMER, "Cho hỏi thêm")
-    project()
-    [second] = client.simulate_get("/api/chats").json["chats"]
+    second = only_chat(client, project)
     assert second["ticket_id"] == first["ticket_id"] and second["id"] != first["id"]
     return {"ticket_id": first["ticket_id"], "chats": [first["id"], second["id"]], **first}
+
+
+class Terminal:
+    """``zalodesk`` run on the tests' database, and what it printed."""
+
+    def __init__(self, capsys: Any) -> None:
+        self.capsys = capsys
+
+    def run(self, *args: str) -> tuple[int, str, str]:
+        code = cli.main(list(args))
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def timeline(self, aggregate_id: str) -> list[dict[str, Any]]:
+        """``zalodesk audit ID --json --raw``: the events with their raw deliveries."""
+        code, out, _ = self.run("audit", aggregate_id, "--json", "--raw")
+        assert code == 0
+        return list(json.loads(out)["events"])
+
+
+@pytest.fixture
+def terminal(db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Terminal:
+    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
+    return Terminal(capsys)
 
 
 def test_a_ticket_timeline_spans_its_chat_sessions_and_replies(
@@ -146,11 +168,11 @@ def test_the_log_is_for_admins(client: testing.TestClient, services: Services) -
 
 
 def test_the_terminal_timeline_with_raw_deliveries(
-    two_sessions: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    two_sessions: dict[str, Any], terminal: Terminal
 ) -> None:
-    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli.main(["audit", two_sessions["ticket_id"], "--raw"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    code, printed, _ = terminal.run("audit", two_sessions["ticket_id"], "--raw")
+    assert code == 0
+    out = printed.splitlines()
 
     assert out[0].startswith("2026-11-24T10:00:00.000Z  #")
     assert (
@@ -162,12 +184,8 @@ def test_the_terminal_timeline_with_raw_deliveries(
     assert len(bodies) == 2 and json.loads(bodies[1][15:])["message"]["text"] == "Cho hỏi thêm"
 
 
-def test_the_terminal_timeline_as_json(
-    two_sessions: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
-    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli.main(["audit", two_sessions["chats"][1], "--json", "--raw"]) == 0
-    events = json.loads(capsys.readouterr().out)["events"]
+def test_the_terminal_timeline_as_json(two_sessions: dict[str, Any], terminal: Terminal) -> None:
+    events = terminal.timeline(two_sessions["chats"][1])
     assert [e["type"] for e in events] == ["Chat.Started", "Chat.CustomerMessageReceived"]
     # The customer's second message started the session: one delivery caused both.
     assert events[0]["raw"] == events[1]["raw"] and '"Cho hỏi thêm"' in events[1]["raw"]
@@ -175,11 +193,9 @@ def test_the_terminal_timeline_as_json(
 
 
 def test_what_the_agent_did_has_no_delivery(
-    two_sessions: dict[str, Any], db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    two_sessions: dict[str, Any], terminal: Terminal
 ) -> None:
-    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli.main(["audit", two_sessions["chats"][0], "--json", "--raw"]) == 0
-    events = json.loads(capsys.readouterr().out)["events"]
+    events = terminal.timeline(two_sessions["chats"][0])
 
     raw = {e["type"]: e["raw"] for e in events}
     assert '"Xin chào"' in raw["Chat.CustomerMessageReceived"]
@@ -206,9 +222,7 @@ def test_a_message_placed_after_the_grace_time_links_to_its_delivery(
     clock: FrozenClock,
     client: testing.TestClient,
     project: Any,
-    db: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: Any,
+    terminal: Terminal,
 ) -> None:
     # Sent through the OA by another tool: no admin id, and our outbox never claims it.
     echo = {
@@ -226,9 +240,7 @@ def test_a_message_placed_after_the_grace_time_links_to_its_delivery(
     project()
     assert EchoSettler(services.app, services.pool).tick() == 1
 
-    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli.main(["audit", two_sessions["chats"][1], "--json", "--raw"]) == 0
-    events = json.loads(capsys.readouterr().out)["events"]
+    events = terminal.timeline(two_sessions["chats"][1])
     recorded = next(e for e in events if e["type"] == "Chat.OAManagerMessageRecorded")
     assert json.loads(recorded["raw"])["message"]["text"] == "Từ một công cụ khác"
 
@@ -238,11 +250,8 @@ def test_a_message_placed_after_the_grace_time_links_to_its_delivery(
     assert receipt[1]["data"]["outcome"] == "oa_manager_message"
 
 
-def test_the_terminal_refuses_what_is_not_there(
-    db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
-    monkeypatch.setenv("ZALODESK_DATABASE_URL", db)
-    assert cli.main(["audit", "nope"]) == 2
-    assert capsys.readouterr().err == "zalodesk: 'nope' is not an id\n"
-    assert cli.main(["audit", "0b0e9a62-22f8-4ac2-9f65-4ee1c1b8a7a4"]) == 2
-    assert "not found" in capsys.readouterr().err
+def test_the_terminal_refuses_what_is_not_there(terminal: Terminal) -> None:
+    code, _, err = terminal.run("audit", "nope")
+    assert (code, err) == (2, "zalodesk: 'nope' is not an id\n")
+    code, _, err = terminal.run("audit", "0b0e9a62-22f8-4ac2-9f65-4ee1c1b8a7a4")
+    assert code == 2 and "not found" in err

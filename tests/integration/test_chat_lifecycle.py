@@ -49,6 +49,14 @@ class Desk:
         return self.client.simulate_post(path, json=body or {})
 
 
+def ended_first_chat(platform: ZaloPlatform, desk: Desk, **end: str) -> dict[str, Any]:
+    """The customer writes "first"; the agent ends that chat (``end``: the status to set)."""
+    platform.text(CUSTOMER, "first")
+    chat = desk.only_chat()
+    desk.post(f"/api/chats/{chat['id']}/end", end)
+    return chat
+
+
 @pytest.fixture
 def desk(client: testing.TestClient, project: Any) -> Desk:
     return Desk(client, project)
@@ -167,9 +175,7 @@ def test_postponing_is_refused_where_the_account_does_not_allow_it(
 def test_a_customer_message_reactivates_the_ended_chat_in_a_new_session(
     platform: ZaloPlatform, desk: Desk
 ) -> None:
-    platform.text(CUSTOMER, "first")
-    first = desk.only_chat()
-    desk.post(f"/api/chats/{first['id']}/end", {"status": "open"})
+    first = ended_first_chat(platform, desk, status="open")
     platform.text(CUSTOMER, "me again")
 
     second = desk.only_chat()
@@ -182,9 +188,7 @@ def test_a_customer_message_reactivates_the_ended_chat_in_a_new_session(
 
 
 def test_an_agent_message_on_the_ticket_reactivates_it(platform: ZaloPlatform, desk: Desk) -> None:
-    platform.text(CUSTOMER, "first")
-    first = desk.only_chat()
-    desk.post(f"/api/chats/{first['id']}/end")
+    first = ended_first_chat(platform, desk)
     result = desk.post(f"/api/tickets/{first['ticket_id']}/messages", {"text": "Shop đã gửi hàng"})
     assert result.status_code == 202
     assert result.json["chat_id"] != first["id"]
@@ -197,9 +201,7 @@ def test_an_agent_message_on_the_ticket_reactivates_it(platform: ZaloPlatform, d
 def test_a_customer_who_writes_after_closing_gets_a_new_ticket(
     platform: ZaloPlatform, desk: Desk
 ) -> None:
-    platform.text(CUSTOMER, "first")
-    first = desk.only_chat()
-    desk.post(f"/api/chats/{first['id']}/end", {"status": "closed"})
+    first = ended_first_chat(platform, desk, status="closed")
     platform.text(CUSTOMER, "new question")
     second = desk.only_chat()
     assert second["ticket_id"] != first["ticket_id"]
@@ -221,9 +223,7 @@ def test_a_late_retry_of_an_old_message_reactivates_nothing(
 def test_a_customer_message_on_a_pending_ticket_opens_it(
     platform: ZaloPlatform, desk: Desk
 ) -> None:
-    platform.text(CUSTOMER, "first")
-    chat = desk.only_chat()
-    desk.post(f"/api/chats/{chat['id']}/end", {"status": "pending"})
+    chat = ended_first_chat(platform, desk, status="pending")
     platform.text(CUSTOMER, "any news?")
     history = desk.ticket(chat["ticket_id"])["status_history"]
     assert [(h["status"], h["reason"]) for h in history][-1] == ("open", "customer replied")

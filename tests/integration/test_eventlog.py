@@ -22,7 +22,7 @@ from adapters.settings import Settings
 from api import cli
 from api.services import Services
 from domain.account import ZaloAccount, fingerprint
-from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform, only_chat
 from tests.support.databases import fresh_database
 
 CUSTOMER = "2512523625412515"
@@ -35,8 +35,7 @@ def history(platform: ZaloPlatform, client: testing.TestClient, project: Any) ->
     account_id = platform.account["id"]
     client.simulate_patch(f"/api/accounts/{account_id}", json={"app_secret": "new-app-secret"})
     platform.text(CUSTOMER, "Xin chào, shop còn hàng không?")
-    project()
-    [chat] = client.simulate_get("/api/chats").json["chats"]
+    chat = only_chat(client, project)
     client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": "Dạ còn ạ"})
     client.simulate_post(f"/api/chats/{chat['id']}/end", json={"status": "pending"})
     platform.text(CUSTOMER, "Cảm ơn")

@@ -51,6 +51,30 @@ def stored(services: Services, account: dict[str, Any]) -> Credentials:
     return found
 
 
+class AccountTokens:
+    """The account's tokens, as the credential store keeps them and the outbox refreshes them."""
+
+    def __init__(self, services: Services, settings: Settings, account: dict[str, Any]) -> None:
+        self.services, self.account = services, account
+        self.refresher = make_outbox(services, settings).refresher
+
+    def stored(self) -> Credentials:
+        return stored(self.services, self.account)
+
+    def refresh(self, access_token: str | None = None) -> str:
+        """As the outbox refreshes on a dead ``access_token`` (by default the stored one)."""
+        dead = self.stored().access_token if access_token is None else access_token
+        return self.refresher.refresh(UUID(self.account["id"]), dead)
+
+    def in_use(self) -> str:
+        return self.refresher.token(UUID(self.account["id"]))
+
+
+@pytest.fixture
+def tokens(services: Services, settings: Settings, account: dict[str, Any]) -> AccountTokens:
+    return AccountTokens(services, settings, account)
+
+
 def rotations(client: testing.TestClient, account: dict[str, Any]) -> list[tuple[str, str]]:
     """Who rotated the account's tokens, and to which pair, in the order recorded."""
     events = client.simulate_get(f"/api/audit/{account['id']}").json["events"]
@@ -249,9 +273,8 @@ def test_a_token_near_expiry_is_refreshed_before_use(
 
 
 def test_the_new_pair_is_stored_before_its_rotation_is_recorded(
+    tokens: AccountTokens,
     services: Services,
-    settings: Settings,
-    account: dict[str, Any],
     fake: FakeZalo,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -259,17 +282,11 @@ def test_the_new_pair_is_stored_before_its_rotation_is_recorded(
     record = services.app.rotate_tokens
 
     def recording(account_id: UUID, tokens_fingerprint: str, *args: Any) -> Any:
-        stored_when_recorded.append(
-            stored(services, account).tokens_fingerprint == tokens_fingerprint
-        )
+        stored_when_recorded.append(tokens.stored().tokens_fingerprint == tokens_fingerprint)
         return record(account_id, tokens_fingerprint, *args)
 
     monkeypatch.setattr(services.app, "rotate_tokens", recording)
-    refresher = make_outbox(services, settings).refresher
-    assert (
-        refresher.refresh(UUID(account["id"]), stored(services, account).access_token)
-        == fake.access_token
-    )
+    assert tokens.refresh() == fake.access_token
     assert stored_when_recorded == [True]
 
 
@@ -278,32 +295,31 @@ class Crash(Exception):
 
 
 def test_a_crash_after_zalo_issued_a_pair_keeps_the_pair(
+    tokens: AccountTokens,
     services: Services,
-    settings: Settings,
     account: dict[str, Any],
     fake: FakeZalo,
     client: testing.TestClient,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    refresher = make_outbox(services, settings).refresher
 
     def crash(*args: Any) -> None:
         raise Crash
 
     monkeypatch.setattr(services.app, "rotate_tokens", crash)
     with pytest.raises(Crash):
-        refresher.refresh(UUID(account["id"]), stored(services, account).access_token)
+        tokens.refresh()
     monkeypatch.undo()
 
     # Zalo spent the old pair; the new one is what the store holds, though unrecorded.
-    assert (stored(services, account).access_token, stored(services, account).refresh_token) == (
+    assert (tokens.stored().access_token, tokens.stored().refresh_token) == (
         fake.access_token,
         fake.refresh_token,
     )
     assert rotations(client, account) == []
-    assert refresher.token(UUID(account["id"])) == fake.access_token
+    assert tokens.in_use() == fake.access_token
     # The next refresh spends the kept refresh token, and is recorded.
-    refresher.refresh(UUID(account["id"]), fake.access_token)
+    tokens.refresh(fake.access_token)
     assert (fake.refresh_calls, fake.burned_reuse) == (2, 0)
     assert rotations(client, account) == [
         (actors.OUTBOX, fingerprint(fake.access_token, fake.refresh_token))
@@ -311,8 +327,7 @@ def test_a_crash_after_zalo_issued_a_pair_keeps_the_pair(
 
 
 def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
-    services: Services,
-    settings: Settings,
+    tokens: AccountTokens,
     account: dict[str, Any],
     fake: FakeZalo,
     client: testing.TestClient,
@@ -334,8 +349,7 @@ def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
     patches: list[threading.Thread] = []
     fake.on_refresh = admin_pastes_a_pair
     fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
-    refresher = make_outbox(services, settings).refresher
-    refresher.refresh(UUID(account["id"]), stored(services, account).access_token)
+    tokens.refresh()
     patches[0].join()
 
     assert answers == [200]
@@ -344,16 +358,13 @@ def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
         (actors.OUTBOX, refreshed[0]),
         ("agent:admin", fingerprint(fake.access_token, fake.refresh_token)),
     ]
-    assert stored(services, account).tokens_fingerprint == fingerprint(
-        fake.access_token, fake.refresh_token
-    )
-    assert refresher.token(UUID(account["id"])) == fake.access_token
+    assert tokens.stored().tokens_fingerprint == fingerprint(fake.access_token, fake.refresh_token)
+    assert tokens.in_use() == fake.access_token
     assert (fake.refresh_calls, fake.burned_reuse) == (1, 0)
 
 
 def test_an_access_token_pasted_during_a_refresh_keeps_the_refresh_token_zalo_just_issued(
-    services: Services,
-    settings: Settings,
+    tokens: AccountTokens,
     account: dict[str, Any],
     fake: FakeZalo,
     client: testing.TestClient,
@@ -371,31 +382,28 @@ def test_an_access_token_pasted_during_a_refresh_keeps_the_refresh_token_zalo_ju
 
     fake.on_refresh = admin_pastes_an_access_token
     fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
-    refresher = make_outbox(services, settings).refresher
-    refresher.refresh(UUID(account["id"]), stored(services, account).access_token)
+    tokens.refresh()
     patches[0].join()
 
-    kept = stored(services, account)
+    kept = tokens.stored()
     assert (kept.access_token, kept.refresh_token) == ("at-from-the-admin", fake.refresh_token)
-    refresher.refresh(UUID(account["id"]), "at-from-the-admin")  # it still refreshes
+    tokens.refresh("at-from-the-admin")  # it still refreshes
     assert (fake.refresh_calls, fake.burned_reuse) == (2, 0)
 
 
 def test_a_refresh_after_an_admin_pasted_a_pair_uses_that_pair(
-    services: Services,
-    settings: Settings,
+    tokens: AccountTokens,
     account: dict[str, Any],
     fake: FakeZalo,
     client: testing.TestClient,
 ) -> None:
-    stale = stored(services, account).access_token  # read by the outbox, then the admin acts
+    stale = tokens.stored().access_token  # read by the outbox, then the admin acts
     access_token, refresh_token = fake.issue_pair()
     client.simulate_patch(
         f"/api/accounts/{account['id']}",
         json={"access_token": access_token, "refresh_token": refresh_token},
     )
-    refresher = make_outbox(services, settings).refresher
-    assert refresher.refresh(UUID(account["id"]), stale) == access_token
+    assert tokens.refresh(stale) == access_token
     assert (fake.refresh_calls, fake.burned_reuse) == (0, 0)
     assert rotations(client, account) == [("agent:admin", fingerprint(access_token, refresh_token))]
 

@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from api.services import Services
 from domain import actors
 from domain.account import fingerprint
 from domain.handlers.outbox import ACCOUNT_REMOVED
-from tests.integration.conftest import ZaloPlatform, talking_to
+from tests.integration.conftest import ZaloPlatform, only_chat, talking_to
 from tests.support.fake_zalo import FakeZalo
 
 CUSTOMER = "5843212478539208461"
@@ -75,9 +76,7 @@ def make_outbox(services: Services) -> Outbox:
 @pytest.fixture
 def chat(platform: ZaloPlatform, client: testing.TestClient, project: Any) -> dict[str, Any]:
     assert platform.text(CUSTOMER, "first").status_code == 200
-    project()
-    [found] = client.simulate_get("/api/chats").json["chats"]
-    return dict(found)
+    return only_chat(client, project)
 
 
 def customer_writes(platform: ZaloPlatform, text: str) -> Callable[[], None]:
@@ -87,84 +86,62 @@ def customer_writes(platform: ZaloPlatform, text: str) -> Callable[[], None]:
     return write
 
 
-Race = Callable[[Callable[[], testing.Result]], testing.Result]
+@dataclass
+class ChatRace:
+    """An agent's request on the chat, with the customer's "second" message stored between
+    what the request loaded and its save: that save conflicts once, and the request is
+    answered."""
+
+    client: testing.TestClient
+    platform: ZaloPlatform
+    meanwhile: Meanwhile
+    project: Any
+
+    def agent_posts(self, chat: dict[str, Any], action: str, **body: Any) -> testing.Result:
+        self.meanwhile.before_next_save(customer_writes(self.platform, "second"))
+        answer = self.client.simulate_post(f"/api/chats/{chat['id']}/{action}", json=body or None)
+        assert self.meanwhile.conflicts == 1
+        return answer
+
+    def transcript(self, chat: dict[str, Any]) -> list[tuple[str, str]]:
+        """Each message once, by direction and text (the platform's clock and ours differ)."""
+        self.project()
+        messages = self.client.simulate_get(f"/api/chats/{chat['id']}").json["messages"]
+        return sorted((m["direction"], m["text"]) for m in messages)
 
 
 @pytest.fixture
-def as_the_customer_writes(platform: ZaloPlatform, meanwhile: Meanwhile) -> Race:
-    """Runs an agent's request with the customer's "second" message stored between what the
-    request loaded and its save: that save conflicts once, and the request is answered."""
-
-    def race(request: Callable[[], testing.Result]) -> testing.Result:
-        meanwhile.before_next_save(customer_writes(platform, "second"))
-        answer = request()
-        assert meanwhile.conflicts == 1
-        return answer
-
-    return race
+def race(
+    client: testing.TestClient, platform: ZaloPlatform, meanwhile: Meanwhile, project: Any
+) -> ChatRace:
+    return ChatRace(client, platform, meanwhile, project)
 
 
-def transcript(client: testing.TestClient, chat_id: str) -> list[tuple[str, str]]:
-    """Each message once, by direction and text (the platform's clock and ours differ here)."""
-    messages = client.simulate_get(f"/api/chats/{chat_id}").json["messages"]
-    return sorted((m["direction"], m["text"]) for m in messages)
-
-
-def test_marking_read_while_the_customer_writes(
-    client: testing.TestClient,
-    chat: dict[str, Any],
-    as_the_customer_writes: Race,
-    project: Any,
-) -> None:
-    answer = as_the_customer_writes(lambda: client.simulate_post(f"/api/chats/{chat['id']}/read"))
-    assert answer.status_code == 200
-    project()
-    [shown] = client.simulate_get("/api/chats").json["chats"]
+def test_marking_read_while_the_customer_writes(chat: dict[str, Any], race: ChatRace) -> None:
+    assert race.agent_posts(chat, "read").status_code == 200
+    shown = only_chat(race.client, race.project)
     assert shown["unread_count"] == 0  # marked after the second message was stored
-    assert transcript(client, chat["id"]) == [("in", "first"), ("in", "second")]
+    assert race.transcript(chat) == [("in", "first"), ("in", "second")]
 
 
-def test_postponing_while_the_customer_writes(
-    client: testing.TestClient,
-    chat: dict[str, Any],
-    as_the_customer_writes: Race,
-    project: Any,
-) -> None:
-    answer = as_the_customer_writes(
-        lambda: client.simulate_post(f"/api/chats/{chat['id']}/postpone")
-    )
+def test_postponing_while_the_customer_writes(chat: dict[str, Any], race: ChatRace) -> None:
+    answer = race.agent_posts(chat, "postpone")
     assert answer.status_code == 200
-    project()
-    [shown] = client.simulate_get("/api/chats").json["chats"]
+    shown = only_chat(race.client, race.project)
     assert shown["auto_end_at"] == answer.json["auto_end_at"]
-    assert transcript(client, chat["id"]) == [("in", "first"), ("in", "second")]
+    assert race.transcript(chat) == [("in", "first"), ("in", "second")]
 
 
-def test_replying_while_the_customer_writes(
-    client: testing.TestClient,
-    chat: dict[str, Any],
-    as_the_customer_writes: Race,
-    project: Any,
-) -> None:
-    answer = as_the_customer_writes(
-        lambda: client.simulate_post(f"/api/chats/{chat['id']}/messages", json={"text": "Dạ"})
-    )
-    assert answer.status_code == 202
-    project()
-    assert transcript(client, chat["id"]) == [("in", "first"), ("in", "second"), ("out", "Dạ")]
+def test_replying_while_the_customer_writes(chat: dict[str, Any], race: ChatRace) -> None:
+    assert race.agent_posts(chat, "messages", text="Dạ").status_code == 202
+    assert race.transcript(chat) == [("in", "first"), ("in", "second"), ("out", "Dạ")]
 
 
 def test_ending_a_chat_while_the_customer_writes(
-    client: testing.TestClient,
-    chat: dict[str, Any],
-    as_the_customer_writes: Race,
-    project: Any,
+    chat: dict[str, Any], race: ChatRace, client: testing.TestClient
 ) -> None:
-    answer = as_the_customer_writes(
-        lambda: client.simulate_post(f"/api/chats/{chat['id']}/end", json={"status": "pending"})
-    )
-    assert answer.status_code == 200
-    project()
+    assert race.agent_posts(chat, "end", status="pending").status_code == 200
+    race.project()
     assert client.simulate_get("/api/chats").json["chats"] == []
     ticket = client.simulate_get(f"/api/tickets/{chat['ticket_id']}").json
     assert ticket["status"] == "pending"
@@ -234,8 +211,7 @@ def test_opening_a_ticket_for_a_customer_who_writes_for_the_first_time_meanwhile
     )
     assert answer.status_code == 201
     assert meanwhile.conflicts == 1
-    project()
-    [chat] = client.simulate_get("/api/chats").json["chats"]
+    chat = only_chat(client, project)
     opened = client.simulate_get(f"/api/tickets/{answer.json['id']}").json
     assert opened["customer"]["id"] == chat["customer"]["id"]  # one customer, not two
 

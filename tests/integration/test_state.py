@@ -15,7 +15,7 @@ from api.services import Services
 from domain.account import fingerprint
 from domain.clock import FrozenClock
 from domain.errors import InvalidInput, NotFound
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, only_chat
 
 CUSTOMER = "2512523625412515"
 
@@ -26,8 +26,7 @@ def ticket_id(
 ) -> str:
     """Opened at 10:00 (new); at 10:05 the chat ends as pending; at 10:10 it is closed."""
     platform.text(CUSTOMER, "Xin chào")
-    project()
-    [chat] = client.simulate_get("/api/chats").json["chats"]
+    chat = only_chat(client, project)
     clock.advance(300)
     client.simulate_post(f"/api/chats/{chat['id']}/end", json={"status": "pending"})
     clock.advance(300)

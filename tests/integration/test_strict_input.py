@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from falcon import testing
 
-from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform, only_chat
 
 CUSTOMER = "1594636778967000002"
 
@@ -29,9 +29,7 @@ def refused(result: testing.Result, status: int, *named: str) -> str:
 @pytest.fixture
 def chat(platform: ZaloPlatform, client: testing.TestClient, project: Any) -> dict[str, Any]:
     assert platform.text(CUSTOMER, "Shop ơi").status_code == 200
-    project()
-    [found] = client.simulate_get("/api/chats").json["chats"]
-    return dict(found)
+    return only_chat(client, project)
 
 
 def test_unknown_query_parameters_are_refused_by_name(client: testing.TestClient) -> None:

@@ -3,6 +3,7 @@ automation worker and the outbox, in the order the service runs them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from falcon import testing
@@ -13,22 +14,14 @@ from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
 
 
+@dataclass
 class RuleService:
-    def __init__(
-        self,
-        client: testing.TestClient,
-        platform: ZaloPlatform,
-        project: Any,
-        automation: Automation,
-        outbox: Outbox,
-        clock: FrozenClock,
-    ) -> None:
-        self.client = client
-        self.platform = platform
-        self.project = project
-        self.automation = automation
-        self.outbox = outbox
-        self.clock = clock
+    client: testing.TestClient
+    platform: ZaloPlatform
+    project: Any
+    automation: Automation
+    outbox: Outbox
+    clock: FrozenClock
 
     # Running the workers
 

@@ -20,21 +20,27 @@ ADMIN = "agent:admin"
 SECRET_NAMES = ("app_secret", "oa_secret_key", "access_token", "refresh_token")
 
 
+def new_account(**changes: Any) -> ZaloAccount:
+    """An account just connected, its first event not collected; ``changes`` replace fields."""
+    fields: dict[str, Any] = {
+        "id": uuid4(),
+        "name": "Shop Hoa Mai",
+        "app_id": "360846524940903967",
+        "oa_id": "388613280878808645",
+        "secrets_fingerprint": fingerprint("app-secret", "oa-secret-key"),
+        "tokens_fingerprint": fingerprint("access-token", "refresh-token"),
+        "access_token_expires_at": AT + timedelta(hours=25),
+        "chat_inactivity_seconds": 600,
+        "allow_postpone": True,
+        "verification_code": None,
+        "actor": ADMIN,
+        "at": AT,
+    }
+    return ZaloAccount(**{**fields, **changes})
+
+
 def connected() -> ZaloAccount:
-    account = ZaloAccount(
-        id=uuid4(),
-        name="Shop Hoa Mai",
-        app_id="360846524940903967",
-        oa_id="388613280878808645",
-        secrets_fingerprint=fingerprint("app-secret", "oa-secret-key"),
-        tokens_fingerprint=fingerprint("access-token", "refresh-token"),
-        access_token_expires_at=AT + timedelta(hours=25),
-        chat_inactivity_seconds=600,
-        allow_postpone=True,
-        verification_code=None,
-        actor=ADMIN,
-        at=AT,
-    )
+    account = new_account()
     account.collect_events()
     return account
 
@@ -57,19 +63,12 @@ def test_a_fingerprint_tells_secrets_apart_without_showing_them() -> None:
 
 
 def test_connecting_records_the_account_and_only_fingerprints_of_its_credentials() -> None:
-    account = ZaloAccount(
-        id=uuid4(),
-        name="Shop Hoa Mai",
+    account = new_account(
         app_id="1",
         oa_id="2",
         secrets_fingerprint="aaaaaaaaaaaa",
         tokens_fingerprint="bbbbbbbbbbbb",
-        access_token_expires_at=AT + timedelta(hours=25),
-        chat_inactivity_seconds=600,
-        allow_postpone=True,
         verification_code="zalo-code",
-        actor=ADMIN,
-        at=AT,
     )
     [(name, fields)] = recorded(account)
     assert name == "Connected"

@@ -39,6 +39,14 @@ def contact(desk: Zalodesk, account_id: UUID) -> Contact:
     return found
 
 
+def first_chat(desk: Zalodesk, account_id: UUID) -> UUID:
+    """The chat the customer's first message ("m1") started."""
+    say(desk, account_id, "m1")
+    chat_id = contact(desk, account_id).active_chat_id
+    assert chat_id is not None
+    return chat_id
+
+
 def test_a_conversation_from_first_message_to_a_new_ticket(
     desk: Zalodesk, account_id: UUID, clock: FrozenClock
 ) -> None:
@@ -80,9 +88,7 @@ def test_a_conversation_from_first_message_to_a_new_ticket(
 def test_the_timer_spares_a_chat_that_woke_up(
     desk: Zalodesk, account_id: UUID, clock: FrozenClock
 ) -> None:
-    say(desk, account_id, "m1")
-    chat_id = contact(desk, account_id).active_chat_id
-    assert chat_id is not None
+    chat_id = first_chat(desk, account_id)
     clock.advance(590)
     desk.post_reply(PostReply(actor="agent:lan", text="Dạ có ạ", chat_id=chat_id))
     clock.advance(20)
@@ -91,8 +97,7 @@ def test_the_timer_spares_a_chat_that_woke_up(
 
 
 def test_replies_are_idempotent_by_client_id_and_checked(desk: Zalodesk, account_id: UUID) -> None:
-    say(desk, account_id, "m1")
-    chat_id = contact(desk, account_id).active_chat_id
+    chat_id = first_chat(desk, account_id)
     first = desk.post_reply(
         PostReply("agent:lan", "xin chào", chat_id=chat_id, client_message_id="c1")
     )
@@ -107,9 +112,7 @@ def test_replies_are_idempotent_by_client_id_and_checked(desk: Zalodesk, account
 
 
 def test_postponing_where_the_account_forbids_it(desk: Zalodesk, account_id: UUID) -> None:
-    say(desk, account_id, "m1")
-    chat_id = contact(desk, account_id).active_chat_id
-    assert chat_id is not None
+    chat_id = first_chat(desk, account_id)
     with pytest.raises(Conflict, match="does not allow"):
         desk.postpone_chat(PostponeChat(chat_id, "agent:lan"))
 
@@ -140,9 +143,7 @@ def test_an_automation_rule_ends_a_chat_and_sets_the_status(
     desk: Zalodesk, account_id: UUID
 ) -> None:
     # The command the rule engine will call: "end chat and set status to X".
-    say(desk, account_id, "m1")
-    chat_id = contact(desk, account_id).active_chat_id
-    assert chat_id is not None
+    chat_id = first_chat(desk, account_id)
     ticket = desk.end_chat(EndChat(chat_id, actors.automation("rule-7"), "automation", "pending"))
     assert ticket.status == TicketStatus.PENDING
     [*_, ended] = desk.events.get(chat_id)
@@ -156,9 +157,7 @@ def test_an_automation_rule_ends_a_chat_and_sets_the_status(
 def test_an_ended_chat_refuses_more_and_records_nothing(
     desk: Zalodesk, account_id: UUID, clock: FrozenClock
 ) -> None:
-    say(desk, account_id, "m1")
-    chat_id = contact(desk, account_id).active_chat_id
-    assert chat_id is not None
+    chat_id = first_chat(desk, account_id)
     desk.end_chat(EndChat(chat_id, "agent:lan", "agent", None))
     chat = desk.chat(chat_id)
 

@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
 
 from api.server import default_workers
 from bench import harness, webhooks
@@ -30,22 +29,14 @@ OVERLAP = 64  # bytes kept from a read, so an id split between two reads is stil
 
 @dataclass(frozen=True)
 class Options:
-    QUICK: ClassVar[dict[str, Any]] = {
-        "seconds": 3.0,
-        "clients": 20,
-        "customers": 300,
-        "quiet_wait": 5.0,
-    }
-    seconds: float = opt(10.0, "each measured run, in seconds")
-    clients: int = opt(200, "stream clients connected during the second run")
+    seconds: float = opt(10.0, "each measured run, in seconds", quick=3.0)
+    clients: int = opt(200, "stream clients connected during the second run", quick=20)
     connections: int = opt(16, "webhook connections, closed loop (wrk)")
-    workers: int = opt(0, "gunicorn workers; 0: zalodesk's default, cores + 1")
-    customers: int = opt(5000, "distinct customers")
+    workers: int = harness.workers()
+    customers: int = opt(5000, "distinct customers", quick=300)
     samples_per_second: float = opt(5.0, "timed first messages sent beside the load, per second")
-    quiet_wait: float = opt(
-        120.0, "before each timed run, wait up to this long for a quiet machine"
-    )
-    keep: bool = opt(False, "keep the temporary folder: the servers' logs, the request files")
+    quiet_wait: float = harness.quiet_wait("each timed run")
+    keep: bool = harness.keep("the servers' logs, the request files")
 
 
 @dataclass

@@ -23,6 +23,7 @@ STREAM = "/api/stream"
 RECEIVE = "zalodesk.receive"
 ABORT = "zalodesk.abort"
 QUERY = frozenset({"token", "last_event_id"})
+PREFLIGHT_HEADERS = "Authorization, Last-Event-ID, Cache-Control"
 
 
 def unauthorized() -> falcon.HTTPError:
@@ -139,12 +140,18 @@ def _serialize(req: Any, resp: Any, ex: falcon.HTTPError) -> None:
 
 
 class AnyOrigin:
-    """Every answer, errors too, readable from any page (tokens, never cookies, open streams)."""
+    """Every answer, errors too, readable from any page (tokens, never cookies, open streams).
+    A browser's EventSource that reconnects sends Last-Event-ID, which is not a simple
+    header across origins: it asks first (a preflight), and is told it may."""
 
     async def process_response(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, resource: Any, ok: bool
     ) -> None:
         resp.set_header("Access-Control-Allow-Origin", "*")
+        if req.method == "OPTIONS" and req.get_header("Access-Control-Request-Method"):
+            resp.set_header("Access-Control-Allow-Methods", "GET")
+            resp.set_header("Access-Control-Allow-Headers", PREFLIGHT_HEADERS)
+            resp.set_header("Access-Control-Max-Age", "600")
 
 
 class WithReceive:

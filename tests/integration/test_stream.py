@@ -180,6 +180,20 @@ def test_no_valid_token_is_401_as_json(stream: StreamServer, headers: dict[str, 
     assert set(answer.json()) == {"title", "description"}
 
 
+def test_a_browser_may_resume_across_origins(stream: StreamServer) -> None:
+    """EventSource reconnects with Last-Event-ID, which a browser asks about first."""
+    headers = {
+        "Origin": "http://127.0.0.1:8000",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "last-event-id",
+    }
+    answer = request(stream.port, "OPTIONS", "/api/stream", headers=headers)
+    assert answer.status in (200, 204)
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "GET" in answer.headers["access-control-allow-methods"]
+    assert "last-event-id" in answer.headers["access-control-allow-headers"].lower()
+
+
 def test_a_bad_position_or_query_is_400(stream: StreamServer) -> None:
     for path, headers in (
         ("/api/stream", {**ADMIN, "Last-Event-ID": "abc"}),

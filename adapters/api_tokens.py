@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -25,6 +25,12 @@ TOKENS_DDL = (
     "ALTER TABLE api_tokens ADD COLUMN IF NOT EXISTS token_id uuid NOT NULL DEFAULT gen_random_uuid()",
     "ALTER TABLE api_tokens ADD COLUMN IF NOT EXISTS revoked_at timestamptz",
     "CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_by_id ON api_tokens (token_id)",
+    # Short-lived tokens for opening live streams (a browser's EventSource sends no header).
+    """CREATE TABLE IF NOT EXISTS stream_tokens (
+        token_hash text PRIMARY KEY,
+        token_id text NOT NULL,
+        expires_at timestamptz NOT NULL
+    )""",
 )
 # The token of ZALODESK_ADMIN_TOKEN: not stored, and named as what it is.
 BOOTSTRAP_ID = "admin"
@@ -114,3 +120,46 @@ class TokenStore:
         names = {actors.agent(BOOTSTRAP_ID): BOOTSTRAP_NAME}
         names.update({actors.agent(str(t.id)): t.name for t in self.list()})
         return names
+
+
+@frozen
+class StreamToken:
+    token: str
+    expires_at: datetime
+
+
+STREAM_TOKEN_LIFETIME = timedelta(minutes=5)
+
+
+class StreamTokens:
+    """Tokens that open live streams for a few minutes, issued to an API token's holder:
+    refused once expired, or once the API token they were issued to is revoked."""
+
+    def __init__(
+        self, pool: ConnectionPool[Any], lifetime: timedelta = STREAM_TOKEN_LIFETIME
+    ) -> None:
+        self.pool = pool
+        self.lifetime = lifetime
+
+    def issue(self, principal: Principal) -> StreamToken:
+        token = f"zds_{secrets.token_urlsafe(32)}"
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("DELETE FROM stream_tokens WHERE expires_at < now()")
+            row = conn.execute(
+                """INSERT INTO stream_tokens (token_hash, token_id, expires_at)
+                   VALUES (%s, %s, now() + %s) RETURNING expires_at""",
+                (token_hash(token), principal.token_id, self.lifetime),
+            ).fetchone()
+        assert row is not None
+        return StreamToken(token, row[0])
+
+    def authenticate(self, token: str) -> Principal | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                """SELECT s.token_id, coalesce(a.name, %s), coalesce(a.admin, true)
+                   FROM stream_tokens s LEFT JOIN api_tokens a ON a.token_id::text = s.token_id
+                   WHERE s.token_hash = %s AND s.expires_at > now()
+                     AND a.revoked_at IS NULL AND (a.token_id IS NOT NULL OR s.token_id = %s)""",
+                (BOOTSTRAP_NAME, token_hash(token), BOOTSTRAP_ID),
+            ).fetchone()
+        return Principal(str(row[0]), row[1], row[2]) if row else None

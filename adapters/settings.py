@@ -21,6 +21,7 @@ class SettingsError(ValueError):
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 DEFAULT_ZALO_API_BASE = "https://openapi.zalo.me"
 DEFAULT_ZALO_OAUTH_BASE = "https://oauth.zaloapp.com"
+DEFAULT_STREAM_BIND = "127.0.0.1:8001"
 
 
 @frozen
@@ -35,6 +36,10 @@ class Settings:
     cipher_key: str | None = None
     # Threads per gunicorn worker: `zalodesk serve` and `api` set it for their workers.
     web_threads: int = 1
+    # The live stream server's HOST:PORT (unset: the API's port + 1, set by `serve`), and
+    # the base URL the API's GET /api/stream redirects to (unset: the request's host, that port).
+    stream_bind: str | None = None
+    stream_url: str | None = None
 
     def public_url_problem(self) -> str | None:
         """Why Zalo could not reach the webhook URLs this service shows, if it could not."""
@@ -74,7 +79,13 @@ class Settings:
             ),
             cipher_key=get("CIPHER_KEY"),
             web_threads=_whole("ZALODESK_WEB_THREADS", get("WEB_THREADS"), 1),
+            stream_bind=_bind("ZALODESK_STREAM_BIND", get("STREAM_BIND")),
+            stream_url=_base_url("ZALODESK_STREAM_URL", get("STREAM_URL")),
         )
+
+    @property
+    def stream_port(self) -> int:
+        return int((self.stream_bind or DEFAULT_STREAM_BIND).rpartition(":")[2])
 
 
 def _database_url(raw: str | None) -> str | None:
@@ -113,3 +124,27 @@ def _whole(name: str, raw: str | None, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
     return int(raw)
+
+
+def next_port(bind: str) -> str:
+    """HOST:PORT+1: where the stream listens beside an API bound to ``bind``."""
+    host, _, port = bind.rpartition(":")
+    return f"{host}:{int(port) + 1}"
+
+
+def _bind(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"{name} must be HOST:PORT, such as 127.0.0.1:8001, not {raw!r}")
+    return raw
+
+
+def _base_url(name: str, raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an http(s) URL, such as https://desk.example.com")
+    return raw.rstrip("/")

@@ -31,6 +31,7 @@ from api.resources import (
     contacts,
     health,
     rules,
+    stream,
     tickets,
     tokens,
     webhooks,
@@ -123,6 +124,9 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
         Route("/api/rules", rules.Rules(app, RuleQueries(services.pool))),
         Route("/api/rules/dry-run", rules.RulesDryRun(services.log, services.clock)),
         Route("/api/rules/{rule_id:uuid}", rules.Rule(app)),
+        # Public here: the stream server checks the token (a browser sends it in the query).
+        Route("/api/stream", stream.StreamRedirect(settings), secured=False),
+        Route("/api/stream/tokens", stream.StreamTokensResource(services.stream_tokens)),
         *console_routes(),
     ]
 

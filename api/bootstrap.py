@@ -19,7 +19,7 @@ from eventsourcing.persistence import OperationalError as StoreUnavailable
 from psycopg_pool import ConnectionPool
 
 from adapters.account_cache import AccountCache
-from adapters.api_tokens import TokenStore
+from adapters.api_tokens import StreamTokens, TokenStore
 from adapters.credential_cipher import credential_cipher
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.connection import (
@@ -38,6 +38,8 @@ from adapters.read_models.inbox_queries import AccountQueries, InboxQueries
 from adapters.read_models.ticket_queries import TicketQueries
 from adapters.read_models.views.registry import all_views
 from adapters.settings import Settings, SettingsError
+from adapters.stream.hub import STREAM_PACING, Hub, Pacing
+from adapters.stream.source import LogSource
 from adapters.workers import processors
 from adapters.workers.automation import Automation
 from adapters.workers.echo_settler import EchoSettler
@@ -124,6 +126,10 @@ def prepare_database(url: str, settings: Settings) -> None:
         check_key(conn, credential_cipher(settings))
 
 
+# The stream process: token checks, and log reads (each short; they take turns), plus its
+# LISTEN: three in all, so the default workers of a 16-core host still fit a server of 100.
+STREAM_PROCESS = Connections(pool=1, store=1, store_overflow=0)
+
 # Commands run beside the service (token, replay, audit ...) and the processors' lock.
 SPARE_CONNECTIONS = 10
 
@@ -131,7 +137,8 @@ SPARE_CONNECTIONS = 10
 def connections_needed(workers: int, threads: int, with_worker: bool) -> int:
     """The most connections the service may hold at once, spares for commands included."""
     web = workers * web_worker(threads).most
-    return web + (WORKER_PROCESS.most if with_worker else 0) + SPARE_CONNECTIONS
+    background = WORKER_PROCESS.most + STREAM_PROCESS.most + 1 if with_worker else 0
+    return web + background + SPARE_CONNECTIONS
 
 
 def check_connections(url: str, workers: int, threads: int, with_worker: bool) -> None:
@@ -197,6 +204,7 @@ def build(
         tickets=TicketQueries(pool),
         accounts=AccountQueries(pool),
         log=EventLog(app, pool),
+        stream_tokens=StreamTokens(pool),
     )
 
 
@@ -355,3 +363,23 @@ def run_workers(settings: Settings, database_url: str, stop: threading.Event) ->
             services.close()
     finally:
         lock.close()
+
+
+def stream_parts(services: Services, pacing: Pacing = STREAM_PACING) -> tuple[Hub, Any]:
+    """The stream's hub (the one follower of the log) and its ASGI app."""
+    from api.stream_app import create_stream_app
+
+    hub = Hub(LogSource(services.log, services.pool, services.views), services.url, pacing)
+    return hub, create_stream_app(hub, services.tokens, services.stream_tokens)
+
+
+def run_stream(settings: Settings, database_url: str, bind: str, stop: threading.Event) -> None:
+    """The stream server until ``stop`` (or SIGTERM); starts while the database is away."""
+    from api import stream_server
+
+    services = build(settings, with_outage_limits(database_url), connections=STREAM_PROCESS)
+    try:
+        hub, app = stream_parts(services)
+        stream_server.run(app, hub, bind, stop)
+    finally:
+        services.close()

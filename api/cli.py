@@ -17,7 +17,7 @@ from adapters import json_logs as logs
 from adapters import metrics_folder
 from adapters.postgres.connection import redacted
 from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.settings import Settings, SettingsError
+from adapters.settings import DEFAULT_STREAM_BIND, Settings, SettingsError, next_port
 from adapters.timefmt import iso
 from api import bootstrap, cli_ops, cli_rules
 from api.console import ENVIRONMENT, CommandError, Help, add_command, say
@@ -63,6 +63,14 @@ def parser() -> argparse.ArgumentParser:
         command.set_defaults(run=run)
 
     add_command(commands, "worker", "only the background workers").set_defaults(run=worker)
+    stream_command = add_command(commands, "stream", "only the live stream server (SSE)")
+    stream_command.add_argument(
+        "--bind",
+        type=bind_address,
+        default=argparse.SUPPRESS,
+        help=f"HOST:PORT to listen on (default: ZALODESK_STREAM_BIND, else {DEFAULT_STREAM_BIND})",
+    )
+    stream_command.set_defaults(run=stream)
 
     token = add_command(commands, "token", "API tokens").add_subparsers(
         dest="token_command", required=True, metavar="COMMAND"
@@ -140,11 +148,15 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
     # Children (gunicorn workers, the worker process) use the same server.
     os.environ["ZALODESK_DATABASE_URL"] = database.url
     os.environ["ZALODESK_WEB_THREADS"] = str(args.threads)
+    # The stream server's place, for the API's redirect and the stream process.
+    stream_bind = settings.stream_bind or next_port(args.bind)
+    os.environ["ZALODESK_STREAM_BIND"] = stream_bind
     metrics_folder.start_fresh(settings.data_dir)
     children: list[Supervised] = []
     if with_worker:
         env = {**os.environ, "ZALODESK_PARENT_PID": str(os.getpid())}
         children.append(Supervised("worker", [sys.executable, "-m", "api", "worker"], env))
+        children.append(Supervised("stream", [sys.executable, "-m", "api", "stream"], env))
     for child in children:
         child.start()
 
@@ -153,8 +165,9 @@ def run_http(args: argparse.Namespace, with_worker: bool) -> int:
             child.stop()
         database.stop()
 
+    streaming = f", the live stream on http://{stream_bind}" if with_worker else ""
     print(
-        f"zalodesk: serving on http://{args.bind} with {args.workers} workers, "
+        f"zalodesk: serving on http://{args.bind} with {args.workers} workers{streaming}, "
         f"database {redacted(database.url)}",
         file=sys.stderr,
     )
@@ -197,6 +210,20 @@ def worker(args: argparse.Namespace) -> int:
     watch_parent(stop)
     try:
         bootstrap.run_workers(settings, database.url, stop)
+    finally:
+        database.stop()
+    return 0
+
+
+def stream(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    bind = getattr(args, "bind", None) or settings.stream_bind or DEFAULT_STREAM_BIND
+    check_can_listen(bind)
+    database = bootstrap.open_database(settings, prepare_now=False)
+    stop = threading.Event()
+    watch_parent(stop)
+    try:
+        bootstrap.run_stream(settings, database.url, bind, stop)
     finally:
         database.stop()
     return 0

@@ -18,7 +18,11 @@ ENVIRONMENT = """settings, read from the environment by every command:
   ZALODESK_ADMIN_TOKEN   a bootstrap admin API token (serve, api)
   ZALODESK_PUBLIC_URL    the base of webhook URLs (default: http://127.0.0.1:8000)
   ZALODESK_ZALO_API_BASE, ZALODESK_ZALO_OAUTH_BASE   Zalo's API (serve, worker)
-  ZALODESK_CHAT_INACTIVITY_SECONDS  new accounts' chat timeout (default: 600)"""
+  ZALODESK_CHAT_INACTIVITY_SECONDS  new accounts' chat timeout (default: 600)
+  ZALODESK_STREAM_BIND   the live stream's HOST:PORT (serve, stream; default: the
+                         API's port + 1, or 127.0.0.1:8001 for `zalodesk stream`)
+  ZALODESK_STREAM_URL    where the API's GET /api/stream redirects (default: the
+                         request's host at the stream's port)"""
 
 
 class Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):

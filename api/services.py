@@ -8,7 +8,7 @@ from attrs import define
 from psycopg_pool import ConnectionPool
 
 from adapters import metrics
-from adapters.api_tokens import TokenStore
+from adapters.api_tokens import StreamTokens, TokenStore
 from adapters.log_tools.event_log import EventLog
 from adapters.postgres.credentials import CredentialStore
 from adapters.postgres.held_connection import HeldConnections
@@ -37,6 +37,7 @@ class Services:
     tickets: TicketQueries
     accounts: AccountQueries
     log: EventLog
+    stream_tokens: StreamTokens
 
     def lag(self) -> dict[str, int]:
         """How many events each view is behind the log."""

@@ -129,6 +129,7 @@ class Bench:
             raise SystemExit(f"{rest.errors} first messages sent untimed were not answered 200")
         print(f"  {'':<40} (each a new contact, ticket and chat; {len(requests)} customers)")
         print(caught_up(api))
+        print(f"  {'':<40} {harness.profiles_fetched(self.env['ZALODESK_DATABASE_URL'])}")
 
 
 def caught_up(api: Process) -> str:

@@ -28,6 +28,11 @@ POSITIONS_DDL = """CREATE TABLE IF NOT EXISTS view_positions (
 )"""
 
 
+# NOTIFY'd with the last position in the transaction that moves the views' positions (once
+# a batch): the live stream LISTENs on it rather than asking the database all the time.
+VIEWS_CHANNEL = "zalodesk_views"
+
+
 def tracking_key(view: View) -> str:
     return f"{view.name}{view.suffix}"
 
@@ -82,6 +87,7 @@ class Projector:
                ON CONFLICT (view) DO UPDATE SET position = EXCLUDED.position""",
             [(key, max(position, last)) for key, position in positions.items()],
         )
+        cur.execute("SELECT pg_notify(%s, %s)", (VIEWS_CHANNEL, str(last)))
         return len(notifications)
 
     def catch_up(self, upto: int | None = None) -> int:

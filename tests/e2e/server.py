@@ -137,6 +137,7 @@ class Service:
     logs: Path
     workers: int = 2
     port: int = 0
+    stream_port: int = 0
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     stderr_path: Path | None = None
@@ -157,6 +158,10 @@ class Service:
     def start(self) -> Service:
         assert self.process is None, "already running"
         self.port = free_port()
+        # The live stream's own port (by default the API's + 1, which may be taken here).
+        self.stream_port = free_port()
+        self.env.setdefault("ZALODESK_STREAM_BIND", f"127.0.0.1:{self.stream_port}")
+        self.stream_port = int(self.env["ZALODESK_STREAM_BIND"].rpartition(":")[2])
         self.starts += 1
         self.logs.mkdir(parents=True, exist_ok=True)
         stdout_path = self.logs / f"serve-{self.starts}.out"
@@ -188,10 +193,18 @@ class Service:
                     f"zalodesk serve exited with {code} before it was ready:\n{self.stderr()}"
                 )
             with contextlib.suppress(OSError, http.client.HTTPException):
-                if self.get("/healthz", timeout=2).status == 200:
+                if self.get("/healthz", timeout=2).status == 200 and (
+                    self.argv()[1:2] != ["serve"] or self.stream_answers()
+                ):
                     return
             time.sleep(0.1)
         raise AssertionError(f"zalodesk serve not ready after {seconds:.0f} s:\n{self.stderr()}")
+
+    def stream_answers(self) -> bool:
+        """The live stream server (a child of ``serve``) answers its /healthz."""
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            return request(self.stream_port, "GET", "/healthz", timeout=2).status == 200
+        return False
 
     def stderr(self) -> str:
         if self.stderr_path is None or not self.stderr_path.exists():

@@ -81,7 +81,10 @@ class FakeZalo:
         *,
         rate_limit: int | None = 4000,
         rate_window: float = 60.0,
+        name_everyone: bool = False,
     ) -> None:
+        # Unknown customers get a made-up profile rather than -213 (the benchmarks' Zalo).
+        self.name_everyone = name_everyone
         self.app_id = app_id
         self.app_secret = app_secret
         self.access_token = access_token
@@ -169,15 +172,7 @@ class FakeZalo:
     def set_profile(self, user_id: str, display_name: str, avatar: str | None = None) -> None:
         """What the user-detail call answers for this customer, as Zalo writes it."""
         with self.lock:
-            self.profiles[user_id] = {
-                "user_id": user_id,
-                "display_name": display_name,
-                "avatar": avatar,
-                "avatars": {"120": avatar, "240": avatar} if avatar else {},
-                "user_is_follower": True,
-                "user_last_interaction_date": "21/11/2026",
-                "shared_info": {},
-            }
+            self.profiles[user_id] = _profile(user_id, display_name, avatar)
 
     def fail_profile_next(self, code: int | None = None, times: int = 1, status: int = 500) -> None:
         """Answer the next user-detail call(s) with ``{"error": code}``, or, without a code,
@@ -291,6 +286,8 @@ class FakeZalo:
                 return _error(-201)
             self.profile_calls.append(user_id)
             profile = self.profiles.get(user_id)
+        if profile is None and self.name_everyone:
+            profile = _profile(user_id, f"Khách {user_id[-4:]}", None)
         if profile is None:
             return _error(-213)
         return {"data": profile, "error": 0, "message": "Success"}
@@ -332,6 +329,18 @@ class FakeZalo:
                 "refresh_token": self.refresh_token,
                 "expires_in": self.expires_in,
             }
+
+
+def _profile(user_id: str, display_name: str, avatar: str | None) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "display_name": display_name,
+        "avatar": avatar,
+        "avatars": {"120": avatar, "240": avatar} if avatar else {},
+        "user_is_follower": True,
+        "user_last_interaction_date": "21/11/2026",
+        "shared_info": {},
+    }
 
 
 def _error(code: int) -> dict[str, Any]:

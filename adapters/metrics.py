@@ -11,8 +11,8 @@ Every label value comes from a closed set: nothing a stranger sends can add a se
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -71,9 +71,18 @@ class _Counters:
         )
 
 
-@functools.cache
+_made: list[_Counters] = []
+_making = threading.Lock()
+
+
 def _counters() -> _Counters:
-    return _Counters()
+    """Made once per process. Threads (the outbox's, the profile lookups') may ask first
+    at the same moment: a second registration would fail with DuplicateTimeseries."""
+    if not _made:
+        with _making:
+            if not _made:
+                _made.append(_Counters())
+    return _made[0]
 
 
 def request(route: str | None, method: str, status: int, seconds: float) -> None:

@@ -21,7 +21,17 @@ from api.schemas.base import (
 from domain.account import CHAT_INACTIVITY_SECONDS, DEFAULT_TOKEN_SECONDS, TOKEN_SECONDS
 
 Name = Annotated[str, visible_text(200, "How agents know the account.")]
-Secret = Annotated[str, visible_text(4096)]
+# Zalo's keys and tokens are printable ASCII: anything else could never be sent in the
+# HTTP headers Zalo reads them from, and is refused here rather than failing every call.
+Secret = Annotated[
+    str,
+    Field(
+        pattern=r"^[\x21-\x7e]+$",
+        min_length=1,
+        max_length=4096,
+        description="As Zalo gives it: printable ASCII, without spaces.",
+    ),
+]
 ChatInactivitySeconds = Annotated[
     int,
     within(CHAT_INACTIVITY_SECONDS, "A chat ends after this long with neither side writing."),

@@ -162,6 +162,19 @@ def test_ids_that_cannot_be_zalo_ids_are_refused(
     assert client.simulate_get("/api/accounts").json["accounts"] == []
 
 
+@pytest.mark.parametrize("value", ["tôken-có-dấu", "two words", "tab\there"])
+def test_keys_and_tokens_that_no_http_header_can_carry_are_refused(
+    client: testing.TestClient, project: Any, value: str
+) -> None:
+    created = client.simulate_post("/api/accounts", json=ACCOUNT_FORM)
+    path = f"/api/accounts/{created.json['id']}"
+    for field in ("access_token", "refresh_token", "app_secret", "oa_secret_key"):
+        refused(client.simulate_patch(path, json={field: value}), 422, field)
+        refused(client.simulate_post("/api/accounts", json={**ACCOUNT_FORM, field: value}), 422)
+    project()
+    assert len(client.simulate_get("/api/accounts").json["accounts"]) == 1
+
+
 def test_a_customer_of_a_ticket_needs_a_zalo_user_id_with_its_account_or_a_name(
     client: testing.TestClient, account: dict[str, Any]
 ) -> None:

@@ -259,10 +259,10 @@ async function refresh() {
   if (!state.token) return;
   state.refreshedAt = Date.now();
   const jobs = [loadChats(false)];
-  if (state.route.view === "inbox" && state.route.id) jobs.push(loadChat(state.route.id));
+  if (state.route.view === "inbox" && state.route.id) jobs.push(loadShown(`/api/chats/${state.route.id}`));
   if (state.route.view === "tickets") {
     jobs.push(loadTickets(false));
-    if (state.route.id) jobs.push(loadTicket(state.route.id));
+    if (state.route.id) jobs.push(loadShown(`/api/tickets/${state.route.id}`));
   }
   const results = await Promise.allSettled(jobs);
   const failed = results.find((result) => result.status === "rejected");
@@ -375,11 +375,12 @@ function tick() {
 
 // --- one chat -----------------------------------------------------------------------
 
-async function loadChat(id) {
-  const chat = await api("GET", `/api/chats/${id}`);
-  if (state.route.view !== "inbox" || state.route.id !== id) return;
-  state.chat = chat;
-  renderChat();
+// The chat or ticket the route shows, unless the agent has moved on meanwhile.
+async function loadShown(path) {
+  const { view, id } = state.route;
+  const found = await api("GET", path);
+  if (state.route.view !== view || state.route.id !== id) return;
+  if (view === "inbox") { state.chat = found; renderChat(); } else { state.ticket = found; renderTicket(); }
 }
 
 function renderChat() {
@@ -607,13 +608,6 @@ function ticketItem(ticket) {
           ticket.account_id ? el("span", { class: "account" }, accountName(ticket.account_id)) : null,
           ticket.assignee ? el("span", { class: "assignee" }, `\u2192 ${ticket.assignee}`) : null,
           el("span", {}, when(ticket.updated_at))))));
-}
-
-async function loadTicket(id) {
-  const ticket = await api("GET", `/api/tickets/${id}`);
-  if (state.route.view !== "tickets" || state.route.id !== id) return;
-  state.ticket = ticket;
-  renderTicket();
 }
 
 function renderTicket() {

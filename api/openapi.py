@@ -189,13 +189,16 @@ def _operation_id(method: str, template: str) -> str:
     """Unique per method and path: ``/webhooks/zalo/{account_id}/`` ends in ``_slash``."""
     words = re.sub(r"\{(\w+)(:\w+)?\}", r"by_\1", template).replace(".", "_")
     slash = "_slash" if template.endswith("/") and template != "/" else ""
-    return method.lower() + "_" + "_".join(w for w in re.split(r"[/_-]+", words) if w) + slash
+    name = "_".join(w for w in re.split(r"[/_-]+", words) if w) or "root"
+    return method.lower() + "_" + name + slash
 
 
 def _tag(template: str) -> str:
     parts = [p for p in template.split("/") if p and not p.startswith("{")]
     if parts[:1] == ["api"] and len(parts) > 1:
         return parts[1]
+    if parts[:1] in ([], ["web"]):
+        return "console"
     return "zalo" if parts[:1] == ["webhooks"] else "operations"
 
 

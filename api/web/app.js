@@ -144,7 +144,8 @@ async function api(method, path, body) {
   if (!answer.ok) {
     const error = new ApiError(answer.status, (data && data.title) || `HTTP ${answer.status}`,
       (data && data.description) || text.slice(0, 200));
-    if (answer.status === 401 && state.token) signOut(`Signed out: ${error.message}`);
+    // A token that stopped working signs the agent out (not one being tried at sign-in).
+    if (answer.status === 401 && sessionStorage.getItem(TOKEN_KEY)) signOut(`Signed out: ${error.message}`);
     throw error;
   }
   return data;

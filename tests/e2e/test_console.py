@@ -381,6 +381,22 @@ def test_signing_out_forgets_the_token(desk: Service, agent_token: str, browser:
     sign_in(browser, agent_token)
 
 
+def test_a_revoked_token_signs_the_agent_out(
+    desk: Service, account: Account, agent_token: str, browser: Browser
+) -> None:
+    issued = desk.post("/api/tokens", {"name": "mai"}, token=ADMIN_TOKEN)
+    assert issued.status == 201, issued.text
+    browser.click("#sign-out")
+    sign_in(browser, issued.json()["token"])
+    revoked = desk.request("DELETE", f"/api/tokens/{issued.json()['id']}", token=ADMIN_TOKEN)
+    assert revoked.status == 204, revoked.text
+    assert account.send(account.text(EM, "Shop ơi, còn hàng không?")).status == 200
+    browser.wait_shown("#token", "the sign-in form, live or at the next poll")
+    assert "Signed out" in browser.wait_shown(".toast.error", "why").text
+    assert browser.script("return sessionStorage.length") == 0
+    sign_in(browser, agent_token)
+
+
 # --- the page as files, over HTTP ----------------------------------------------------
 
 

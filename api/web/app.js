@@ -183,7 +183,15 @@ function signOut(why) {
   state.token = null;
   sessionStorage.removeItem(TOKEN_KEY);
   stopStream();
+  // Nothing of what this agent saw stays on the page for the next one.
   state.chat = state.ticket = null;
+  state.chats = [];
+  state.tickets = [];
+  state.lastEventId = null;
+  renderChats();
+  renderTickets();
+  renderChat();
+  renderTicket();
   showSignedIn(false);
   if (typeof why === "string") toast(why, "error");
 }

@@ -577,6 +577,11 @@ function assignToMe() {
   if (state.chat) act(() => api("POST", `/api/chats/${state.chat.id}/assign`, { assignee: "me" }));
 }
 
+function changeTicket(changes) {
+  const ticket = state.ticket;
+  if (ticket) act(() => api("PATCH", `/api/tickets/${ticket.id}`, changes));
+}
+
 // --- the ticket list ----------------------------------------------------------------
 
 async function loadTickets(more) {
@@ -633,6 +638,7 @@ function renderTicket() {
     ticket.assignee ? ` \u00b7 assigned to ${ticket.assignee}` : "",
     ticket.tags && ticket.tags.length ? ` \u00b7 tags: ${ticket.tags.join(", ")}` : "",
     ticket.active_chat_id ? el("a", { href: `#/inbox/${ticket.active_chat_id}` }, " \u00b7 open chat") : "");
+  $("ticket-status").value = ticket.status;
   $("ticket-sessions").replaceChildren(...(ticket.chats || []).map(session));
   $("status-history").replaceChildren(...(ticket.status_history || []).map((change) =>
     el("li", { dataset: { status: change.status } }, el("span", { class: `status status-${change.status}` }, change.status),
@@ -717,6 +723,8 @@ function wire() {
   $("assign-me").addEventListener("click", assignToMe);
   $("postpone").addEventListener("click", () => state.chat && postpone(state.chat));
   $("end-chat").addEventListener("click", endChat);
+  $("ticket-assign-me").addEventListener("click", () => changeTicket({ assignee: "me" }));
+  $("ticket-set-status").addEventListener("click", () => changeTicket({ status: $("ticket-status").value }));
   $("chats-more").addEventListener("click", () => loadChats(true).catch(showError));
   $("tickets-more").addEventListener("click", () => loadTickets(true).catch(showError));
   for (const id of ["assignee-filter", "chat-account-filter"]) {

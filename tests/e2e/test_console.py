@@ -248,6 +248,17 @@ def test_an_agent_answers_a_chat_live_and_finds_it_in_the_ticket_list(
     assert history == ["new", "pending"], history
     assert "Mã vận đơn là VN123456" in browser.find("#ticket-sessions").text
     browser.shot("05-ticket")
+    browser.click("#ticket-assign-me")
+    browser.wait(lambda: "assigned to lan" in browser.find("#ticket-meta").text, "the ticket taken")
+    browser.choose("#ticket-status", "closed")
+    browser.click("#ticket-set-status")
+    browser.wait(
+        lambda: (
+            [e.get_attribute("data-status") for e in browser.find_all("#status-history li")]
+            == ["new", "pending", "closed"]
+        ),
+        "the ticket closed",
+    )
     browser.choose("#status-filter", "")
 
 

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from falcon import testing
 
+from adapters.postgres.connection import web_worker
+from adapters.settings import Settings
+from api import bootstrap
+from api.services import Services
+from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform, only_chat
 from tests.support import zalo
 
 CUSTOMER = "2687558107438251665"
+SENDERS = 40
+
+
+@pytest.fixture
+def services(settings: Settings, db: str, clock: FrozenClock) -> Iterator[Services]:
+    """The parts of one process answering 40 requests at once, with the connections a
+    gunicorn worker of 40 threads is given (a request holds one of the store's)."""
+    built = bootstrap.build(settings, db, clock, web_worker(threads=SENDERS))
+    yield built
+    built.close()
 
 
 def test_forty_concurrent_first_messages_make_one_contact_ticket_and_chat(
     platform: ZaloPlatform, client: testing.TestClient, project: Any
 ) -> None:
-    bodies = [zalo.user_text(CUSTOMER, f"message {n}") for n in range(40)]
-    with ThreadPoolExecutor(max_workers=40) as pool:
+    bodies = [zalo.user_text(CUSTOMER, f"message {n}") for n in range(SENDERS)]
+    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
         statuses = list(pool.map(lambda body: platform.send(body).status_code, bodies))
-    assert statuses == [200] * 40
+    assert statuses == [200] * SENDERS
 
     project()
     inbox = client.simulate_get("/api/chats").json

@@ -11,23 +11,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
-from psycopg_pool import ConnectionPool
-
 from adapters import metrics
-from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
-from adapters.workers.zalo_worker import RATE_LIMITED, TOKEN_CODES, ZaloWorker
+from adapters.workers.token_refresher import ReconnectNeeded
+from adapters.workers.zalo_worker import RATE_LIMITED, TOKEN_CODES, ZaloParts, ZaloWorker
 from adapters.zalo.client import (
     Recipient,
-    ZaloClient,
     ZaloError,
     ZaloUnavailable,
     human_reason,
 )
-from adapters.zalo.rate_limit import SlidingWindowLimiter
-from domain.application import SendJob, Zalodesk
+from domain.application import SendJob
 from domain.errors import NotFound
 from domain.handlers.outbox import ACCOUNT_REMOVED
 from domain.values import Direction, ReplyStatus
@@ -46,16 +41,12 @@ QUEUED = f"""
 class Outbox(ZaloWorker):
     def __init__(
         self,
-        app: Zalodesk,
-        pool: ConnectionPool[Any],
-        client: ZaloClient,
-        refresher: TokenRefresher,
-        limiter: SlidingWindowLimiter,
+        parts: ZaloParts,
         concurrency: int = 16,
         retry_delays: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 30, 30),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(app, pool, client, refresher, limiter, concurrency, "outbox")
+        super().__init__(parts, concurrency, "outbox")
         self.retry_delays = retry_delays
         self.sleep = sleep
 

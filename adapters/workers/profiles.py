@@ -14,17 +14,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
-from psycopg_pool import ConnectionPool
-
 from adapters import metrics
-from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
-from adapters.workers.zalo_worker import RATE_LIMITED, TOKEN_CODES, ZaloWorker
-from adapters.zalo.client import Profile, ZaloClient, ZaloError, ZaloUnavailable, human_reason
-from adapters.zalo.rate_limit import SlidingWindowLimiter
-from domain.application import Zalodesk
+from adapters.workers.token_refresher import ReconnectNeeded
+from adapters.workers.zalo_worker import RATE_LIMITED, TOKEN_CODES, ZaloParts, ZaloWorker
+from adapters.zalo.client import Profile, ZaloError, ZaloUnavailable, human_reason
 from domain.commands import RecordNoProfile, RecordProfile
 from domain.errors import NotFound
 from domain.handlers.contacts import ProfileJob
@@ -66,16 +61,12 @@ BACKOFF_SECONDS = (10, 30, 60, 120, 300, 900, 1800, 3600)
 class ProfileLookups(ZaloWorker):
     def __init__(
         self,
-        app: Zalodesk,
-        pool: ConnectionPool[Any],
-        client: ZaloClient,
-        refresher: TokenRefresher,
-        limiter: SlidingWindowLimiter,
+        parts: ZaloParts,
         concurrency: int = 4,
         batch_size: int = 50,
         backoff_seconds: tuple[float, ...] = BACKOFF_SECONDS,
     ) -> None:
-        super().__init__(app, pool, client, refresher, limiter, concurrency, "profiles")
+        super().__init__(parts, concurrency, "profiles")
         self.batch_size = batch_size
         self.pauses = [timedelta(seconds=s) for s in backoff_seconds]
 

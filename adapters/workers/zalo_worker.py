@@ -7,6 +7,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from attrs import frozen
 from psycopg_pool import ConnectionPool
 
 from adapters.workers.in_flight import InFlight
@@ -20,22 +21,23 @@ TOKEN_CODES = frozenset({-216, -220})
 RATE_LIMITED = -32
 
 
+@frozen
+class ZaloParts:
+    """What a worker calls Zalo with; one refresher and one limiter for every call to
+    Zalo, since its rate limit is per app."""
+
+    app: Zalodesk
+    pool: ConnectionPool[Any]
+    client: ZaloClient
+    refresher: TokenRefresher
+    limiter: SlidingWindowLimiter
+
+
 class ZaloWorker:
-    def __init__(
-        self,
-        app: Zalodesk,
-        pool: ConnectionPool[Any],
-        client: ZaloClient,
-        refresher: TokenRefresher,
-        limiter: SlidingWindowLimiter,
-        concurrency: int,
-        thread_name: str,
-    ) -> None:
-        self.app = app
-        self.pool = pool
-        self.client = client
-        self.refresher = refresher
-        self.limiter = limiter
+    def __init__(self, parts: ZaloParts, concurrency: int, thread_name: str) -> None:
+        self.parts = parts
+        self.app, self.pool, self.client = parts.app, parts.pool, parts.client
+        self.refresher, self.limiter = parts.refresher, parts.limiter
         self.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=thread_name)
         self._busy = InFlight()
 

@@ -91,9 +91,7 @@ def test_a_first_message_brings_the_customers_name_everywhere(
     assert desk.look_up() == 1
     # The views have not caught up: the next round, and a restarted worker, ask no more.
     desk.look_up()
-    restarted = ProfileLookups(
-        services.app, services.pool, lookups.client, lookups.refresher, lookups.limiter
-    )
+    restarted = ProfileLookups(lookups.parts)
     desk.look_up(restarted)
     restarted.close()
     assert desk.fake.profile_calls == [CUSTOMER]

@@ -326,37 +326,42 @@ def test_a_crash_after_zalo_issued_a_pair_keeps_the_pair(
     ]
 
 
+AdminPatch = Callable[[Callable[[], dict[str, str]]], int]
+
+
+@pytest.fixture
 def refresh_while_the_admin_patches(
-    tokens: AccountTokens,
-    account: dict[str, Any],
-    fake: FakeZalo,
-    client: testing.TestClient,
-    body: Callable[[], dict[str, str]],
-) -> int:
+    tokens: AccountTokens, account: dict[str, Any], fake: FakeZalo, client: testing.TestClient
+) -> AdminPatch:
     """A refresh during which, while Zalo is answering it, the admin patches the account
     with ``body()``; the patch's HTTP status."""
-    answers: list[int] = []
-    patches: list[threading.Thread] = []
 
-    def admin_patches() -> None:
-        fake.on_refresh = None
-        sent = body()
-        admin = threading.Thread(
-            target=lambda: answers.append(
-                client.simulate_patch(f"/api/accounts/{account['id']}", json=sent).status_code
+    def refresh(body: Callable[[], dict[str, str]]) -> int:
+        answers: list[int] = []
+        patches: list[threading.Thread] = []
+
+        def admin_patches() -> None:
+            fake.on_refresh = None
+            sent = body()
+            admin = threading.Thread(
+                target=lambda: answers.append(
+                    client.simulate_patch(f"/api/accounts/{account['id']}", json=sent).status_code
+                )
             )
-        )
-        admin.start()
-        patches.append(admin)
+            admin.start()
+            patches.append(admin)
 
-    fake.on_refresh = admin_patches
-    fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
-    tokens.refresh()
-    patches[0].join()
-    return answers[0]
+        fake.on_refresh = admin_patches
+        fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
+        tokens.refresh()
+        patches[0].join()
+        return answers[0]
+
+    return refresh
 
 
 def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
+    refresh_while_the_admin_patches: AdminPatch,
     tokens: AccountTokens,
     account: dict[str, Any],
     fake: FakeZalo,
@@ -368,7 +373,7 @@ def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
         refreshed.append(fingerprint(fake.access_token, fake.refresh_token))
         return dict(zip(("access_token", "refresh_token"), fake.issue_pair(), strict=True))
 
-    assert refresh_while_the_admin_patches(tokens, account, fake, client, a_pair) == 200
+    assert refresh_while_the_admin_patches(a_pair) == 200
     # Both pairs were recorded, one after the other; the admin's, the later, is in use.
     assert rotations(client, account) == [
         (actors.OUTBOX, refreshed[0]),
@@ -380,15 +385,9 @@ def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
 
 
 def test_an_access_token_pasted_during_a_refresh_keeps_the_refresh_token_zalo_just_issued(
-    tokens: AccountTokens,
-    account: dict[str, Any],
-    fake: FakeZalo,
-    client: testing.TestClient,
+    refresh_while_the_admin_patches: AdminPatch, tokens: AccountTokens, fake: FakeZalo
 ) -> None:
-    def an_access_token() -> dict[str, str]:
-        return {"access_token": "at-from-the-admin"}
-
-    refresh_while_the_admin_patches(tokens, account, fake, client, an_access_token)
+    refresh_while_the_admin_patches(lambda: {"access_token": "at-from-the-admin"})
     kept = tokens.stored()
     assert (kept.access_token, kept.refresh_token) == ("at-from-the-admin", fake.refresh_token)
     tokens.refresh("at-from-the-admin")  # it still refreshes

@@ -35,8 +35,7 @@ class TranscriptView(View):
                 end_reason text,
                 ended_by text
             )""",
-            f"""CREATE INDEX IF NOT EXISTS {self.t("chat_sessions")}_by_ticket
-                ON {self.t("chat_sessions")} (ticket_id, started_at)""",
+            self.index("chat_sessions", "by_ticket", "ticket_id, started_at"),
             f"""CREATE TABLE IF NOT EXISTS {messages} (
                 message_id uuid PRIMARY KEY,
                 chat_id uuid,
@@ -55,11 +54,9 @@ class TranscriptView(View):
                 position bigint NOT NULL,
                 attempts integer NOT NULL DEFAULT 0
             )""",
-            f"""CREATE INDEX IF NOT EXISTS {messages}_by_chat
-                ON {messages} (chat_id, sent_at, position)""",
-            f"CREATE INDEX IF NOT EXISTS {messages}_by_ticket ON {messages} (ticket_id)",
-            f"""CREATE INDEX IF NOT EXISTS {messages}_queued ON {messages} (position)
-                WHERE status = 'queued'""",
+            self.index("chat_messages", "by_chat", "chat_id, sent_at, position"),
+            self.index("chat_messages", "by_ticket", "ticket_id"),
+            self.index("chat_messages", "queued", "position", "status = 'queued'"),
         ]
 
     @handles("Chat.Started")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -13,6 +14,7 @@ from domain import actors, identity
 from domain.chat import Chat
 from domain.commands import (
     InboundCommand,
+    InboundMessage,
     KeepDelivery,
     ReceiveCustomerMessage,
     ReceiveFollow,
@@ -122,11 +124,7 @@ class InboundHandlers(DeskBase):
                 TicketStatus.OPEN, reason="customer replied", receipt_id=rid, actor=actor, at=now
             )
         chat.receive_customer_message(
-            message_id=identity.message_id(account_id, f"zalo:{message.msg_id}"),
-            zalo_msg_id=message.msg_id,
-            kind=message.kind,
-            text=message.text,
-            attachments=list(message.attachments),
+            **recorded(account_id, message),
             quote_msg_id=message.quote_msg_id,
             platform_at=cmd.delivery.platform_at,
             receipt_id=rid,
@@ -195,11 +193,7 @@ class InboundHandlers(DeskBase):
             at=now,
         )
         chat.record_oa_manager_message(
-            message_id=identity.message_id(account_id, f"zalo:{message.msg_id}"),
-            zalo_msg_id=message.msg_id,
-            kind=message.kind,
-            text=message.text,
-            attachments=list(message.attachments),
+            **recorded(account_id, message),
             admin_id=cmd.admin_id,
             platform_at=cmd.delivery.platform_at,
             receipt_id=rid,
@@ -232,3 +226,14 @@ class InboundHandlers(DeskBase):
             ours = claim is not None and claim.owner == MessageOwner.OUR_REPLY
             return Settlement.OUR_REPLY_ECHO if ours else Settlement.OA_MANAGER_MESSAGE
         return Settlement.REPLY_STATUS if changed else Settlement.UNMATCHED
+
+
+def recorded(account_id: UUID, message: InboundMessage) -> dict[str, Any]:
+    """What a chat records of a message Zalo delivered, whoever wrote it."""
+    return {
+        "message_id": identity.message_id(account_id, f"zalo:{message.msg_id}"),
+        "zalo_msg_id": message.msg_id,
+        "kind": message.kind,
+        "text": message.text,
+        "attachments": list(message.attachments),
+    }

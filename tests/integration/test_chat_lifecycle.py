@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from attrs import frozen
 from falcon import testing
 
 from adapters.workers.inactivity_timer import InactivityTimer
@@ -22,12 +23,12 @@ def timer(services: Services) -> InactivityTimer:
     return bootstrap.workers(services).inactivity
 
 
+@frozen
 class Desk:
     """What an agent sees and does, in a few words."""
 
-    def __init__(self, client: testing.TestClient, project: Any) -> None:
-        self.client = client
-        self.project = project
+    client: testing.TestClient
+    project: Any
 
     def inbox(self) -> dict[str, Any]:
         self.project()

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from attrs import frozen
 from falcon import testing
 
 from adapters.workers.inactivity_timer import InactivityTimer
@@ -30,22 +31,15 @@ def timer(services: Services) -> InactivityTimer:
     return bootstrap.workers(services).inactivity
 
 
+@frozen
 class Inbox:
     """What an agent sees and does from the inbox."""
 
-    def __init__(
-        self,
-        client: testing.TestClient,
-        project: Any,
-        platform: ZaloPlatform,
-        clock: FrozenClock,
-        outbox: Outbox,
-    ) -> None:
-        self.client = client
-        self.project = project
-        self.platform = platform
-        self.clock = clock
-        self.outbox = outbox
+    client: testing.TestClient
+    project: Any
+    platform: ZaloPlatform
+    clock: FrozenClock
+    outbox: Outbox
 
     def says(self, user: str, text: str = "hi") -> None:
         self.clock.advance(1)

@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 from domain import actors, identity
 from domain.chat import Chat
 from domain.commands import (
+    Delivery,
     InboundCommand,
     InboundMessage,
     KeepDelivery,
@@ -124,10 +125,8 @@ class InboundHandlers(DeskBase):
                 TicketStatus.OPEN, reason="customer replied", receipt_id=rid, actor=actor, at=now
             )
         chat.receive_customer_message(
-            **recorded(account_id, message),
+            **recorded(cmd.delivery, message, rid),
             quote_msg_id=message.quote_msg_id,
-            platform_at=cmd.delivery.platform_at,
-            receipt_id=rid,
             actor=actor,
             at=now,
         )
@@ -193,10 +192,8 @@ class InboundHandlers(DeskBase):
             at=now,
         )
         chat.record_oa_manager_message(
-            **recorded(account_id, message),
+            **recorded(cmd.delivery, message, rid),
             admin_id=cmd.admin_id,
-            platform_at=cmd.delivery.platform_at,
-            receipt_id=rid,
             actor=actor,
             at=now,
         )
@@ -228,12 +225,14 @@ class InboundHandlers(DeskBase):
         return Settlement.REPLY_STATUS if changed else Settlement.UNMATCHED
 
 
-def recorded(account_id: UUID, message: InboundMessage) -> dict[str, Any]:
+def recorded(delivery: Delivery, message: InboundMessage, rid: UUID) -> dict[str, Any]:
     """What a chat records of a message Zalo delivered, whoever wrote it."""
     return {
-        "message_id": identity.message_id(account_id, f"zalo:{message.msg_id}"),
+        "message_id": identity.message_id(delivery.account_id, f"zalo:{message.msg_id}"),
         "zalo_msg_id": message.msg_id,
         "kind": message.kind,
         "text": message.text,
         "attachments": list(message.attachments),
+        "platform_at": delivery.platform_at,
+        "receipt_id": rid,
     }

@@ -13,9 +13,7 @@ from eventsourcing.domain import Aggregate
 from domain import actors, identity
 from domain.chat import Chat
 from domain.commands import (
-    Delivery,
     InboundCommand,
-    InboundMessage,
     KeepDelivery,
     ReceiveCustomerMessage,
     ReceiveFollow,
@@ -125,7 +123,7 @@ class InboundHandlers(DeskBase):
                 TicketStatus.OPEN, reason="customer replied", receipt_id=rid, actor=actor, at=now
             )
         chat.receive_customer_message(
-            **recorded(cmd.delivery, message, rid),
+            **recorded(cmd, rid),
             quote_msg_id=message.quote_msg_id,
             actor=actor,
             at=now,
@@ -192,7 +190,7 @@ class InboundHandlers(DeskBase):
             at=now,
         )
         chat.record_oa_manager_message(
-            **recorded(cmd.delivery, message, rid),
+            **recorded(cmd, rid),
             admin_id=cmd.admin_id,
             actor=actor,
             at=now,
@@ -225,8 +223,9 @@ class InboundHandlers(DeskBase):
         return Settlement.REPLY_STATUS if changed else Settlement.UNMATCHED
 
 
-def recorded(delivery: Delivery, message: InboundMessage, rid: UUID) -> dict[str, Any]:
+def recorded(cmd: ReceiveCustomerMessage | ReceiveOAMessage, rid: UUID) -> dict[str, Any]:
     """What a chat records of a message Zalo delivered, whoever wrote it."""
+    delivery, message = cmd.delivery, cmd.message
     return {
         "message_id": identity.message_id(delivery.account_id, f"zalo:{message.msg_id}"),
         "zalo_msg_id": message.msg_id,

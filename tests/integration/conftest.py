@@ -72,6 +72,11 @@ def only_chat(client: testing.TestClient, project: Any) -> dict[str, Any]:
     return dict(chat)
 
 
+def audit(client: testing.TestClient, aggregate_id: object) -> list[dict[str, Any]]:
+    """An aggregate's events as GET /api/audit/{id} lists them."""
+    return list(client.simulate_get(f"/api/audit/{aggregate_id}").json["events"])
+
+
 class ZaloPlatform:
     """Sends webhooks the way Zalo does: compact JSON, signed with the OA secret key."""
 

@@ -23,7 +23,7 @@ from domain import actors
 from domain.account import fingerprint
 from domain.clock import FrozenClock
 from domain.handlers.outbox import ACCOUNT_REMOVED
-from tests.integration.conftest import ZaloPlatform, talking_to
+from tests.integration.conftest import ZaloPlatform, audit, talking_to
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
 
@@ -77,7 +77,7 @@ def tokens(services: Services, settings: Settings, account: dict[str, Any]) -> A
 
 def rotations(client: testing.TestClient, account: dict[str, Any]) -> list[tuple[str, str]]:
     """Who rotated the account's tokens, and to which pair, in the order recorded."""
-    events = client.simulate_get(f"/api/audit/{account['id']}").json["events"]
+    events = audit(client, account["id"])
     return [
         (e["actor"], e["data"]["tokens_fingerprint"])
         for e in events
@@ -563,7 +563,7 @@ def test_a_reply_on_a_removed_account_fails_once_with_the_reason(
     ]
     assert (message["id"], message["status"]) == (reply_id, "failed")
     assert message["error"] == {"code": None, "reason": ACCOUNT_REMOVED}
-    events = client.simulate_get(f"/api/audit/{chat_id}").json["events"]
+    events = audit(client, chat_id)
     assert [e["type"] for e in events].count("Reply.Failed") == 1
     assert fake.sent == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -11,6 +11,7 @@ from attrs import evolve
 from falcon import testing
 
 from adapters.settings import Settings
+from adapters.workers.inactivity_timer import InactivityTimer
 from api import bootstrap
 from api.services import Services
 from domain.clock import FrozenClock
@@ -63,6 +64,11 @@ def client(settings: Settings, services: Services) -> testing.TestClient:
 def project(services: Services) -> Any:
     """Bring every view up to date with the log, as the projection worker would."""
     return bootstrap.projector(services).catch_up
+
+
+@pytest.fixture
+def timer(services: Services) -> InactivityTimer:
+    return bootstrap.workers(services).inactivity
 
 
 def only_chat(client: testing.TestClient, project: Any) -> dict[str, Any]:

@@ -9,18 +9,11 @@ from attrs import frozen
 from falcon import testing
 
 from adapters.workers.inactivity_timer import InactivityTimer
-from api import bootstrap
-from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
 
 CUSTOMER = "1594636778967000001"
-
-
-@pytest.fixture
-def timer(services: Services) -> InactivityTimer:
-    return bootstrap.workers(services).inactivity
 
 
 @frozen

@@ -11,8 +11,6 @@ from falcon import testing
 
 from adapters.workers.inactivity_timer import InactivityTimer
 from adapters.workers.outbox import Outbox
-from api import bootstrap
-from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform, audit
 from tests.integration.test_outbox import outbox, send_queued, settings
@@ -24,11 +22,6 @@ __all__ = ["outbox", "settings"]
 
 CUSTOMER = "4102938475610293847"
 ADMIN_NAME = "ZALODESK_ADMIN_TOKEN"  # what the admin token is called: its "me"
-
-
-@pytest.fixture
-def timer(services: Services) -> InactivityTimer:
-    return bootstrap.workers(services).inactivity
 
 
 @frozen

@@ -50,6 +50,7 @@ from adapters.workers.outbox import Outbox
 from adapters.workers.profiles import ProfileLookups
 from adapters.workers.projector import Projector
 from adapters.workers.token_refresher import TokenRefresher
+from adapters.workers.zalo_worker import ZaloParts
 from adapters.zalo.client import ZaloClient
 from adapters.zalo.rate_limit import SlidingWindowLimiter
 from api.console import Progress
@@ -324,22 +325,19 @@ def workers(services: Services, tuning: WorkerTuning = WorkerTuning()) -> Worker
     # One refresher and one limiter for every call to Zalo: its rate limit is per app.
     refresher = TokenRefresher(app, services.credentials, client)
     limiter = SlidingWindowLimiter(tuning.calls_per_window, tuning.window_seconds)
+    zalo = ZaloParts(app, pool, client, refresher, limiter)
     return Workers(
         projector=projector(services, tuning.projector_batch),
         inactivity=InactivityTimer(app, pool, tuning.timer_batch),
         outbox=Outbox(
-            app,
-            pool,
-            client,
-            refresher,
-            limiter,
+            zalo,
             concurrency=tuning.outbox_concurrency,
             retry_delays=tuning.retry_delays,
             sleep=tuning.sleep,
         ),
         settler=EchoSettler(app, pool, tuning.echo_grace_seconds),
         automation=automation(services, tuning),
-        profiles=ProfileLookups(app, pool, client, refresher, limiter),
+        profiles=ProfileLookups(zalo),
     )
 
 

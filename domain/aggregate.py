@@ -25,6 +25,16 @@ class DeskAggregate(Aggregate):
         return clone
 
 
+def fields_added(**values: Any) -> staticmethod[[dict[str, Any]], None]:
+    """An upcaster for a version that added fields: a stored state from before it is
+    read with each added field at ``values``'s value."""
+
+    def upcast(state: dict[str, Any]) -> None:
+        state.update(values)
+
+    return staticmethod(upcast)
+
+
 def _one_level(value: Any) -> Any:
     if isinstance(value, list):
         return list(value)

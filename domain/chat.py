@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import event
 
 from domain import inactivity
-from domain.aggregate import DeskAggregate
+from domain.aggregate import DeskAggregate, fields_added
 from domain.errors import Conflict
 from domain.values import EndReason, MessageKind, TicketStatus
 
@@ -36,10 +36,7 @@ class Chat(DeskAggregate):
         at: datetime
 
         class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["receipt_id"] = None
+        upcast_v1_v2 = fields_added(receipt_id=None)
 
     class AgentReplied(DeskAggregate.Event):
         """A reply (an agent's, or a rule's) was queued on the chat.
@@ -57,10 +54,7 @@ class Chat(DeskAggregate):
         at: datetime
 
         class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["activity"] = True
+        upcast_v1_v2 = fields_added(activity=True)
 
     @staticmethod
     def create_id() -> UUID:

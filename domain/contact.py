@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from domain import identity
-from domain.aggregate import DeskAggregate
+from domain.aggregate import DeskAggregate, fields_added
 
 
 class Contact(DeskAggregate):
@@ -28,12 +27,7 @@ class Contact(DeskAggregate):
     # Version 2 added the profile attributes; older snapshots were taken before any
     # lookup could have ended.
     class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["display_name"] = None
-        state["avatar"] = None
-        state["profile_open"] = True
+    upcast_v1_v2 = fields_added(display_name=None, avatar=None, profile_open=True)
 
     @staticmethod
     def create_id(account_id: UUID, zalo_user_id: str) -> UUID:

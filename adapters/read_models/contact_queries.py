@@ -9,13 +9,14 @@ from attrs import frozen
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from adapters.read_models.cursors import decode_cursor, encode_cursor
+from adapters.read_models.cursors import Keyset, Where
 from adapters.read_models.inbox_queries import customer
 from adapters.read_models.ticket_queries import TICKET_COLUMNS, ticket
 from adapters.timefmt import iso
 
 # A contact's tickets, most recently updated first: a customer of years shows the latest.
 TICKETS_SHOWN = 100
+LISTED = Keyset("k.created_at", "k.contact_id")
 
 
 @frozen
@@ -30,33 +31,16 @@ class ContactQueries:
 
     def page(self, where: ContactFilter, limit: int, cursor: str | None) -> dict[str, Any]:
         """Newest first. ``BadCursor`` for a cursor this service did not hand out."""
-        clauses = ["true"]
-        params: dict[str, Any] = {"limit": limit + 1}
-        if where.account_id is not None:
-            clauses.append("k.account_id = %(account_id)s")
-            params["account_id"] = where.account_id
+        filters = Where()
+        filters.equal("k.account_id", where.account_id)
         if where.q:
-            clauses.append("(k.display_name ILIKE %(q)s OR k.zalo_user_id LIKE %(q)s)")
-            params["q"] = f"%{like_escaped(where.q)}%"
-        if cursor:
-            params["c_at"], params["c_id"] = decode_cursor(cursor)
-            clauses.append("(k.created_at, k.contact_id) < (%(c_at)s, %(c_id)s)")
-        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                f"""SELECT * FROM contacts k WHERE {" AND ".join(clauses)}
-                    ORDER BY k.created_at DESC, k.contact_id DESC LIMIT %(limit)s""",
-                params,
+            filters.add(
+                "(k.display_name ILIKE %(q)s OR k.zalo_user_id LIKE %(q)s)",
+                q=f"%{like_escaped(where.q)}%",
             )
-            rows = cur.fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = rows[-1] if rows else None
-        return {
-            "contacts": [contact(row) for row in rows],
-            "next_cursor": encode_cursor(last["created_at"], last["contact_id"])
-            if more and last
-            else None,
-        }
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            rows, next_cursor = LISTED.page(cur, "SELECT * FROM contacts k", filters, limit, cursor)
+        return {"contacts": [contact(row) for row in rows], "next_cursor": next_cursor}
 
     def detail(self, contact_id: UUID) -> dict[str, Any] | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:

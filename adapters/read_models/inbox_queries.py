@@ -10,7 +10,7 @@ from attrs import frozen
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from adapters.read_models.cursors import decode_cursor, encode_cursor
+from adapters.read_models.cursors import Keyset, Where
 from adapters.timefmt import iso
 from domain import inactivity
 from domain.values import Direction, ReplyStatus
@@ -29,6 +29,7 @@ INBOX_FROM = """
     inbox_chats c JOIN contacts k ON k.contact_id = c.contact_id
     LEFT JOIN accounts a ON a.account_id = c.account_id
 """
+LISTED = Keyset("c.last_activity_at", "c.chat_id")
 
 
 @frozen
@@ -61,46 +62,31 @@ class InboxQueries:
     ) -> dict[str, Any]:
         """Most recent activity first, with keyset paging as the ticket list has: a chat
         active while someone pages moves to the top, never shown twice, none skipped."""
-        params: dict[str, Any] = {"default_timeout": self.default_timeout, "limit": limit + 1}
-        clauses = ["TRUE"]
-        if where.account_id is not None:
-            clauses.append("c.account_id = %(account_id)s")
-            params["account_id"] = where.account_id
-        counted = " AND ".join(clauses)
+        filters = Where(params={"default_timeout": self.default_timeout})
+        filters.equal("c.account_id", where.account_id)
+        counted = filters.sql()
         if where.assignee == NOBODY:
-            clauses.append("c.assignee IS NULL")
-        elif where.assignee is not None:
-            clauses.append("c.assignee = %(assignee)s")
-            params["assignee"] = where.assignee
-        if cursor:
-            params["c_at"], params["c_id"] = decode_cursor(cursor)
-            clauses.append("(c.last_activity_at, c.chat_id) < (%(c_at)s, %(c_id)s)")
+            filters.add("c.assignee IS NULL")
+        else:
+            filters.equal("c.assignee", where.assignee)
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                f"""SELECT {INBOX_COLUMNS} FROM {INBOX_FROM} WHERE {" AND ".join(clauses)}
-                    ORDER BY c.last_activity_at DESC, c.chat_id DESC LIMIT %(limit)s""",
-                params,
+            rows, next_cursor = LISTED.page(
+                cur, f"SELECT {INBOX_COLUMNS} FROM {INBOX_FROM}", filters, limit, cursor
             )
-            rows = cur.fetchall()
             cur.execute(
                 f"""SELECT count(*) FILTER (WHERE c.is_new) AS new_chats,
                           count(*) FILTER (WHERE c.unread_count > 0) AS unread_chats,
                           count(*) AS all, count(*) FILTER (WHERE c.assignee = %(me)s) AS me,
                           count(*) FILTER (WHERE c.assignee IS NULL) AS none
                    FROM inbox_chats c WHERE {counted}""",
-                {**params, "me": me},
+                {**filters.params, "me": me},
             )
             counts = cur.fetchone() or {}
-        more = len(rows) > limit
-        rows = rows[:limit]
-        last = rows[-1] if more else None
         return {
             "indicator": {k: counts.get(k, 0) for k in ("new_chats", "unread_chats")},
             "chats": [self._chat(row, now) for row in rows],
-            "has_more": more,
-            "next_cursor": encode_cursor(last["last_activity_at"], last["chat_id"])
-            if last
-            else None,
+            "has_more": next_cursor is not None,
+            "next_cursor": next_cursor,
             "counts": {k: counts.get(k, 0) for k in ("all", "me", "none")},
         }
 

@@ -9,7 +9,7 @@ from attrs import frozen
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from adapters.read_models.cursors import decode_cursor, encode_cursor
+from adapters.read_models.cursors import Keyset, Where
 from adapters.read_models.inbox_queries import CUSTOMER_COLUMNS, customer, message
 from adapters.timefmt import iso
 
@@ -24,6 +24,7 @@ class TicketFilter:
 
 TICKET_COLUMNS = f"t.*, {CUSTOMER_COLUMNS}"
 TICKET_FROM = "tickets t LEFT JOIN contacts k ON k.contact_id = t.contact_id"
+LISTED = Keyset("t.updated_at", "t.ticket_id")
 
 
 class TicketQueries:
@@ -33,37 +34,16 @@ class TicketQueries:
     def page(self, where: TicketFilter, limit: int, cursor: str | None) -> dict[str, Any]:
         """Most recently updated first. Keyset paging: a ticket updated while someone pages
         moves to the top, so it is never shown twice, and no unchanged ticket is skipped."""
-        clauses = ["t.active_chat_id IS NULL"]
-        params: dict[str, Any] = {"limit": limit + 1}
-        for column, value in (
-            ("t.status", where.status),
-            ("t.account_id", where.account_id),
-            ("t.contact_id", where.customer_id),
-            ("t.kind", where.kind),
-        ):
-            if value is not None:
-                name = column.split(".")[1]
-                clauses.append(f"{column} = %({name})s")
-                params[name] = value
-        if cursor:
-            params["c_at"], params["c_id"] = decode_cursor(cursor)
-            clauses.append("(t.updated_at, t.ticket_id) < (%(c_at)s, %(c_id)s)")
+        filters = Where(["t.active_chat_id IS NULL"])
+        filters.equal("t.status", where.status)
+        filters.equal("t.account_id", where.account_id)
+        filters.equal("t.contact_id", where.customer_id)
+        filters.equal("t.kind", where.kind)
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(
-                f"""SELECT {TICKET_COLUMNS} FROM {TICKET_FROM}
-                    WHERE {" AND ".join(clauses)}
-                    ORDER BY t.updated_at DESC, t.ticket_id DESC LIMIT %(limit)s""",
-                params,
+            rows, next_cursor = LISTED.page(
+                cur, f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM}", filters, limit, cursor
             )
-            rows = cur.fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {
-            "tickets": [ticket(row) for row in rows],
-            "next_cursor": encode_cursor(rows[-1]["updated_at"], rows[-1]["ticket_id"])
-            if more
-            else None,
-        }
+        return {"tickets": [ticket(row) for row in rows], "next_cursor": next_cursor}
 
     def detail(self, ticket_id: UUID) -> dict[str, Any] | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:

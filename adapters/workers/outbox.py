@@ -11,32 +11,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 from uuid import UUID
 
-from psycopg_pool import ConnectionPool
-
 from adapters import metrics
-from adapters.workers.in_flight import InFlight
-from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
+from adapters.workers.token_refresher import ReconnectNeeded
+from adapters.workers.zalo_worker import RATE_LIMITED, TOKEN_CODES, ZaloParts, ZaloWorker
 from adapters.zalo.client import (
     Recipient,
-    ZaloClient,
     ZaloError,
     ZaloUnavailable,
     human_reason,
 )
-from adapters.zalo.rate_limit import SlidingWindowLimiter
-from domain.application import SendJob, Zalodesk
+from domain.application import SendJob
 from domain.errors import NotFound
 from domain.handlers.outbox import ACCOUNT_REMOVED
 from domain.values import Direction, ReplyStatus
 
 log = logging.getLogger("zalodesk.outbox")
 
-TOKEN_CODES = frozenset({-216, -220})
-RATE_LIMITED = -32
 # The words are written into the statement, not bound: the transcript's partial index
 # on queued messages serves only a statement that names the status itself.
 QUEUED = f"""
@@ -46,27 +38,17 @@ QUEUED = f"""
 """
 
 
-class Outbox:
+class Outbox(ZaloWorker):
     def __init__(
         self,
-        app: Zalodesk,
-        pool: ConnectionPool[Any],
-        client: ZaloClient,
-        refresher: TokenRefresher,
-        limiter: SlidingWindowLimiter,
+        parts: ZaloParts,
         concurrency: int = 16,
         retry_delays: tuple[float, ...] = (1, 2, 4, 8, 15, 30, 30, 30),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.app = app
-        self.pool = pool
-        self.client = client
-        self.refresher = refresher
-        self.limiter = limiter
+        super().__init__(parts, concurrency, "outbox")
         self.retry_delays = retry_delays
         self.sleep = sleep
-        self.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox")
-        self._busy = InFlight()
 
     def recover(self) -> int:
         """At start-up no send is under way here: any attempt left open was cut short."""
@@ -77,22 +59,13 @@ class Outbox:
         by_chat: dict[UUID, list[UUID]] = {}
         for reply_id, chat_id in self._queued(1000):
             by_chat.setdefault(chat_id, []).append(reply_id)
-        started = 0
-        for chat_id, reply_ids in by_chat.items():
-            if self._busy.claim(chat_id):
-                self.executor.submit(self._drain, chat_id, reply_ids)
-                started += 1
-        return started
-
-    def wait_until_idle(self) -> None:
-        """Until no chat is being sent: every send under way has its outcome recorded."""
-        self._busy.wait_until_idle()
+        return sum(self._start(chat, self._drain, replies) for chat, replies in by_chat.items())
 
     def finish(self) -> None:
         """On stopping: let the sends under way record their outcome, rather than leave
         them to be failed as "outcome unknown" at the next start."""
         self.wait_until_idle()
-        self.executor.shutdown(wait=True)
+        self.close()
 
     def deliver(self, reply_id: UUID) -> None:
         job = self.app.begin_send(reply_id)

@@ -13,19 +13,13 @@ longer pause (``profile_attempts``, this worker's own table); one Zalo refuses f
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
-from psycopg_pool import ConnectionPool
-
 from adapters import metrics
-from adapters.workers.in_flight import InFlight
-from adapters.workers.token_refresher import ReconnectNeeded, TokenRefresher
-from adapters.zalo.client import Profile, ZaloClient, ZaloError, ZaloUnavailable, human_reason
-from adapters.zalo.rate_limit import SlidingWindowLimiter
-from domain.application import Zalodesk
+from adapters.workers.token_refresher import ReconnectNeeded
+from adapters.workers.zalo_worker import RATE_LIMITED, TOKEN_CODES, ZaloParts, ZaloWorker
+from adapters.zalo.client import Profile, ZaloError, ZaloUnavailable, human_reason
 from domain.commands import RecordNoProfile, RecordProfile
 from domain.errors import NotFound
 from domain.handlers.contacts import ProfileJob
@@ -57,8 +51,6 @@ FAILED = """
     RETURNING attempts
 """
 
-TOKEN_CODES = frozenset({-216, -220})
-RATE_LIMITED = -32
 # Zalo's answers that no retry will change: not a follower, banned or long inactive, an
 # invalid id. A follow reopens the lookup (the view and the aggregate both say so).
 FOR_GOOD = frozenset({-213, -227, -201})
@@ -66,44 +58,23 @@ FOR_GOOD = frozenset({-213, -227, -201})
 BACKOFF_SECONDS = (10, 30, 60, 120, 300, 900, 1800, 3600)
 
 
-class ProfileLookups:
+class ProfileLookups(ZaloWorker):
     def __init__(
         self,
-        app: Zalodesk,
-        pool: ConnectionPool[Any],
-        client: ZaloClient,
-        refresher: TokenRefresher,
-        limiter: SlidingWindowLimiter,
+        parts: ZaloParts,
         concurrency: int = 4,
         batch_size: int = 50,
         backoff_seconds: tuple[float, ...] = BACKOFF_SECONDS,
     ) -> None:
-        self.app = app
-        self.pool = pool
-        self.client = client
-        self.refresher = refresher
-        self.limiter = limiter
+        super().__init__(parts, concurrency, "profiles")
         self.batch_size = batch_size
         self.pauses = [timedelta(seconds=s) for s in backoff_seconds]
-        self.executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="profiles")
-        self._busy = InFlight()
 
     def tick(self) -> int:
         """Hand every contact due a lookup to a lookup thread; return how many."""
         with self.pool.connection() as conn:
             due = conn.execute(DUE, (self.app.clock(), self.batch_size)).fetchall()
-        started = 0
-        for (contact_id,) in due:
-            if self._busy.claim(contact_id):
-                self.executor.submit(self._run, contact_id)
-                started += 1
-        return started
-
-    def wait_until_idle(self) -> None:
-        self._busy.wait_until_idle()
-
-    def close(self) -> None:
-        self.executor.shutdown(wait=True)
+        return sum(self._start(contact_id, self._run) for (contact_id,) in due)
 
     def lookup(self, contact_id: UUID) -> str:
         """One lookup, its outcome recorded: "fetched", "unavailable", "retry", or "none"."""

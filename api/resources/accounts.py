@@ -17,6 +17,7 @@ from adapters.read_models.inbox_queries import AccountQueries
 from adapters.settings import Settings
 from adapters.timefmt import iso
 from api.contract import Answer, Operation, Operations, body, refusal
+from api.resources.reading import given
 from api.schemas.accounts import AccountChanges, AccountDetail, AccountList
 from api.schemas.accounts import NewAccount as NewAccountForm
 from domain.account import EDITABLE_FIELDS, ZaloAccount
@@ -159,7 +160,7 @@ class Account:
             credentials=CredentialChanges(
                 **{k: v.strip() for k, v in sent.items() if k in CREDENTIAL_FIELDS}
             ),
-            access_token_expires_in=None if expires_in is MISSING else expires_in,
+            access_token_expires_in=given(expires_in),
         )
         self.signing_keys.forget(account_id)
         resp.media = self.presenter.from_aggregate(account)

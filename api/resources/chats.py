@@ -11,7 +11,7 @@ from pydantic import MISSING
 from adapters.read_models.inbox_queries import NOBODY, InboxFilter, InboxQueries
 from adapters.timefmt import iso
 from api.contract import Answer, Operation, Operations, body, query, refusal
-from api.resources.reading import page
+from api.resources.reading import given, listing, page, projected
 from api.schemas.conversations import (
     AssignChat,
     ChatDetail,
@@ -39,13 +39,11 @@ REPLY_REFUSED = refusal(
 
 class Chats:
     operations: ClassVar[Operations] = {
-        "GET": Operation(
+        "GET": listing(
             "The chat inbox: active chats, most recent activity first, a page at a time",
-            {
-                200: Answer("One page of the inbox, with the counts per assignee", Inbox),
-                400: refusal("A cursor this service did not hand out (or another bad query)"),
-            },
-            query=InboxQuery,
+            "One page of the inbox, with the counts per assignee",
+            Inbox,
+            InboxQuery,
         )
     }
 
@@ -58,10 +56,10 @@ class Chats:
         me = req.context.principal.name
         assignee = None if asked.assignee is MISSING else agent_name(asked.assignee, me)
         where = InboxFilter(
-            account_id=None if asked.account_id is MISSING else asked.account_id,
+            account_id=given(asked.account_id),
             assignee=NOBODY if asked.assignee == "none" else assignee,
         )
-        cursor = None if asked.cursor is MISSING else asked.cursor
+        cursor = given(asked.cursor)
         resp.media = page(lambda: self.queries.inbox(self.clock(), asked.limit, where, me, cursor))
 
 
@@ -100,11 +98,7 @@ class ChatAssign:
                 chat.ticket_id, actor=principal.actor, assignee=assignee, change_assignee=True
             )
         )
-        item = self.queries.item(chat_id, self.clock())
-        if item is None:
-            raise falcon.HTTPServiceUnavailable(
-                title="Not projected yet", description="Try again in a moment.", retry_after=1
-            )
+        item = projected(self.queries.item(chat_id, self.clock()), lambda: chat)
         # The view follows the log a moment later: the answer shows the change made now.
         resp.media = {**item, "assignee": ticket.assignee, "status": ticket.status.value}
 

@@ -6,24 +6,21 @@ from typing import ClassVar
 from uuid import UUID
 
 import falcon
-from pydantic import MISSING
 
 from adapters.read_models.contact_queries import ContactFilter, ContactQueries
-from api.contract import Answer, Operation, Operations, query, refusal
-from api.resources.reading import page, projected
+from api.contract import Answer, Operation, Operations, query
+from api.resources.reading import given, listing, page, projected
 from api.schemas.contacts import ContactDetail, ContactPage, ContactQuery
 from domain.application import Zalodesk
 
 
 class Contacts:
     operations: ClassVar[Operations] = {
-        "GET": Operation(
+        "GET": listing(
             "Customers, newest first: by account, by a part of their name or Zalo id",
-            {
-                200: Answer("One page of contacts", ContactPage),
-                400: refusal("A cursor this service did not hand out (or another bad query)"),
-            },
-            query=ContactQuery,
+            "One page of contacts",
+            ContactPage,
+            ContactQuery,
         )
     }
 
@@ -32,12 +29,8 @@ class Contacts:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         asked = query(req, ContactQuery)
-        where = ContactFilter(
-            account_id=None if asked.account_id is MISSING else asked.account_id,
-            q=None if asked.q is MISSING else asked.q,
-        )
-        cursor = None if asked.cursor is MISSING else asked.cursor
-        resp.media = page(lambda: self.queries.page(where, asked.limit, cursor))
+        where = ContactFilter(account_id=given(asked.account_id), q=given(asked.q))
+        resp.media = page(lambda: self.queries.page(where, asked.limit, given(asked.cursor)))
 
 
 class Contact:

@@ -1,13 +1,36 @@
-"""What the resources that read views share: a page by cursor, one record by id."""
+"""What the resources that read views share: a page by cursor, one record by id; and
+the fields a request may leave out, read as None."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import falcon
+from pydantic import MISSING, BaseModel
 
 from adapters.read_models.cursors import BadCursor
+from api.contract import Answer, Operation, refusal
+from api.schemas.base import Query
+
+T = TypeVar("T")
+
+
+def given(value: T | MISSING) -> T | None:
+    """A field of a query or a body, None where the caller left it out."""
+    return None if value is MISSING else value
+
+
+def listing(summary: str, answer: str, shape: type[BaseModel], asked: type[Query]) -> Operation:
+    """A GET of one page of a list: ``asked`` holds its filters, its size and the cursor."""
+    return Operation(
+        summary,
+        {
+            200: Answer(answer, shape),
+            400: refusal("A cursor this service did not hand out (or another bad query)"),
+        },
+        query=asked,
+    )
 
 
 def page(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pydantic import MISSING
 from adapters.read_models.ticket_queries import TicketFilter, TicketQueries
 from api.contract import Answer, Operation, Operations, body, query, refusal
 from api.resources.chats import REPLY_REFUSED, agent_name, reply_accepted
-from api.resources.reading import page, projected
+from api.resources.reading import given, listing, page, projected
 from api.schemas.conversations import (
     NewReply,
     NewTicket,
@@ -32,13 +32,11 @@ from domain.values import TicketKind
 
 class Tickets:
     operations: ClassVar[Operations] = {
-        "GET": Operation(
+        "GET": listing(
             "The ticket list: asynchronous tickets and ended chats, most recently updated first",
-            {
-                200: Answer("One page of tickets", TicketPage),
-                400: refusal("A cursor this service did not hand out (or another bad query)"),
-            },
-            query=TicketQuery,
+            "One page of tickets",
+            TicketPage,
+            TicketQuery,
         ),
         "POST": Operation(
             "Open an asynchronous ticket",
@@ -58,12 +56,11 @@ class Tickets:
         asked = query(req, TicketQuery)
         where = TicketFilter(
             status=None if asked.status is MISSING else asked.status.value,
-            account_id=None if asked.account_id is MISSING else asked.account_id,
-            customer_id=None if asked.customer_id is MISSING else asked.customer_id,
+            account_id=given(asked.account_id),
+            customer_id=given(asked.customer_id),
             kind=None if asked.kind is MISSING else asked.kind.value,
         )
-        cursor = None if asked.cursor is MISSING else asked.cursor
-        resp.media = page(lambda: self.queries.page(where, asked.limit, cursor))
+        resp.media = page(lambda: self.queries.page(where, asked.limit, given(asked.cursor)))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, NewTicket)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -122,14 +123,8 @@ class InboundHandlers(DeskBase):
                 TicketStatus.OPEN, reason="customer replied", receipt_id=rid, actor=actor, at=now
             )
         chat.receive_customer_message(
-            message_id=identity.message_id(account_id, f"zalo:{message.msg_id}"),
-            zalo_msg_id=message.msg_id,
-            kind=message.kind,
-            text=message.text,
-            attachments=list(message.attachments),
+            **recorded(cmd, rid),
             quote_msg_id=message.quote_msg_id,
-            platform_at=cmd.delivery.platform_at,
-            receipt_id=rid,
             actor=actor,
             at=now,
         )
@@ -195,14 +190,8 @@ class InboundHandlers(DeskBase):
             at=now,
         )
         chat.record_oa_manager_message(
-            message_id=identity.message_id(account_id, f"zalo:{message.msg_id}"),
-            zalo_msg_id=message.msg_id,
-            kind=message.kind,
-            text=message.text,
-            attachments=list(message.attachments),
+            **recorded(cmd, rid),
             admin_id=cmd.admin_id,
-            platform_at=cmd.delivery.platform_at,
-            receipt_id=rid,
             actor=actor,
             at=now,
         )
@@ -232,3 +221,17 @@ class InboundHandlers(DeskBase):
             ours = claim is not None and claim.owner == MessageOwner.OUR_REPLY
             return Settlement.OUR_REPLY_ECHO if ours else Settlement.OA_MANAGER_MESSAGE
         return Settlement.REPLY_STATUS if changed else Settlement.UNMATCHED
+
+
+def recorded(cmd: ReceiveCustomerMessage | ReceiveOAMessage, rid: UUID) -> dict[str, Any]:
+    """What a chat records of a message Zalo delivered, whoever wrote it."""
+    delivery, message = cmd.delivery, cmd.message
+    return {
+        "message_id": identity.message_id(delivery.account_id, f"zalo:{message.msg_id}"),
+        "zalo_msg_id": message.msg_id,
+        "kind": message.kind,
+        "text": message.text,
+        "attachments": list(message.attachments),
+        "platform_at": delivery.platform_at,
+        "receipt_id": rid,
+    }

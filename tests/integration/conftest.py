@@ -11,6 +11,7 @@ from attrs import evolve
 from falcon import testing
 
 from adapters.settings import Settings
+from adapters.workers.inactivity_timer import InactivityTimer
 from api import bootstrap
 from api.services import Services
 from domain.clock import FrozenClock
@@ -65,11 +66,21 @@ def project(services: Services) -> Any:
     return bootstrap.projector(services).catch_up
 
 
+@pytest.fixture
+def timer(services: Services) -> InactivityTimer:
+    return bootstrap.workers(services).inactivity
+
+
 def only_chat(client: testing.TestClient, project: Any) -> dict[str, Any]:
     """The one chat in the inbox, once every view has caught up with the log."""
     project()
     [chat] = client.simulate_get("/api/chats").json["chats"]
     return dict(chat)
+
+
+def audit(client: testing.TestClient, aggregate_id: object) -> list[dict[str, Any]]:
+    """An aggregate's events as GET /api/audit/{id} lists them."""
+    return list(client.simulate_get(f"/api/audit/{aggregate_id}").json["events"])
 
 
 class ZaloPlatform:

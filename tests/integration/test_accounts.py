@@ -13,7 +13,7 @@ from falcon import testing
 from adapters.account_cache import AccountCache
 from api.services import Services
 from domain.account import fingerprint
-from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform, audit
 from tests.support import zalo
 
 CUSTOMER = "2512523625412515"
@@ -82,7 +82,7 @@ def test_changing_the_form_records_what_changed_in_its_own_words(
             "access_token_expires_in": 3600,
         },
     )
-    events = client.simulate_get(f"/api/audit/{account['id']}").json["events"]
+    events = audit(client, account["id"])
     assert [(e["type"], e["actor"]) for e in events[1:]] == [
         ("ZaloAccount.ChatSettingsChanged", "agent:admin"),
         ("ZaloAccount.VerificationCodeSet", "agent:admin"),

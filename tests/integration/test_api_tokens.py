@@ -7,7 +7,7 @@ from typing import Any
 
 from falcon import testing
 
-from tests.integration.conftest import ZaloPlatform, only_chat
+from tests.integration.conftest import ZaloPlatform, audit, only_chat
 
 CUSTOMER = "2512523625412515"
 
@@ -32,7 +32,7 @@ def test_two_agents_of_one_name_are_told_apart_in_the_audit(
         )
         assert sent.status_code == 202, sent.text
 
-    events = client.simulate_get(f"/api/audit/{chat['id']}").json["events"]
+    events = audit(client, chat["id"])
     replies = [e for e in events if e["type"] == "Chat.AgentReplied"]
     assert [(e["actor"], e["actor_name"]) for e in replies] == [
         (f"agent:{first['id']}", "Lan"),

@@ -14,7 +14,7 @@ from api import cli
 from api.services import Services
 from domain.account import fingerprint
 from domain.clock import FrozenClock
-from tests.integration.conftest import ZaloPlatform, only_chat
+from tests.integration.conftest import ZaloPlatform, audit, only_chat
 from tests.support import zalo
 
 CUSTOMER = "2512523625412515"
@@ -66,7 +66,7 @@ def terminal(db: str, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Terminal:
 def test_a_ticket_timeline_spans_its_chat_sessions_and_replies(
     two_sessions: dict[str, Any], client: testing.TestClient
 ) -> None:
-    events = client.simulate_get(f"/api/audit/{two_sessions['ticket_id']}").json["events"]
+    events = audit(client, two_sessions["ticket_id"])
 
     positions = [e["position"] for e in events]
     assert positions == sorted(positions) and all(isinstance(p, int) for p in positions)
@@ -102,7 +102,7 @@ def test_a_ticket_timeline_spans_its_chat_sessions_and_replies(
 def test_a_chat_timeline_has_its_replies(
     two_sessions: dict[str, Any], client: testing.TestClient
 ) -> None:
-    events = client.simulate_get(f"/api/audit/{two_sessions['chats'][0]}").json["events"]
+    events = audit(client, two_sessions["chats"][0])
     assert [e["type"] for e in events] == [
         "Chat.Started",
         "Chat.CustomerMessageReceived",
@@ -116,7 +116,7 @@ def test_a_chat_timeline_has_its_replies(
 def test_contact_and_account_timelines_never_show_a_secret(
     two_sessions: dict[str, Any], platform: ZaloPlatform, client: testing.TestClient
 ) -> None:
-    contact = client.simulate_get(f"/api/audit/{two_sessions['customer']['id']}").json["events"]
+    contact = audit(client, two_sessions["customer"]["id"])
     assert contact[0]["type"] == "Contact.Registered"
     assert contact[0]["data"]["zalo_user_id"] == CUSTOMER
 
@@ -206,10 +206,10 @@ def test_what_the_agent_did_has_no_delivery(
 def test_an_event_names_the_delivery_that_caused_it(
     two_sessions: dict[str, Any], client: testing.TestClient
 ) -> None:
-    events = client.simulate_get(f"/api/audit/{two_sessions['chats'][1]}").json["events"]
+    events = audit(client, two_sessions["chats"][1])
     receipt_id = events[-1]["data"]["receipt_id"]
 
-    receipt = client.simulate_get(f"/api/audit/{receipt_id}").json["events"]
+    receipt = audit(client, receipt_id)
 
     assert [e["type"] for e in receipt] == ["InboundReceipt.Received"]
     assert json.loads(receipt[0]["data"]["raw_body"])["message"]["text"] == "Cho hỏi thêm"
@@ -245,7 +245,7 @@ def test_a_message_placed_after_the_grace_time_links_to_its_delivery(
     assert json.loads(recorded["raw"])["message"]["text"] == "Từ một công cụ khác"
 
     receipt_id = recorded["data"]["receipt_id"]
-    receipt = client.simulate_get(f"/api/audit/{receipt_id}").json["events"]
+    receipt = audit(client, receipt_id)
     assert [e["type"] for e in receipt] == ["InboundReceipt.Received", "InboundReceipt.Settled"]
     assert receipt[1]["data"]["outcome"] == "oa_manager_message"
 

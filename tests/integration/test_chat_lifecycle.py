@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from attrs import frozen
 from falcon import testing
 
 from adapters.workers.inactivity_timer import InactivityTimer
-from api import bootstrap
-from api.services import Services
 from domain.clock import FrozenClock
 from tests.integration.conftest import ZaloPlatform
 from tests.support import zalo
@@ -17,17 +16,12 @@ from tests.support import zalo
 CUSTOMER = "1594636778967000001"
 
 
-@pytest.fixture
-def timer(services: Services) -> InactivityTimer:
-    return bootstrap.workers(services).inactivity
-
-
+@frozen
 class Desk:
     """What an agent sees and does, in a few words."""
 
-    def __init__(self, client: testing.TestClient, project: Any) -> None:
-        self.client = client
-        self.project = project
+    client: testing.TestClient
+    project: Any
 
     def inbox(self) -> dict[str, Any]:
         self.project()

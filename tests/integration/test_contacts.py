@@ -15,7 +15,7 @@ from adapters.workers.profiles import ProfileLookups
 from api import bootstrap, cli
 from api.services import Services
 from domain.clock import FrozenClock
-from tests.integration.conftest import ZaloPlatform, talking_to
+from tests.integration.conftest import ZaloPlatform, audit, talking_to
 from tests.integration.test_outbox import metric
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
@@ -57,7 +57,7 @@ class Desk:
         return dict(chat["customer"])
 
     def audit(self, aggregate_id: str) -> list[dict[str, Any]]:
-        return list(self.client.simulate_get(f"/api/audit/{aggregate_id}").json["events"])
+        return audit(self.client, aggregate_id)
 
 
 @pytest.fixture
@@ -91,9 +91,7 @@ def test_a_first_message_brings_the_customers_name_everywhere(
     assert desk.look_up() == 1
     # The views have not caught up: the next round, and a restarted worker, ask no more.
     desk.look_up()
-    restarted = ProfileLookups(
-        services.app, services.pool, lookups.client, lookups.refresher, lookups.limiter
-    )
+    restarted = ProfileLookups(lookups.parts)
     desk.look_up(restarted)
     restarted.close()
     assert desk.fake.profile_calls == [CUSTOMER]

@@ -26,7 +26,7 @@ from adapters.postgres.credentials import (
 from adapters.settings import Settings, SettingsError
 from api import bootstrap, cli
 from api.services import Services
-from tests.integration.conftest import ACCOUNT_FORM
+from tests.integration.conftest import ACCOUNT_FORM, audit
 from tests.support.fake_zalo import FakeZalo
 
 CREDENTIALS = Credentials(
@@ -199,7 +199,7 @@ def test_no_secret_is_readable_anywhere_in_the_database(
         fake.refresh_token,
     ]
 
-    events = client.simulate_get(f"/api/audit/{account['id']}").json["events"]
+    events = audit(client, account["id"])
     assert [e["type"] for e in events] == [
         "ZaloAccount.Connected",
         "ZaloAccount.Renamed",

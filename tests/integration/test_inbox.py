@@ -6,14 +6,13 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from attrs import frozen
 from falcon import testing
 
 from adapters.workers.inactivity_timer import InactivityTimer
 from adapters.workers.outbox import Outbox
-from api import bootstrap
-from api.services import Services
 from domain.clock import FrozenClock
-from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform
+from tests.integration.conftest import ACCOUNT_FORM, ZaloPlatform, audit
 from tests.integration.test_outbox import outbox, send_queued, settings
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
@@ -25,27 +24,15 @@ CUSTOMER = "4102938475610293847"
 ADMIN_NAME = "ZALODESK_ADMIN_TOKEN"  # what the admin token is called: its "me"
 
 
-@pytest.fixture
-def timer(services: Services) -> InactivityTimer:
-    return bootstrap.workers(services).inactivity
-
-
+@frozen
 class Inbox:
     """What an agent sees and does from the inbox."""
 
-    def __init__(
-        self,
-        client: testing.TestClient,
-        project: Any,
-        platform: ZaloPlatform,
-        clock: FrozenClock,
-        outbox: Outbox,
-    ) -> None:
-        self.client = client
-        self.project = project
-        self.platform = platform
-        self.clock = clock
-        self.outbox = outbox
+    client: testing.TestClient
+    project: Any
+    platform: ZaloPlatform
+    clock: FrozenClock
+    outbox: Outbox
 
     def says(self, user: str, text: str = "hi") -> None:
         self.clock.advance(1)
@@ -223,7 +210,7 @@ def test_assign_from_the_inbox_is_audited_with_the_agent(
     assert unassigned.json["assignee"] is None
 
     ticket_id = inbox.chat_of(CUSTOMER)["ticket_id"]
-    events = client.simulate_get(f"/api/audit/{ticket_id}").json["events"]
+    events = audit(client, ticket_id)
     assigned_events = [
         (e["actor_name"], e["data"]["assignee"]) for e in events if e["type"] == "Ticket.Assigned"
     ]
@@ -310,8 +297,8 @@ def test_a_failed_reply_stays_visible_keeps_the_customer_waiting_and_is_retried(
     assert again.status_code == 409 and "only a failed reply" in again.json["description"]
     assert client.simulate_post(f"/api/replies/{uuid4()}/retry").status_code == 404
 
-    audit = client.simulate_get(f"/api/audit/{queued['message_id']}").json["events"]
-    assert [e["type"] for e in audit] == [
+    events = audit(client, queued["message_id"])
+    assert [e["type"] for e in events] == [
         "Reply.Queued",
         "Reply.SendAttempted",
         "Reply.Failed",
@@ -319,9 +306,9 @@ def test_a_failed_reply_stays_visible_keeps_the_customer_waiting_and_is_retried(
         "Reply.SendAttempted",
         "Reply.Sent",
     ]
-    failed = audit[2]
+    failed = events[2]
     assert failed["data"]["code"] == -230 and "7 days" in failed["data"]["reason"]
-    assert audit[3]["actor"] == "agent:admin"
+    assert events[3]["actor"] == "agent:admin"
 
 
 def test_a_network_failure_is_in_the_audit_and_the_timer_ends_the_unanswered_chat(
@@ -335,8 +322,8 @@ def test_a_network_failure_is_in_the_audit_and_the_timer_ends_the_unanswered_cha
     [message] = [m for m in inbox.transcript(CUSTOMER)["messages"] if m["direction"] == "out"]
     assert message["error"]["code"] is None
     assert "could not be reached" in message["error"]["reason"]
-    audit = inbox.client.simulate_get(f"/api/audit/{queued['message_id']}").json["events"]
-    assert "could not be reached" in audit[-1]["data"]["reason"]
-    assert "HTTP 500" in audit[-1]["data"]["reason"]
+    events = audit(inbox.client, queued["message_id"])
+    assert "could not be reached" in events[-1]["data"]["reason"]
+    assert "HTTP 500" in events[-1]["data"]["reason"]
     clock.advance(101)  # 601 s after the customer: the failed reply was no activity
     assert timer.tick() == 1

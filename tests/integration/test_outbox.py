@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -23,7 +23,7 @@ from domain import actors
 from domain.account import fingerprint
 from domain.clock import FrozenClock
 from domain.handlers.outbox import ACCOUNT_REMOVED
-from tests.integration.conftest import ZaloPlatform, talking_to
+from tests.integration.conftest import ZaloPlatform, audit, talking_to
 from tests.support import zalo
 from tests.support.fake_zalo import FakeZalo
 
@@ -77,7 +77,7 @@ def tokens(services: Services, settings: Settings, account: dict[str, Any]) -> A
 
 def rotations(client: testing.TestClient, account: dict[str, Any]) -> list[tuple[str, str]]:
     """Who rotated the account's tokens, and to which pair, in the order recorded."""
-    events = client.simulate_get(f"/api/audit/{account['id']}").json["events"]
+    events = audit(client, account["id"])
     return [
         (e["actor"], e["data"]["tokens_fingerprint"])
         for e in events
@@ -326,33 +326,54 @@ def test_a_crash_after_zalo_issued_a_pair_keeps_the_pair(
     ]
 
 
+AdminPatch = Callable[[Callable[[], dict[str, str]]], int]
+
+
+@pytest.fixture
+def refresh_while_the_admin_patches(
+    tokens: AccountTokens, account: dict[str, Any], fake: FakeZalo, client: testing.TestClient
+) -> AdminPatch:
+    """A refresh during which, while Zalo is answering it, the admin patches the account
+    with ``body()``; the patch's HTTP status."""
+
+    def refresh(body: Callable[[], dict[str, str]]) -> int:
+        answers: list[int] = []
+        patches: list[threading.Thread] = []
+
+        def admin_patches() -> None:
+            fake.on_refresh = None
+            sent = body()
+            admin = threading.Thread(
+                target=lambda: answers.append(
+                    client.simulate_patch(f"/api/accounts/{account['id']}", json=sent).status_code
+                )
+            )
+            admin.start()
+            patches.append(admin)
+
+        fake.on_refresh = admin_patches
+        fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
+        tokens.refresh()
+        patches[0].join()
+        return answers[0]
+
+    return refresh
+
+
 def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
+    refresh_while_the_admin_patches: AdminPatch,
     tokens: AccountTokens,
     account: dict[str, Any],
     fake: FakeZalo,
     client: testing.TestClient,
 ) -> None:
-    path = f"/api/accounts/{account['id']}"
-    answers: list[int] = []
     refreshed: list[str] = []
 
-    def admin_pastes_a_pair() -> None:
+    def a_pair() -> dict[str, str]:
         refreshed.append(fingerprint(fake.access_token, fake.refresh_token))
-        pasted = dict(zip(("access_token", "refresh_token"), fake.issue_pair(), strict=True))
-        admin = threading.Thread(
-            target=lambda: answers.append(client.simulate_patch(path, json=pasted).status_code)
-        )
-        admin.start()
-        fake.on_refresh = None
-        patches.append(admin)
+        return dict(zip(("access_token", "refresh_token"), fake.issue_pair(), strict=True))
 
-    patches: list[threading.Thread] = []
-    fake.on_refresh = admin_pastes_a_pair
-    fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
-    tokens.refresh()
-    patches[0].join()
-
-    assert answers == [200]
+    assert refresh_while_the_admin_patches(a_pair) == 200
     # Both pairs were recorded, one after the other; the admin's, the later, is in use.
     assert rotations(client, account) == [
         (actors.OUTBOX, refreshed[0]),
@@ -364,27 +385,9 @@ def test_an_admin_pair_pasted_during_a_refresh_waits_for_it_and_comes_last(
 
 
 def test_an_access_token_pasted_during_a_refresh_keeps_the_refresh_token_zalo_just_issued(
-    tokens: AccountTokens,
-    account: dict[str, Any],
-    fake: FakeZalo,
-    client: testing.TestClient,
+    refresh_while_the_admin_patches: AdminPatch, tokens: AccountTokens, fake: FakeZalo
 ) -> None:
-    path = f"/api/accounts/{account['id']}"
-    patches: list[threading.Thread] = []
-
-    def admin_pastes_an_access_token() -> None:
-        fake.on_refresh = None
-        admin = threading.Thread(
-            target=lambda: client.simulate_patch(path, json={"access_token": "at-from-the-admin"})
-        )
-        admin.start()
-        patches.append(admin)
-
-    fake.on_refresh = admin_pastes_an_access_token
-    fake.refresh_latency = 0.3  # room for the admin to overtake the refresh, were it allowed
-    tokens.refresh()
-    patches[0].join()
-
+    refresh_while_the_admin_patches(lambda: {"access_token": "at-from-the-admin"})
     kept = tokens.stored()
     assert (kept.access_token, kept.refresh_token) == ("at-from-the-admin", fake.refresh_token)
     tokens.refresh("at-from-the-admin")  # it still refreshes
@@ -560,7 +563,7 @@ def test_a_reply_on_a_removed_account_fails_once_with_the_reason(
     ]
     assert (message["id"], message["status"]) == (reply_id, "failed")
     assert message["error"] == {"code": None, "reason": ACCOUNT_REMOVED}
-    events = client.simulate_get(f"/api/audit/{chat_id}").json["events"]
+    events = audit(client, chat_id)
     assert [e["type"] for e in events].count("Reply.Failed") == 1
     assert fake.sent == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

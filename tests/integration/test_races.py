@@ -28,7 +28,7 @@ from api.services import Services
 from domain import actors
 from domain.account import fingerprint
 from domain.handlers.outbox import ACCOUNT_REMOVED
-from tests.integration.conftest import ZaloPlatform, only_chat, talking_to
+from tests.integration.conftest import ZaloPlatform, audit, only_chat, talking_to
 from tests.support.fake_zalo import FakeZalo
 
 CUSTOMER = "5843212478539208461"
@@ -252,7 +252,7 @@ def test_a_token_refresh_racing_an_admin_keeps_the_pair_zalo_issued(
     assert refresher.refresh(account_id, stale.access_token) == fake.access_token
     assert meanwhile.conflicts == 1
 
-    events = client.simulate_get(f"/api/audit/{account_id}").json["events"]
+    events = audit(client, account_id)
     assert [(e["type"], e["actor"]) for e in events[1:]] == [
         ("ZaloAccount.Renamed", "agent:admin"),
         ("ZaloAccount.TokensRotated", actors.OUTBOX),

@@ -8,6 +8,7 @@ import pytest
 from falcon import testing
 
 from api.services import Services
+from tests.integration.conftest import audit
 
 WAITING = {
     "name": "Khách chờ 5 phút",
@@ -83,7 +84,7 @@ def test_the_audit_shows_who_did_what_to_a_rule(
     )
     client.simulate_delete(f"/api/rules/{rule['id']}")
 
-    events = client.simulate_get(f"/api/audit/{rule['id']}").json["events"]
+    events = audit(client, rule["id"])
     assert [(e["type"], e["actor_name"]) for e in events] == [
         ("AutomationRule.Created", "ZALODESK_ADMIN_TOKEN"),
         ("AutomationRule.Disabled", "minh"),

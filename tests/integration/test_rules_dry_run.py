@@ -14,7 +14,7 @@ from adapters.workers.outbox import Outbox
 from api import cli
 from api.services import Services
 from domain.clock import FrozenClock
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, audit
 from tests.integration.test_outbox import outbox, send_queued, settings
 
 # Fixtures shared with the outbox tests: Zalo is the fake, and the outbox sends to it.
@@ -83,7 +83,7 @@ class History:
     def first_message_position(self, customer: str) -> int:
         chat = self.chat(customer) if customer != LAN else None
         ticket_id = chat["ticket_id"] if chat else self.lan_ticket()
-        events = self.client.simulate_get(f"/api/audit/{ticket_id}").json["events"]
+        events = audit(self.client, ticket_id)
         return int(
             next(e["position"] for e in events if e["type"] == "Chat.CustomerMessageReceived")
         )

@@ -11,7 +11,7 @@ from falcon import testing
 from adapters.workers.automation import Automation
 from adapters.workers.outbox import Outbox
 from domain.clock import FrozenClock
-from tests.integration.conftest import ZaloPlatform
+from tests.integration.conftest import ZaloPlatform, audit
 
 
 @dataclass
@@ -91,7 +91,7 @@ class RuleService:
         )
 
     def audit(self, aggregate_id: str) -> list[dict[str, Any]]:
-        return list(self.client.simulate_get(f"/api/audit/{aggregate_id}").json["events"])
+        return audit(self.client, aggregate_id)
 
     def messages_out(self, ticket: dict[str, Any]) -> list[dict[str, Any]]:
         return [m for chat in ticket["chats"] for m in chat["messages"] if m["direction"] == "out"]

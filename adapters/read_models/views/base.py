@@ -54,6 +54,13 @@ class View(ABC):
         """The physical name of one of this view's tables."""
         return f"{table}{self.suffix}"
 
+    def index(self, table: str, name: str, columns: str, where: str = "") -> str:
+        """The statement that creates an index on one of this view's tables, if missing:
+        on ``columns``, of the rows that match ``where`` if it is given."""
+        physical = self.t(table)
+        partial = f" WHERE {where}" if where else ""
+        return f"CREATE INDEX IF NOT EXISTS {physical}_{name} ON {physical} ({columns}){partial}"
+
     @abstractmethod
     def ddl(self) -> Sequence[str]:
         """Statements that create this view's tables and indexes if they are missing."""

@@ -31,12 +31,9 @@ class ContactsView(View):
                 avatar text,
                 profile_pending boolean NOT NULL DEFAULT false
             )""",
-            f"""CREATE INDEX IF NOT EXISTS {contacts}_listed
-                ON {contacts} (created_at DESC, contact_id DESC)""",
-            f"""CREATE INDEX IF NOT EXISTS {contacts}_by_account
-                ON {contacts} (account_id, created_at DESC, contact_id DESC)""",
-            f"""CREATE INDEX IF NOT EXISTS {contacts}_profile_pending
-                ON {contacts} (created_at) WHERE profile_pending""",
+            self.index("contacts", "listed", "created_at DESC, contact_id DESC"),
+            self.index("contacts", "by_account", "account_id, created_at DESC, contact_id DESC"),
+            self.index("contacts", "profile_pending", "created_at", "profile_pending"),
         ]
 
     @handles("Contact.Registered")

@@ -50,15 +50,17 @@ class InboxView(View):
                 status text,
                 last_reply_id uuid
             )""",
-            f"""CREATE INDEX IF NOT EXISTS {chats}_by_activity
-                ON {chats} (last_activity_at DESC, chat_id DESC)""",
-            f"""CREATE INDEX IF NOT EXISTS {chats}_by_account
-                ON {chats} (account_id, last_activity_at DESC, chat_id DESC)""",
-            f"""CREATE INDEX IF NOT EXISTS {chats}_by_assignee
-                ON {chats} (assignee, last_activity_at DESC, chat_id DESC)""",
-            f"CREATE INDEX IF NOT EXISTS {chats}_by_ticket ON {chats} (ticket_id)",
-            f"""CREATE INDEX IF NOT EXISTS {chats}_by_last_reply ON {chats} (last_reply_id)
-                WHERE last_reply_id IS NOT NULL""",
+            self.index("inbox_chats", "by_activity", "last_activity_at DESC, chat_id DESC"),
+            self.index(
+                "inbox_chats", "by_account", "account_id, last_activity_at DESC, chat_id DESC"
+            ),
+            self.index(
+                "inbox_chats", "by_assignee", "assignee, last_activity_at DESC, chat_id DESC"
+            ),
+            self.index("inbox_chats", "by_ticket", "ticket_id"),
+            self.index(
+                "inbox_chats", "by_last_reply", "last_reply_id", "last_reply_id IS NOT NULL"
+            ),
         ]
 
     @handles("Ticket.Opened")

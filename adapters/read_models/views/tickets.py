@@ -19,7 +19,7 @@ class TicketsView(View):
 
     def ddl(self) -> Sequence[str]:
         tickets, history = self.t("tickets"), self.t("ticket_status_history")
-        listed = "WHERE active_chat_id IS NULL"
+        listed = "active_chat_id IS NULL"
         return [
             f"""CREATE TABLE IF NOT EXISTS {tickets} (
                 ticket_id uuid PRIMARY KEY,
@@ -38,14 +38,12 @@ class TicketsView(View):
                 active_chat_id uuid,
                 customer_name text
             )""",
-            f"""CREATE INDEX IF NOT EXISTS {tickets}_listed
-                ON {tickets} (updated_at DESC, ticket_id DESC) {listed}""",
-            f"""CREATE INDEX IF NOT EXISTS {tickets}_by_status
-                ON {tickets} (status, updated_at DESC, ticket_id DESC) {listed}""",
-            f"""CREATE INDEX IF NOT EXISTS {tickets}_by_account
-                ON {tickets} (account_id, updated_at DESC, ticket_id DESC) {listed}""",
-            f"""CREATE INDEX IF NOT EXISTS {tickets}_by_contact
-                ON {tickets} (contact_id, updated_at DESC, ticket_id DESC)""",
+            self.index("tickets", "listed", "updated_at DESC, ticket_id DESC", listed),
+            self.index("tickets", "by_status", "status, updated_at DESC, ticket_id DESC", listed),
+            self.index(
+                "tickets", "by_account", "account_id, updated_at DESC, ticket_id DESC", listed
+            ),
+            self.index("tickets", "by_contact", "contact_id, updated_at DESC, ticket_id DESC"),
             f"""CREATE TABLE IF NOT EXISTS {self.t("ticket_chats")} (
                 chat_id uuid PRIMARY KEY,
                 ticket_id uuid NOT NULL

@@ -8,12 +8,21 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from adapters.read_models.views.base import View, handles
+from adapters.read_models.views.base import Updates, View, event_type, handles
 
 MESSAGE_COLUMNS = (
     "message_id, chat_id, ticket_id, zalo_msg_id, direction, author, kind, text, attachments, "
     "quote_msg_id, sent_at, recorded_at, status, error, position, attempts"
 )
+
+# What each of a reply's events sets on its message.
+REPLY_CHANGES: Updates = {
+    "Reply.Sent": lambda e: {"status": "sent", "zalo_msg_id": e.zalo_msg_id},
+    "Reply.SendAttempted": lambda e: {"attempts": e.attempt},
+    "Reply.Failed": lambda e: {"status": "failed", "error": Jsonb(reply_error(e))},
+    "Reply.RetryRequested": lambda e: {"status": "queued", "error": None},
+    "Reply.Progressed": lambda e: {"status": e.status},
+}
 
 
 class TranscriptView(View):
@@ -35,8 +44,7 @@ class TranscriptView(View):
                 end_reason text,
                 ended_by text
             )""",
-            f"""CREATE INDEX IF NOT EXISTS {self.t("chat_sessions")}_by_ticket
-                ON {self.t("chat_sessions")} (ticket_id, started_at)""",
+            self.index("chat_sessions", "by_ticket", "ticket_id, started_at"),
             f"""CREATE TABLE IF NOT EXISTS {messages} (
                 message_id uuid PRIMARY KEY,
                 chat_id uuid,
@@ -55,11 +63,9 @@ class TranscriptView(View):
                 position bigint NOT NULL,
                 attempts integer NOT NULL DEFAULT 0
             )""",
-            f"""CREATE INDEX IF NOT EXISTS {messages}_by_chat
-                ON {messages} (chat_id, sent_at, position)""",
-            f"CREATE INDEX IF NOT EXISTS {messages}_by_ticket ON {messages} (ticket_id)",
-            f"""CREATE INDEX IF NOT EXISTS {messages}_queued ON {messages} (position)
-                WHERE status = 'queued'""",
+            self.index("chat_messages", "by_chat", "chat_id, sent_at, position"),
+            self.index("chat_messages", "by_ticket", "ticket_id"),
+            self.index("chat_messages", "queued", "position", "status = 'queued'"),
         ]
 
     @handles("Chat.Started")
@@ -124,43 +130,15 @@ class TranscriptView(View):
             (e.originator_id, e.chat_id, e.ticket_id, e.actor, e.text, e.at, e.at, position),
         )
 
-    @handles("Reply.Sent")
-    def reply_sent(self, cur: Cursor[Any], e: Any, position: int) -> None:
+    @handles(*REPLY_CHANGES)
+    def reply_changed(self, cur: Cursor[Any], e: Any, position: int) -> None:
+        """A reply's status, attempts or error, on its message's row. One queued again
+        (``Reply.RetryRequested``) is found by the outbox by its status, in its place."""
+        columns = REPLY_CHANGES[event_type(e)](e)
+        assignments = ", ".join(f"{column} = %s" for column in columns)
         cur.execute(
-            f"""UPDATE {self.t("chat_messages")} SET status = 'sent', zalo_msg_id = %s
-                WHERE message_id = %s""",
-            (e.zalo_msg_id, e.originator_id),
-        )
-
-    @handles("Reply.SendAttempted")
-    def reply_attempted(self, cur: Cursor[Any], e: Any, position: int) -> None:
-        cur.execute(
-            f"UPDATE {self.t('chat_messages')} SET attempts = %s WHERE message_id = %s",
-            (e.attempt, e.originator_id),
-        )
-
-    @handles("Reply.Failed")
-    def reply_failed(self, cur: Cursor[Any], e: Any, position: int) -> None:
-        cur.execute(
-            f"""UPDATE {self.t("chat_messages")} SET status = 'failed', error = %s
-                WHERE message_id = %s""",
-            (Jsonb(reply_error(e)), e.originator_id),
-        )
-
-    @handles("Reply.RetryRequested")
-    def reply_retried(self, cur: Cursor[Any], e: Any, position: int) -> None:
-        """Queued again: the outbox finds it by its status, in its place in the log."""
-        cur.execute(
-            f"""UPDATE {self.t("chat_messages")} SET status = 'queued', error = NULL
-                WHERE message_id = %s""",
-            (e.originator_id,),
-        )
-
-    @handles("Reply.Progressed")
-    def reply_progressed(self, cur: Cursor[Any], e: Any, position: int) -> None:
-        cur.execute(
-            f"UPDATE {self.t('chat_messages')} SET status = %s WHERE message_id = %s",
-            (e.status, e.originator_id),
+            f"UPDATE {self.t('chat_messages')} SET {assignments} WHERE message_id = %s",
+            (*columns.values(), e.originator_id),
         )
 
     @handles("Ticket.MessageAdded")

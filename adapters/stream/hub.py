@@ -79,7 +79,7 @@ class Pacing:
     poll_seconds: float = 1.0  # a round at least this often, NOTIFY or not
     # and at most this often: the views move every 50 ms under load, and each round is a
     # write to every client (200 clients, 20 rounds a second, was a tenth of two cores)
-    round_seconds: float = 0.25
+    round_seconds: float = 0.5
     buffer_bytes: int = 4 * 1024 * 1024  # a client with more waiting is closed
     report_seconds: float = 60.0
     stuck_seconds: float = 10.0  # a closed client still blocking a write then is cut off

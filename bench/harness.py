@@ -8,6 +8,7 @@ import argparse
 import collections
 import contextlib
 import dataclasses
+import functools
 import http.client
 import json
 import math
@@ -304,22 +305,18 @@ class Process:
         raise SystemExit(f"{self.name} did not answer {method} {path} within {timeout}s")
 
 
-_ZALO: list[fake_zalo.FakeZalo] = []
-
-
+@functools.cache
 def zalo_platform() -> fake_zalo.FakeZalo:
     """The Zalo that the commands a benchmark starts call (a new customer's profile, a
     reply): a fake one in this process, started once, that names every customer."""
-    if not _ZALO:
-        fake = fake_zalo.FakeZalo(
-            app_secret=APP_SECRET,
-            access_token=ACCESS_TOKEN,
-            refresh_token=REFRESH_TOKEN,
-            rate_limit=None,
-            name_everyone=True,
-        )
-        _ZALO.append(fake.start())
-    return _ZALO[0]
+    fake = fake_zalo.FakeZalo(
+        app_secret=APP_SECRET,
+        access_token=ACCESS_TOKEN,
+        refresh_token=REFRESH_TOKEN,
+        rate_limit=None,
+        name_everyone=True,
+    )
+    return fake.start()
 
 
 def profiles_fetched(url: str, timeout: float = 600.0) -> str:

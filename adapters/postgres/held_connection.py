@@ -42,30 +42,21 @@ class _Held(threading.local):
 class HeldConnections(PostgresDatastore):
     """A datastore whose threads can hold one connection across queries."""
 
-    _held: _Held
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._held = _Held()  # before the library's constructor, which may query
+        super().__init__(*args, **kwargs)
 
     def hold(self) -> None:
-        self.__dict__.setdefault("_held", _Held()).holding = True
+        self._held.holding = True
 
     def release(self) -> None:
-        held = self.__dict__.get("_held")
-        if held is None:
-            return
-        held.holding = False
-        self._give_back(held)
-
-    @contextlib.contextmanager
-    def holding(self) -> Iterator[None]:
-        self.hold()
-        try:
-            yield
-        finally:
-            self.release()
+        self._held.holding = False
+        self._give_back()
 
     @contextlib.contextmanager
     def get_connection(self) -> Iterator[psycopg.Connection[Any]]:
-        held: _Held | None = self.__dict__.get("_held")
-        if held is None or not held.holding:
+        held = self._held
+        if not held.holding:
             with super().get_connection() as conn:
                 yield conn
             return
@@ -77,10 +68,11 @@ class HeldConnections(PostgresDatastore):
             yield held.connection
         except psycopg.Error as error:
             if isinstance(error, psycopg.InterfaceError | psycopg.OperationalError):
-                self._give_back(held)
+                self._give_back()
             raise _library_error(error) from error
 
-    def _give_back(self, held: _Held) -> None:
+    def _give_back(self) -> None:
+        held = self._held
         checkout, held.connection, held.checkout = held.checkout, None, None
         if checkout is not None:
             checkout.close()

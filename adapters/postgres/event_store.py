@@ -39,7 +39,7 @@ AT_ONCE_SECONDS = 0.25
 
 
 def _select_events(
-    self: PostgresAggregateRecorder,
+    self: StatementsOnce,
     originator_id: UUID | str,
     *,
     gt: int | None = None,
@@ -51,7 +51,7 @@ def _select_events(
     on every call: composing and rendering it was a tenth of a webhook's CPU (every webhook
     reads three aggregates)."""
     shape = (gt is not None, lte is not None, desc, limit is not None)
-    statements: dict[tuple[bool, ...], bytes] = self.__dict__.setdefault("_statements", {})
+    statements = self._statements
     params: list[Any] = [originator_id]
     params += [value for value in (gt, lte) if value is not None]
     params += [limit] if limit is not None else []
@@ -119,15 +119,25 @@ def _with_types(recorder: PostgresAggregateRecorder, attempt: Any, *args: Any, *
     return attempt(recorder, *args, **kw)
 
 
-class QuietRecorder(PostgresApplicationRecorder):
+class StatementsOnce(PostgresAggregateRecorder):
+    """A recorder whose ``select_events`` keeps its rendered statements (one per shape)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._statements: dict[tuple[bool, ...], bytes] = {}
+
+    select_events = _briefly(_select_events)
+
+
+class QuietRecorder(StatementsOnce, PostgresApplicationRecorder):
     """The log, without the library's NOTIFY on every insert.
 
-    Nothing here listens (the projector polls), and a NOTIFY takes a lock at commit
-    that serialises every committing transaction in the database.
+    Nothing listens on the library's channel (the projector polls; the live stream listens
+    on the projector's own, once a batch), and a NOTIFY takes a lock at commit that
+    serialises every committing transaction in the database.
     """
 
     insert_events = _briefly(PostgresApplicationRecorder.insert_events)
-    select_events = _briefly(_select_events)
     select_notifications = _briefly(PostgresApplicationRecorder.select_notifications)
     max_notification_id = _briefly(PostgresApplicationRecorder.max_notification_id)
 
@@ -135,9 +145,8 @@ class QuietRecorder(PostgresApplicationRecorder):
         return None
 
 
-class SnapshotRecorder(PostgresAggregateRecorder):
+class SnapshotRecorder(StatementsOnce):
     insert_events = _briefly(PostgresAggregateRecorder.insert_events)
-    select_events = _briefly(_select_events)
 
 
 class Datastore(HeldConnections):

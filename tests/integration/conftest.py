@@ -10,6 +10,7 @@ import pytest
 from attrs import evolve
 from falcon import testing
 
+from adapters.postgres.connection import WORKER_PROCESS, Connections
 from adapters.settings import Settings
 from adapters.workers.inactivity_timer import InactivityTimer
 from api import bootstrap
@@ -49,8 +50,16 @@ def talking_to(settings: Settings, fake: FakeZalo) -> Settings:
 
 
 @pytest.fixture
-def services(settings: Settings, db: str, clock: FrozenClock) -> Iterator[Services]:
-    built = bootstrap.build(settings, db, clock)
+def connections() -> Connections:
+    """What one process of the tests may hold; a module asks for more by overriding it."""
+    return WORKER_PROCESS
+
+
+@pytest.fixture
+def services(
+    settings: Settings, db: str, clock: FrozenClock, connections: Connections
+) -> Iterator[Services]:
+    built = bootstrap.build(settings, db, clock, connections)
     yield built
     built.close()
 

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from falcon import testing
 
-from adapters.postgres.connection import web_worker
-from adapters.settings import Settings
-from api import bootstrap
-from api.services import Services
-from domain.clock import FrozenClock
+from adapters.postgres.connection import Connections, web_worker
 from tests.integration.conftest import ZaloPlatform, only_chat
 from tests.support import zalo
 
@@ -22,12 +17,10 @@ SENDERS = 40
 
 
 @pytest.fixture
-def services(settings: Settings, db: str, clock: FrozenClock) -> Iterator[Services]:
-    """The parts of one process answering 40 requests at once, with the connections a
-    gunicorn worker of 40 threads is given (a request holds one of the store's)."""
-    built = bootstrap.build(settings, db, clock, web_worker(threads=SENDERS))
-    yield built
-    built.close()
+def connections() -> Connections:
+    """One process answering 40 requests at once holds what a gunicorn worker of 40 threads
+    is given (a request holds one of the store's connections)."""
+    return web_worker(threads=SENDERS)
 
 
 def test_forty_concurrent_first_messages_make_one_contact_ticket_and_chat(

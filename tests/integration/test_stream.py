@@ -180,6 +180,24 @@ def test_no_valid_token_is_401_as_json(stream: StreamServer, headers: dict[str, 
     assert set(answer.json()) == {"title", "description"}
 
 
+@pytest.mark.parametrize(
+    "path", ["//api/stream", "/api/stream/", "/API/stream", "/api/%73tream", "/api/./stream"]
+)
+def test_no_spelling_of_the_path_opens_a_stream_without_a_token(
+    stream: StreamServer, path: str
+) -> None:
+    answer = request(stream.port, "GET", path)
+    assert answer.status in (401, 404), (path, answer.status)
+    assert set(answer.json()) == {"title", "description"}
+
+
+def test_the_bearer_scheme_is_read_in_any_case(stream: StreamServer) -> None:
+    token = ADMIN["Authorization"].partition(" ")[2]
+    with stream.open(Authorization=f"bEARER {token}") as client:
+        assert client.status == 200
+        assert client.next() is not None
+
+
 def test_a_browser_may_resume_across_origins(stream: StreamServer) -> None:
     """EventSource reconnects with Last-Event-ID, which a browser asks about first."""
     headers = {

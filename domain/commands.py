@@ -26,6 +26,8 @@ class Delivery:
 
 @frozen
 class Customer:
+    """A Zalo user as a webhook names them, and as a reply is addressed to them."""
+
     zalo_user_id: str
     anonymous: bool = False
     conversation_id: str | None = None

@@ -9,6 +9,7 @@ from eventsourcing.domain import event
 
 from domain import identity
 from domain.aggregate import DeskAggregate, fields_added
+from domain.commands import Customer
 
 
 class Contact(DeskAggregate):
@@ -54,6 +55,11 @@ class Contact(DeskAggregate):
         self.display_name: str | None = None
         self.avatar: str | None = None
         self.profile_open = not anonymous
+
+    @property
+    def customer(self) -> Customer:
+        """Who they are to Zalo: whom a reply is addressed to."""
+        return Customer(self.zalo_user_id, self.anonymous, self.conversation_id)
 
     @property
     def wants_profile(self) -> bool:

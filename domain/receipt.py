@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from attrs import asdict
 from eventsourcing.domain import event
 
-from domain import identity
+from domain import actors, identity
 from domain.aggregate import DeskAggregate
+from domain.commands import Delivery
 from domain.values import Settlement
 
 
@@ -23,6 +25,25 @@ class InboundReceipt(DeskAggregate):
     @staticmethod
     def create_id(account_id: UUID, event_name: str, msg_id: str | None, raw_body: str) -> UUID:
         return identity.receipt_id(account_id, event_name, msg_id, raw_body.encode())
+
+    @classmethod
+    def id_of(cls, delivery: Delivery) -> UUID:
+        return cls.create_id(
+            delivery.account_id, delivery.event_name, delivery.msg_id, delivery.raw_body
+        )
+
+    @classmethod
+    def of(
+        cls, delivery: Delivery, settled: bool, problem: str | None, at: datetime
+    ) -> InboundReceipt:
+        """The receipt of ``delivery``: its whole envelope, as Zalo sent it."""
+        return cls(
+            **asdict(delivery, recurse=False),
+            settled=settled,
+            problem=problem,
+            actor=actors.ZALO,
+            at=at,
+        )
 
     @event("Received")
     def __init__(

@@ -31,7 +31,6 @@ from domain.automation.rule import AutomationRule
 from domain.automation.ruleset import RULE_EVENTS, RuleSet
 from domain.automation.tracker import EVENT_TYPES, Match, Tracker, references
 from domain.chat import Chat
-from domain.commands import FireRule
 from domain.errors import ConcurrentChange, DomainError
 from domain.reply import Reply
 from domain.ticket import Ticket
@@ -166,19 +165,8 @@ class Automation:
     def _fire(self, matches: list[Match]) -> int:
         fired = 0
         for match in matches:
-            rule = match.rule
             try:
-                done = self.app.fire_rule(
-                    FireRule(
-                        rule_id=rule.id,
-                        rule_name=rule.name,
-                        trigger=match.trigger,
-                        trigger_key=match.key,
-                        trigger_position=match.trigger_position,
-                        ticket_id=match.ticket_id,
-                        actions=rule.definition.actions,
-                    )
-                )
+                done = self.app.fire_rule(match.command())
             except ConcurrentChange:
                 raise  # the round is tried again: the firing with it
             except DomainError as ex:  # the ticket is gone, or the like: nothing to do

@@ -23,6 +23,7 @@ from adapters.zalo.client import (
     human_reason,
 )
 from domain.application import SendJob
+from domain.commands import Customer
 from domain.errors import NotFound
 from domain.handlers.outbox import ACCOUNT_REMOVED
 from domain.values import Direction, ReplyStatus
@@ -93,7 +94,7 @@ class Outbox(ZaloWorker):
 
     def _send(self, job: SendJob) -> str:
         """ "sent", or "failed: <why>" (Zalo's error code, or a word for the cause)."""
-        if job.anonymous and not job.conversation_id:
+        if job.to.anonymous and not job.to.conversation_id:
             reason = "This anonymous visitor has no Zalo conversation id to answer to."
             self.app.record_failed(job.reply_id, None, reason)
             return "failed: no conversation"
@@ -109,7 +110,7 @@ class Outbox(ZaloWorker):
                 if token is None:
                     token = self.refresher.token(job.account_id)
                 with self.limiter.slot(app_id):
-                    msg_id = self.client.send_text(token, recipient(job), job.text)
+                    msg_id = self.client.send_text(token, recipient(job.to), job.text)
             except ZaloError as ex:
                 if ex.code in TOKEN_CODES and not refreshed:
                     stale, refreshed = token, True
@@ -146,10 +147,10 @@ class Outbox(ZaloWorker):
             return [(row[0], row[1]) for row in conn.execute(QUEUED, (limit,)).fetchall()]
 
 
-def recipient(job: SendJob) -> Recipient:
-    if job.anonymous:
-        return Recipient(anonymous_id=job.zalo_user_id, conversation_id=job.conversation_id)
-    return Recipient(user_id=job.zalo_user_id)
+def recipient(to: Customer) -> Recipient:
+    if to.anonymous:
+        return Recipient(anonymous_id=to.zalo_user_id, conversation_id=to.conversation_id)
+    return Recipient(user_id=to.zalo_user_id)
 
 
 def send_outcome(outcome: str) -> str:

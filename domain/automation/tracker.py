@@ -30,6 +30,7 @@ from attrs import evolve, frozen
 from domain import actors
 from domain.automation.facts import TicketFacts, all_hold
 from domain.automation.ruleset import RULE_EVENTS, Rule, RuleSet
+from domain.commands import FireRule
 from domain.values import Direction, RuleTrigger, TicketStatus
 
 AUTOMATION_ACTOR = actors.automation("")
@@ -56,6 +57,18 @@ class Match:
     @property
     def trigger(self) -> RuleTrigger:
         return self.rule.definition.trigger
+
+    def command(self) -> FireRule:
+        """The command that fires the rule on the ticket, once for this trigger."""
+        return FireRule(
+            rule_id=self.rule.id,
+            rule_name=self.rule.name,
+            trigger=self.trigger,
+            trigger_key=self.key,
+            trigger_position=self.trigger_position,
+            ticket_id=self.ticket_id,
+            actions=self.rule.definition.actions,
+        )
 
 
 def snapshot(facts: TicketFacts) -> TicketFacts:

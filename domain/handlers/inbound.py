@@ -45,11 +45,7 @@ class InboundHandlers(DeskBase):
         A conflict on the receipt means Zalo sent it again: nothing changes. A
         conflict on any other aggregate is a concurrent write: run it again.
         """
-        delivery = cmd.delivery
-        rid = identity.receipt_id(
-            delivery.account_id, delivery.event_name, delivery.msg_id, delivery.raw_body.encode()
-        )
-
+        rid = InboundReceipt.id_of(cmd.delivery)
         problem = cmd.problem if isinstance(cmd, KeepDelivery) else None
         attempts = 0
 
@@ -61,18 +57,7 @@ class InboundHandlers(DeskBase):
                 return Outcome.DUPLICATE, []
             now = self.clock()
             changed, settled = self._effects(cmd, rid, now, final=False)
-            receipt = InboundReceipt(
-                account_id=delivery.account_id,
-                event_name=delivery.event_name,
-                msg_id=delivery.msg_id,
-                raw_body=delivery.raw_body,
-                platform_at=delivery.platform_at,
-                num_retry=delivery.num_retry,
-                settled=settled,
-                problem=problem,
-                actor=actors.ZALO,
-                at=now,
-            )
+            receipt = InboundReceipt.of(cmd.delivery, settled, problem, now)
             return Outcome.MALFORMED if problem else Outcome.RECORDED, [receipt, *changed]
 
         return self._change(decide)

@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate
 from domain import actors
 from domain.account import ZaloAccount
 from domain.chat import Chat
-from domain.commands import RetryReply
+from domain.commands import Customer, RetryReply
 from domain.contact import Contact
 from domain.errors import NotFound
 from domain.handlers.base import Decision, DeskBase
@@ -32,9 +32,7 @@ class SendJob:
     account_id: UUID
     app_id: str
     text: str
-    zalo_user_id: str
-    anonymous: bool
-    conversation_id: str | None
+    to: Customer
 
 
 class OutboxHandlers(DeskBase):
@@ -66,15 +64,7 @@ class OutboxHandlers(DeskBase):
             contact = self._find(Contact, reply.contact_id)
             assert contact is not None
             reply.begin_attempt(actors.OUTBOX, now)
-            job = SendJob(
-                reply_id=reply.id,
-                account_id=reply.account_id,
-                app_id=account.app_id,
-                text=reply.text,
-                zalo_user_id=contact.zalo_user_id,
-                anonymous=contact.anonymous,
-                conversation_id=contact.conversation_id,
-            )
+            job = SendJob(reply.id, reply.account_id, account.app_id, reply.text, contact.customer)
             return job, [reply]
 
         return self._change(decide)

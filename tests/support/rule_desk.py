@@ -14,7 +14,6 @@ from domain.commands import (
     CreateRule,
     Customer,
     Delivery,
-    FireRule,
     InboundMessage,
     PostReply,
     ReceiveCustomerMessage,
@@ -111,20 +110,7 @@ class RuleDesk:
 
     def fire(self, matches: list[Match]) -> list[Any]:
         """The rules fire, and Zalo takes the replies they queued."""
-        fired = [
-            self.desk.fire_rule(
-                FireRule(
-                    rule_id=m.rule.id,
-                    rule_name=m.rule.name,
-                    trigger=m.trigger,
-                    trigger_key=m.key,
-                    trigger_position=m.trigger_position,
-                    ticket_id=m.ticket_id,
-                    actions=m.rule.definition.actions,
-                )
-            )
-            for m in matches
-        ]
+        fired = [self.desk.fire_rule(m.command()) for m in matches]
         self.zalo_accepts()
         return fired
 

@@ -79,21 +79,16 @@ class AccountHandlers(DeskBase):
         self, account_id: UUID, tokens_fingerprint: str, expires_in: int, actor: str
     ) -> ZaloAccount:
         """Record that a new token pair, already stored, replaced the old one."""
-
-        def decide() -> Decision[ZaloAccount]:
-            account = self.account(account_id)
-            account.rotate_tokens(tokens_fingerprint, expires_in, actor=actor, at=self.clock())
-            return account, [account]
-
-        return self._change(decide)
+        return self._update(
+            lambda: self.account(account_id),
+            lambda account, now: account.rotate_tokens(tokens_fingerprint, expires_in, actor, now),
+        )
 
     def require_reconnect(self, account_id: UUID, reason: str, actor: str) -> None:
-        def decide() -> Decision[None]:
-            account = self.account(account_id)
-            account.require_reconnect(reason, actor=actor, at=self.clock())
-            return None, [account]
-
-        self._change(decide)
+        self._update(
+            lambda: self.account(account_id),
+            lambda account, now: account.require_reconnect(reason, actor, now),
+        )
 
     def _claim(
         self, oa_id: str, account_id: UUID, actor: str, now: datetime

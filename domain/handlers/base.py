@@ -152,6 +152,17 @@ class DeskBase(Application):  # type: ignore[type-arg]
             "row; nothing was changed: try again"
         )
 
+    def _update(self, load: Callable[[], A], change: Callable[[A, datetime], object]) -> A:
+        """A command on one aggregate: ``load`` gets it, ``change`` changes it at the
+        clock's time; saved (and retried on a conflict) as ``_change`` does."""
+
+        def decide() -> Decision[A]:
+            aggregate = load()
+            change(aggregate, self.clock())
+            return aggregate, [aggregate]
+
+        return self._change(decide)
+
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """``Application.save``; for aggregates alone, without asking of every object
         whether it is an event or an aggregate by ``isinstance`` against the library's

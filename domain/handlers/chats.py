@@ -66,12 +66,9 @@ class ChatHandlers(DeskBase):
         return self._change(decide)
 
     def mark_chat_read(self, cmd: MarkChatRead) -> None:
-        def decide() -> Decision[None]:
-            chat = self.chat(cmd.chat_id)
-            chat.mark_read(cmd.actor, self.clock())
-            return None, [chat]
-
-        self._change(decide)
+        self._update(
+            lambda: self.chat(cmd.chat_id), lambda chat, now: chat.mark_read(cmd.actor, now)
+        )
 
     def post_reply(self, cmd: PostReply) -> Reply:
         """Queue a reply; on an ended chat's ticket it starts a new chat session first."""

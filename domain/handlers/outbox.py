@@ -12,7 +12,6 @@ from domain.account import ZaloAccount
 from domain.chat import Chat
 from domain.commands import Customer, RetryReply
 from domain.contact import Contact
-from domain.errors import NotFound
 from domain.handlers.base import Decision, DeskBase
 from domain.reply import Reply
 from domain.values import MessageOwner, ReplyStatus
@@ -105,25 +104,17 @@ class OutboxHandlers(DeskBase):
         self._change(decide)
 
     def record_failed(self, reply_id: UUID, code: int | None, reason: str) -> None:
-        def decide() -> Decision[None]:
-            reply = self._find(Reply, reply_id)
-            assert reply is not None
-            reply.record_failed(code, reason, actors.OUTBOX, self.clock())
-            return None, [reply]
-
-        self._change(decide)
+        self._update(
+            lambda: self._get(Reply, reply_id, "reply"),
+            lambda reply, now: reply.record_failed(code, reason, actors.OUTBOX, now),
+        )
 
     def retry_reply(self, cmd: RetryReply) -> Reply:
         """A failed reply queued again, for a new attempt; 409 unless it failed."""
-
-        def decide() -> Decision[Reply]:
-            reply = self._find(Reply, cmd.reply_id)
-            if reply is None:
-                raise NotFound("reply", cmd.reply_id)
-            reply.retry(cmd.actor, self.clock())
-            return reply, [reply]
-
-        return self._change(decide)
+        return self._update(
+            lambda: self._get(Reply, cmd.reply_id, "reply"),
+            lambda reply, now: reply.retry(cmd.actor, now),
+        )
 
     def abandon_unknown(self, reply_id: UUID) -> bool:
         """After a restart: a reply whose send was under way has an unknown fate; say so."""

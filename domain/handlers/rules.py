@@ -82,12 +82,7 @@ class RuleHandlers(ChatHandlers):
         return self._change(decide)
 
     def delete_rule(self, cmd: DeleteRule) -> None:
-        def decide() -> Decision[None]:
-            rule = self.rule(cmd.rule_id)
-            rule.delete(cmd.actor, self.clock())
-            return None, [rule]
-
-        self._change(decide)
+        self._update(lambda: self.rule(cmd.rule_id), lambda rule, now: rule.delete(cmd.actor, now))
 
     def fire_rule(self, cmd: FireRule) -> Fired | None:
         """Apply the rule's actions in order, as ``automation:<rule id>``, all saved in one

@@ -96,14 +96,6 @@ def exclusive(pool: ConnectionPool[Any], wait: bool = False) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (LOCK,))
 
 
-def table_ddl(view: View) -> list[str]:
-    return [s for s in view.ddl() if s.lstrip().upper().startswith("CREATE TABLE")]
-
-
-def index_ddl(view: View) -> list[str]:
-    return [s for s in view.ddl() if not s.lstrip().upper().startswith("CREATE TABLE")]
-
-
 class Builder:
     """Rebuilds views aside: the projector's batch path, up to a position, with progress.
 
@@ -181,7 +173,7 @@ class Replay:
             for view in aside:
                 if not _resumable(cur, view):
                     drop(cur, view)
-                for statement in table_ddl(view):
+                for statement in view.table_ddl():
                     cur.execute(statement)
                 record_version(cur, view)
 
@@ -189,7 +181,7 @@ class Replay:
         """Secondary indexes last: building them once is cheaper than keeping them up."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             for view in aside:
-                for statement in index_ddl(view):
+                for statement in view.index_ddl():
                     cur.execute(statement)
 
     def _swap(self, live: Sequence[View], aside: Sequence[View], builder: Builder) -> int:
@@ -313,7 +305,7 @@ class Verify:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             for view in scratch:
                 drop(cur, view)
-                for statement in table_ddl(view):
+                for statement in view.table_ddl():
                     cur.execute(statement)
 
     def _lowest(self, live: Sequence[View]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +12,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from attrs import evolve
 from falcon import testing
 
 from adapters.log_tools.event_log import EventLog
@@ -139,13 +140,10 @@ def test_a_view_whose_columns_moved_in_code_is_rebuilt_on_start_and_reads_right(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The next release puts a new column in the middle of the contacts table.
-    ddl = ContactsView.ddl
-
-    def with_nickname(view: ContactsView) -> Sequence[str]:
-        new = "contact_id uuid PRIMARY KEY, nickname text,"
-        return [s.replace("contact_id uuid PRIMARY KEY,", new) for s in ddl(view)]
-
-    monkeypatch.setattr(ContactsView, "ddl", with_nickname)
+    [contacts] = ContactsView.schema
+    key = "contact_id uuid PRIMARY KEY,"
+    with_nickname = evolve(contacts, columns=contacts.columns.replace(key, f"{key} nickname text,"))
+    monkeypatch.setattr(ContactsView, "schema", (with_nickname,))
     bumped = ContactsView.version + 1
     monkeypatch.setattr(ContactsView, "version", bumped)
     seen = Seen()

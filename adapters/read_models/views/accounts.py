@@ -11,11 +11,10 @@ from adapters.read_models.views.base import RowsView, Updates, handles
 
 class AccountsView(RowsView):
     name = "accounts"
-    tables = ("accounts",)
+    table = "accounts"
     version = 1
     key = "account_id"
     columns = """
-        account_id uuid PRIMARY KEY,
         name text NOT NULL,
         app_id text NOT NULL,
         oa_id text NOT NULL,

@@ -1,17 +1,43 @@
-"""What every view is: tables made from DDL, and handlers named by event type."""
+"""What every view is: tables declared once, and handlers named by event type."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
+from attrs import frozen
 from psycopg import Cursor
 
 Handler = Callable[[Any, Cursor[Any], Any, int], None]
 F = TypeVar("F", bound=Handler)
 # Event type (``Aggregate.Event``) -> the columns that event sets, from its fields.
 Updates = Mapping[str, Callable[[Any], Mapping[str, Any]]]
+
+
+@frozen
+class Index:
+    """An index of a view's table: on ``columns``, of the rows that match ``where`` if it is
+    given. Its physical name is the table's with ``_name`` after it."""
+
+    name: str
+    columns: str
+    where: str = ""
+
+    def ddl(self, table: str) -> str:
+        """The statement that creates it on the physical table ``table``, if missing."""
+        partial = f" WHERE {self.where}" if self.where else ""
+        return (
+            f"CREATE INDEX IF NOT EXISTS {table}_{self.name} ON {table} ({self.columns}){partial}"
+        )
+
+
+@frozen
+class Table:
+    """One of a view's tables: its columns, as CREATE TABLE takes them, and its indexes."""
+
+    name: str
+    columns: str
+    indexes: tuple[Index, ...] = ()
 
 
 def handles(*event_types: str) -> Callable[[F], F]:
@@ -28,11 +54,11 @@ def event_type(event: object) -> str:
     return type(event).__qualname__
 
 
-class View(ABC):
+class View:
     """A read model. ``suffix`` names a second copy of its tables, for rebuilds aside."""
 
     name: ClassVar[str]
-    tables: ClassVar[tuple[str, ...]]
+    schema: ClassVar[tuple[Table, ...]]
     # The shape of its tables: bump it with any change to them (columns, their order, types,
     # indexes) or to what the handlers write. A database whose view was built by another
     # version rebuilds it from the log on the next start.
@@ -50,20 +76,28 @@ class View(ABC):
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
 
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(table.name for table in self.schema)
+
     def t(self, table: str) -> str:
         """The physical name of one of this view's tables."""
         return f"{table}{self.suffix}"
 
-    def index(self, table: str, name: str, columns: str, where: str = "") -> str:
-        """The statement that creates an index on one of this view's tables, if missing:
-        on ``columns``, of the rows that match ``where`` if it is given."""
-        physical = self.t(table)
-        partial = f" WHERE {where}" if where else ""
-        return f"CREATE INDEX IF NOT EXISTS {physical}_{name} ON {physical} ({columns}){partial}"
+    def table_ddl(self) -> list[str]:
+        """Statements that create this view's tables if they are missing."""
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.t(table.name)} ({table.columns})"
+            for table in self.schema
+        ]
 
-    @abstractmethod
-    def ddl(self) -> Sequence[str]:
+    def index_ddl(self) -> list[str]:
+        """Statements that create its tables' indexes if they are missing."""
+        return [index.ddl(self.t(table.name)) for table in self.schema for index in table.indexes]
+
+    def ddl(self) -> list[str]:
         """Statements that create this view's tables and indexes if they are missing."""
+        return [*self.table_ddl(), *self.index_ddl()]
 
     def handles(self, event_name: str) -> bool:
         """Whether this view handles events of this type (``Aggregate.Event``)."""
@@ -79,8 +113,9 @@ class RowsView(View):
     """A view of one table holding a row per aggregate, keyed by the aggregate's id: its
     handlers insert the row, change some of its columns, or delete it."""
 
-    key: ClassVar[str]  # the column that holds the aggregate's id
-    columns: ClassVar[str]  # the table's columns, as CREATE TABLE takes them
+    table: ClassVar[str]  # the name of its one table
+    key: ClassVar[str]  # the column that holds the aggregate's id, the table's primary key
+    columns: ClassVar[str]  # the table's other columns, as CREATE TABLE takes them
     # The events that change the row: the columns each sets, besides ``updated_at``.
     updates: ClassVar[Updates] = {}
     # The events that delete the row.
@@ -88,18 +123,11 @@ class RowsView(View):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls.schema = (Table(cls.table, f"{cls.key} uuid PRIMARY KEY,{cls.columns}"),)
         for event_name, columns in cls.updates.items():
             cls._handlers[event_name] = _updating(columns)
         for event_name in cls.deleted_by:
             cls._handlers[event_name] = _deleting
-
-    @property
-    def table(self) -> str:
-        [table] = self.tables
-        return self.t(table)
-
-    def ddl(self) -> Sequence[str]:
-        return [f"CREATE TABLE IF NOT EXISTS {self.table} ({self.columns})"]
 
     def _insert(self, cur: Cursor[Any], e: Any, **columns: Any) -> None:
         """The row of ``e``'s aggregate, unless a replay wrote it already: these columns
@@ -107,7 +135,7 @@ class RowsView(View):
         names = ", ".join((self.key, *columns))
         marks = ", ".join(["%s"] * (1 + len(columns)))
         cur.execute(
-            f"""INSERT INTO {self.table} ({names}) VALUES ({marks})
+            f"""INSERT INTO {self.t(self.table)} ({names}) VALUES ({marks})
                 ON CONFLICT ({self.key}) DO NOTHING""",
             (e.originator_id, *columns.values()),
         )
@@ -116,12 +144,12 @@ class RowsView(View):
         """The row changed at ``e.at``: these columns and ``updated_at``."""
         assignments = "".join(f", {column} = %s" for column in columns)
         cur.execute(
-            f"UPDATE {self.table} SET updated_at = %s{assignments} WHERE {self.key} = %s",
+            f"UPDATE {self.t(self.table)} SET updated_at = %s{assignments} WHERE {self.key} = %s",
             (e.at, *columns.values(), e.originator_id),
         )
 
     def _delete(self, cur: Cursor[Any], e: Any) -> None:
-        cur.execute(f"DELETE FROM {self.table} WHERE {self.key} = %s", (e.originator_id,))
+        cur.execute(f"DELETE FROM {self.t(self.table)} WHERE {self.key} = %s", (e.originator_id,))
 
 
 def _updating(columns: Callable[[Any], Mapping[str, Any]]) -> Handler:

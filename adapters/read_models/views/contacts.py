@@ -3,38 +3,38 @@ their Zalo profile once it is fetched (``profile_pending`` while a lookup is wan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Cursor
 
-from adapters.read_models.views.base import View, handles
+from adapters.read_models.views.base import Index, Table, View, handles
 
 
 class ContactsView(View):
     name = "contacts"
-    tables = ("contacts",)
     version = 2
-
-    def ddl(self) -> Sequence[str]:
-        contacts = self.t("contacts")
-        return [
-            f"""CREATE TABLE IF NOT EXISTS {contacts} (
-                contact_id uuid PRIMARY KEY,
-                account_id uuid NOT NULL,
-                zalo_user_id text NOT NULL,
-                anonymous boolean NOT NULL,
-                conversation_id text,
-                following boolean NOT NULL DEFAULT false,
-                created_at timestamptz NOT NULL,
-                display_name text,
-                avatar text,
-                profile_pending boolean NOT NULL DEFAULT false
-            )""",
-            self.index("contacts", "listed", "created_at DESC, contact_id DESC"),
-            self.index("contacts", "by_account", "account_id, created_at DESC, contact_id DESC"),
-            self.index("contacts", "profile_pending", "created_at", "profile_pending"),
-        ]
+    schema = (
+        Table(
+            "contacts",
+            """
+            contact_id uuid PRIMARY KEY,
+            account_id uuid NOT NULL,
+            zalo_user_id text NOT NULL,
+            anonymous boolean NOT NULL,
+            conversation_id text,
+            following boolean NOT NULL DEFAULT false,
+            created_at timestamptz NOT NULL,
+            display_name text,
+            avatar text,
+            profile_pending boolean NOT NULL DEFAULT false
+            """,
+            indexes=(
+                Index("listed", "created_at DESC, contact_id DESC"),
+                Index("by_account", "account_id, created_at DESC, contact_id DESC"),
+                Index("profile_pending", "created_at", where="profile_pending"),
+            ),
+        ),
+    )
 
     @handles("Contact.Registered")
     def registered(self, cur: Cursor[Any], e: Any, position: int) -> None:

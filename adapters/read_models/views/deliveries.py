@@ -11,11 +11,10 @@ from adapters.read_models.views.base import RowsView, handles
 
 class UnsettledView(RowsView):
     name = "unsettled"
-    tables = ("unsettled_deliveries",)
+    table = "unsettled_deliveries"
     version = 1
     key = "receipt_id"
     columns = """
-        receipt_id uuid PRIMARY KEY,
         account_id uuid NOT NULL,
         event_name text NOT NULL,
         raw_body text NOT NULL,

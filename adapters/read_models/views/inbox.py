@@ -6,13 +6,12 @@ chat started on a ticket shows them from its first row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from adapters.read_models.views.base import View, handles
+from adapters.read_models.views.base import Index, Table, View, handles
 from adapters.read_models.views.transcript import reply_error
 from adapters.timefmt import iso
 
@@ -21,47 +20,45 @@ REPLY_STATUS = {"Reply.Sent": "sent", "Reply.Failed": "failed", "Reply.RetryRequ
 
 class InboxView(View):
     name = "inbox"
-    tables = ("inbox_chats", "inbox_tickets")
     version = 2
-
-    def ddl(self) -> Sequence[str]:
-        chats = self.t("inbox_chats")
-        return [
-            f"""CREATE TABLE IF NOT EXISTS {self.t("inbox_tickets")} (
-                ticket_id uuid PRIMARY KEY,
-                assignee text,
-                status text NOT NULL
-            )""",
-            f"""CREATE TABLE IF NOT EXISTS {chats} (
-                chat_id uuid PRIMARY KEY,
-                ticket_id uuid NOT NULL,
-                account_id uuid NOT NULL,
-                contact_id uuid NOT NULL,
-                started_at timestamptz NOT NULL,
-                last_activity_at timestamptz NOT NULL,
-                last_message jsonb,
-                unread_count integer NOT NULL DEFAULT 0,
-                waiting_since timestamptz,
-                last_customer_at timestamptz,
-                extra_seconds integer NOT NULL DEFAULT 0,
-                is_new boolean NOT NULL DEFAULT true,
-                reactivation boolean NOT NULL DEFAULT false,
-                assignee text,
-                status text,
-                last_reply_id uuid
-            )""",
-            self.index("inbox_chats", "by_activity", "last_activity_at DESC, chat_id DESC"),
-            self.index(
-                "inbox_chats", "by_account", "account_id, last_activity_at DESC, chat_id DESC"
+    schema = (
+        Table(
+            "inbox_chats",
+            """
+            chat_id uuid PRIMARY KEY,
+            ticket_id uuid NOT NULL,
+            account_id uuid NOT NULL,
+            contact_id uuid NOT NULL,
+            started_at timestamptz NOT NULL,
+            last_activity_at timestamptz NOT NULL,
+            last_message jsonb,
+            unread_count integer NOT NULL DEFAULT 0,
+            waiting_since timestamptz,
+            last_customer_at timestamptz,
+            extra_seconds integer NOT NULL DEFAULT 0,
+            is_new boolean NOT NULL DEFAULT true,
+            reactivation boolean NOT NULL DEFAULT false,
+            assignee text,
+            status text,
+            last_reply_id uuid
+            """,
+            indexes=(
+                Index("by_activity", "last_activity_at DESC, chat_id DESC"),
+                Index("by_account", "account_id, last_activity_at DESC, chat_id DESC"),
+                Index("by_assignee", "assignee, last_activity_at DESC, chat_id DESC"),
+                Index("by_ticket", "ticket_id"),
+                Index("by_last_reply", "last_reply_id", where="last_reply_id IS NOT NULL"),
             ),
-            self.index(
-                "inbox_chats", "by_assignee", "assignee, last_activity_at DESC, chat_id DESC"
-            ),
-            self.index("inbox_chats", "by_ticket", "ticket_id"),
-            self.index(
-                "inbox_chats", "by_last_reply", "last_reply_id", "last_reply_id IS NOT NULL"
-            ),
-        ]
+        ),
+        Table(
+            "inbox_tickets",
+            """
+            ticket_id uuid PRIMARY KEY,
+            assignee text,
+            status text NOT NULL
+            """,
+        ),
+    )
 
     @handles("Ticket.Opened")
     def ticket_opened(self, cur: Cursor[Any], e: Any, position: int) -> None:

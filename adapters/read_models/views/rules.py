@@ -12,11 +12,10 @@ from adapters.read_models.views.base import RowsView, Updates, handles
 
 class RulesView(RowsView):
     name = "rules"
-    tables = ("rule_list",)
+    table = "rule_list"
     version = 1
     key = "rule_id"
     columns = """
-        rule_id uuid PRIMARY KEY,
         name text NOT NULL,
         enabled boolean NOT NULL,
         trigger text NOT NULL,

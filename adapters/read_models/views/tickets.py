@@ -2,62 +2,68 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from adapters.read_models.views.base import View, handles
+from adapters.read_models.views.base import Index, Table, View, handles
 from adapters.timefmt import iso
+
+# The tickets the list shows: those with no chat going on.
+LISTED = "active_chat_id IS NULL"
 
 
 class TicketsView(View):
     name = "tickets"
-    tables = ("tickets", "ticket_chats", "ticket_status_history")
     version = 2
-
-    def ddl(self) -> Sequence[str]:
-        tickets, history = self.t("tickets"), self.t("ticket_status_history")
-        listed = "active_chat_id IS NULL"
-        return [
-            f"""CREATE TABLE IF NOT EXISTS {tickets} (
-                ticket_id uuid PRIMARY KEY,
-                kind text NOT NULL,
-                status text NOT NULL,
-                subject text NOT NULL,
-                channel text NOT NULL,
-                account_id uuid,
-                contact_id uuid,
-                assignee text,
-                tags text[] NOT NULL DEFAULT '{{}}',
-                created_at timestamptz NOT NULL,
-                updated_at timestamptz NOT NULL,
-                last_message jsonb,
-                chat_count integer NOT NULL DEFAULT 0,
-                active_chat_id uuid,
-                customer_name text
-            )""",
-            self.index("tickets", "listed", "updated_at DESC, ticket_id DESC", listed),
-            self.index("tickets", "by_status", "status, updated_at DESC, ticket_id DESC", listed),
-            self.index(
-                "tickets", "by_account", "account_id, updated_at DESC, ticket_id DESC", listed
+    schema = (
+        Table(
+            "tickets",
+            """
+            ticket_id uuid PRIMARY KEY,
+            kind text NOT NULL,
+            status text NOT NULL,
+            subject text NOT NULL,
+            channel text NOT NULL,
+            account_id uuid,
+            contact_id uuid,
+            assignee text,
+            tags text[] NOT NULL DEFAULT '{}',
+            created_at timestamptz NOT NULL,
+            updated_at timestamptz NOT NULL,
+            last_message jsonb,
+            chat_count integer NOT NULL DEFAULT 0,
+            active_chat_id uuid,
+            customer_name text
+            """,
+            indexes=(
+                Index("listed", "updated_at DESC, ticket_id DESC", where=LISTED),
+                Index("by_status", "status, updated_at DESC, ticket_id DESC", where=LISTED),
+                Index("by_account", "account_id, updated_at DESC, ticket_id DESC", where=LISTED),
+                Index("by_contact", "contact_id, updated_at DESC, ticket_id DESC"),
             ),
-            self.index("tickets", "by_contact", "contact_id, updated_at DESC, ticket_id DESC"),
-            f"""CREATE TABLE IF NOT EXISTS {self.t("ticket_chats")} (
-                chat_id uuid PRIMARY KEY,
-                ticket_id uuid NOT NULL
-            )""",
-            f"""CREATE TABLE IF NOT EXISTS {history} (
-                ticket_id uuid NOT NULL,
-                position bigint NOT NULL,
-                status text NOT NULL,
-                at timestamptz NOT NULL,
-                actor text NOT NULL,
-                reason text NOT NULL,
-                PRIMARY KEY (ticket_id, position)
-            )""",
-        ]
+        ),
+        Table(
+            "ticket_chats",
+            """
+            chat_id uuid PRIMARY KEY,
+            ticket_id uuid NOT NULL
+            """,
+        ),
+        Table(
+            "ticket_status_history",
+            """
+            ticket_id uuid NOT NULL,
+            position bigint NOT NULL,
+            status text NOT NULL,
+            at timestamptz NOT NULL,
+            actor text NOT NULL,
+            reason text NOT NULL,
+            PRIMARY KEY (ticket_id, position)
+            """,
+        ),
+    )
 
     @handles("Ticket.Opened")
     def opened(self, cur: Cursor[Any], e: Any, position: int) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from adapters.read_models.views.base import Updates, View, event_type, handles
+from adapters.read_models.views.base import Index, Table, Updates, View, event_type, handles
 
 MESSAGE_COLUMNS = (
     "message_id, chat_id, ticket_id, zalo_msg_id, direction, author, kind, text, attachments, "
@@ -27,46 +26,50 @@ REPLY_CHANGES: Updates = {
 
 class TranscriptView(View):
     name = "transcript"
-    tables = ("chat_sessions", "chat_messages")
     version = 2
-
-    def ddl(self) -> Sequence[str]:
-        messages = self.t("chat_messages")
-        return [
-            f"""CREATE TABLE IF NOT EXISTS {self.t("chat_sessions")} (
-                chat_id uuid PRIMARY KEY,
-                ticket_id uuid NOT NULL,
-                account_id uuid NOT NULL,
-                contact_id uuid NOT NULL,
-                reactivation boolean NOT NULL,
-                started_at timestamptz NOT NULL,
-                ended_at timestamptz,
-                end_reason text,
-                ended_by text
-            )""",
-            self.index("chat_sessions", "by_ticket", "ticket_id, started_at"),
-            f"""CREATE TABLE IF NOT EXISTS {messages} (
-                message_id uuid PRIMARY KEY,
-                chat_id uuid,
-                ticket_id uuid,
-                zalo_msg_id text,
-                direction text NOT NULL,
-                author text NOT NULL,
-                kind text NOT NULL,
-                text text NOT NULL,
-                attachments jsonb NOT NULL,
-                quote_msg_id text,
-                sent_at timestamptz NOT NULL,
-                recorded_at timestamptz NOT NULL,
-                status text NOT NULL,
-                error jsonb,
-                position bigint NOT NULL,
-                attempts integer NOT NULL DEFAULT 0
-            )""",
-            self.index("chat_messages", "by_chat", "chat_id, sent_at, position"),
-            self.index("chat_messages", "by_ticket", "ticket_id"),
-            self.index("chat_messages", "queued", "position", "status = 'queued'"),
-        ]
+    schema = (
+        Table(
+            "chat_sessions",
+            """
+            chat_id uuid PRIMARY KEY,
+            ticket_id uuid NOT NULL,
+            account_id uuid NOT NULL,
+            contact_id uuid NOT NULL,
+            reactivation boolean NOT NULL,
+            started_at timestamptz NOT NULL,
+            ended_at timestamptz,
+            end_reason text,
+            ended_by text
+            """,
+            indexes=(Index("by_ticket", "ticket_id, started_at"),),
+        ),
+        Table(
+            "chat_messages",
+            """
+            message_id uuid PRIMARY KEY,
+            chat_id uuid,
+            ticket_id uuid,
+            zalo_msg_id text,
+            direction text NOT NULL,
+            author text NOT NULL,
+            kind text NOT NULL,
+            text text NOT NULL,
+            attachments jsonb NOT NULL,
+            quote_msg_id text,
+            sent_at timestamptz NOT NULL,
+            recorded_at timestamptz NOT NULL,
+            status text NOT NULL,
+            error jsonb,
+            position bigint NOT NULL,
+            attempts integer NOT NULL DEFAULT 0
+            """,
+            indexes=(
+                Index("by_chat", "chat_id, sent_at, position"),
+                Index("by_ticket", "ticket_id"),
+                Index("queued", "position", where="status = 'queued'"),
+            ),
+        ),
+    )
 
     @handles("Chat.Started")
     def started(self, cur: Cursor[Any], e: Any, position: int) -> None:

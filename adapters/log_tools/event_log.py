@@ -17,6 +17,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, StoredEvent
 from psycopg_pool import ConnectionPool
 
+from adapters.json_data import map_leaves
 from adapters.timefmt import iso
 
 ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp"})
@@ -74,14 +75,14 @@ def event_fields(event: object) -> dict[str, Any]:
 
 def to_json(value: Any) -> Any:
     """JSON-safe, as the API writes values: ids as strings, times as the API's ISO strings."""
+    return map_leaves(value, _json_leaf, key=str)
+
+
+def _json_leaf(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
         return iso(value)
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
     return value
 
 

@@ -18,6 +18,8 @@ from psycopg import Cursor
 from psycopg.types.json import set_json_dumps
 from psycopg.types.string import StrBinaryDumper, StrDumper, StrDumperUnknown
 
+from adapters.json_data import map_leaves
+
 REPLACEMENT = "\ufffd"
 _UNHOLDABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -29,13 +31,11 @@ def shown(text: str) -> str:
 
 def shown_data(value: Any) -> Any:
     """JSON data with ``shown`` applied to every string in it, object keys included."""
-    if isinstance(value, str):
-        return shown(value)
-    if isinstance(value, dict):
-        return {shown_data(key): shown_data(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [shown_data(item) for item in value]
-    return value
+    return map_leaves(value, _shown_leaf)
+
+
+def _shown_leaf(value: Any) -> Any:
+    return shown(value) if isinstance(value, str) else value
 
 
 def _holdable(text: str, encoding: str) -> bytes:

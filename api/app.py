@@ -1,8 +1,9 @@
 """The HTTP app: every route, its resource, and the middleware, from parts the root built.
 
-Each resource declares what its operations take and answer (api/contract.py): the
-``Contract`` middleware checks requests and shapes answers with it, and /openapi.json is
-generated from it. A new route is one line here and its ``operations`` on the resource.
+Each responder of a resource carries its operation (api/contract.py): what it takes and
+answers, and whether it is for admins. The ``Contract`` middleware checks requests and shapes
+answers with it, ``BearerAuth`` keeps admin operations to admin tokens, and /openapi.json is
+generated from it. A new route is one line here and an ``Operation`` on each responder.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from falcon.routing import UUIDConverter
 
 from adapters.account_admin import AccountAdmin
 from adapters.account_cache import AccountCache
+from adapters.log_tools.audit import AuditTrail
 from adapters.postgres.webhook_activity import WebhookActivity
 from adapters.read_models.contact_queries import ContactQueries
 from adapters.read_models.rule_queries import RuleQueries
 from api import errors
 from api.auth import BearerAuth
-from api.contract import Answer, Operation, Route, check
+from api.contract import Route, check
 from api.held_connection import OneConnectionPerRequest
 from api.openapi import Docs, OpenAPI, spec
 from api.requestlog import RequestLog
@@ -38,54 +40,27 @@ from api.resources import (
 )
 from api.resources.web_console import console_routes
 from api.schemas.base import UUID_PATTERN
-from api.schemas.operations import Alive, NotReady, Readiness
 from api.services import Services
 from api.validation import Contract
 
 OPENAPI = "/openapi.json"
 DOCS = "/docs"
 
-HEALTH = {"GET": Operation("Process alive", {200: Answer("Alive", Alive)}, uses_store=False)}
-READY = {
-    "GET": Operation(
-        "Store reachable, views caught up, background loops running",
-        {
-            200: Answer("Ready", Readiness),
-            503: Answer("Not ready: why, per view and loop (or the store is away)", NotReady),
-        },
-    )
-}
-METRICS = {
-    "GET": Operation(
-        "Prometheus metrics",
-        {
-            200: Answer(
-                "Prometheus text exposition format",
-                media_type="text/plain",
-                schema={"type": "string"},
-            )
-        },
-    )
-}
-
 
 def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
     app, settings = services.app, services.settings
     admin = AccountAdmin(app, services.credentials)
     activity = WebhookActivity(services.pool)
-    presenter = accounts.AccountPresenter(settings, activity)
+    presenter = accounts.AccountPresenter(settings.public_url, activity)
     webhook = webhooks.ZaloWebhook(app, accounts_cache, activity)
     return [
-        Route("/healthz", health.Health(), secured=False, declared=HEALTH),
+        Route("/healthz", health.Health(), secured=False),
         Route(
             "/readyz",
             health.Ready(services.behind, services.stalled, services.set_aside),
             secured=False,
-            declared=READY,
         ),
-        Route(
-            "/metrics", health.Metrics(services.metrics_figures), secured=False, declared=METRICS
-        ),
+        Route("/metrics", health.Metrics(services.metrics_figures), secured=False),
         Route("/api/accounts", accounts.Accounts(admin, services.accounts, presenter, settings)),
         Route(
             "/api/accounts/{account_id:uuid}",
@@ -117,7 +92,10 @@ def routes(services: Services, accounts_cache: AccountCache) -> list[Route]:
             "/api/contacts/{contact_id:uuid}",
             contacts.Contact(app, ContactQueries(services.pool)),
         ),
-        Route("/api/audit/{aggregate_id:uuid}", audit.Audit(services.log, services.tokens)),
+        Route(
+            "/api/audit/{aggregate_id:uuid}",
+            audit.Audit(AuditTrail(services.log), services.tokens),
+        ),
         Route("/api/events", audit.Events(services.log, services.tokens)),
         Route("/api/tokens", tokens.Tokens(services.tokens)),
         Route("/api/tokens/{token_id:uuid}", tokens.Token(services.tokens)),
@@ -143,11 +121,10 @@ def create_app(services: Services, accounts_cache: AccountCache) -> falcon.App[A
     openapi = OpenAPI()
     table += [Route(OPENAPI, openapi, secured=False), Route(DOCS, Docs(), secured=False)]
     openapi.document = spec(table)
-    public = [route.template for route in table if not route.secured]
     middleware: list[Any] = [
         RequestLog(),
         OneConnectionPerRequest(services.event_store),
-        BearerAuth(services.tokens, public),
+        BearerAuth(services.tokens, table),
         Contract(table),
     ]
     app: falcon.App[Any, Any] = falcon.App(middleware=middleware)

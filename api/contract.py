@@ -1,16 +1,16 @@
 """The route table's vocabulary: what each operation takes and answers.
 
-A resource declares its operations in a class attribute, one per method it answers::
+A resource's responders each carry their operation, made with ``Operation`` as a decorator::
 
+    @frozen
     class ChatMessages:
-        operations: ClassVar[Operations] = {
-            "POST": Operation(
-                "Queue a reply",
-                body=NewReply,                        # a Form (api/schemas): validated
-                answers={202: Answer("Queued", ReplyQueued), 409: refusal("...")},
-            ),
-        }
+        app: Zalodesk                                 # collaborators, as app.py wires them
 
+        @Operation(
+            "Queue a reply",
+            {202: Answer("Queued", ReplyQueued), 409: refusal("...")},
+            body=NewReply,                            # a Form (api/schemas): validated
+        )
         def on_post(self, req, resp, chat_id):
             form = body(req, NewReply)                # already validated, typed
             resp.status = falcon.HTTP_202
@@ -18,15 +18,16 @@ A resource declares its operations in a class attribute, one per method it answe
 
 and app.py lists ``Route(template, resource)``. That is all a new route needs: the
 ``Contract`` middleware (api/validation.py) validates the query and the body before the
-responder runs and shapes the answer after it, and ``/openapi.json`` is generated from the
+responder runs and shapes the answer after it, ``BearerAuth`` (api/auth.py) lets only admin
+tokens call an operation marked ``admin=True``, and ``/openapi.json`` is generated from the
 same operations, with the errors every operation can answer added (400, 401, 403, 404,
-413, 415, 422, 503: see ``errors_of``). A responder without an operation, or an operation
-without a responder, stops the app from starting.
+413, 415, 422, 503: see ``errors_of``). A responder without an operation stops the app
+from starting (as does an operation a route declares itself, ``declared``, without one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias, TypeVar
 
 import falcon
@@ -37,9 +38,11 @@ from api.schemas.base import Error, Form, Query
 
 F = TypeVar("F", bound=Form)
 Q = TypeVar("Q", bound=Query)
+R = TypeVar("R", bound=Callable[..., None])
 
 JSON = "application/json"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+OPERATION = "operation"  # the attribute of a responder that holds its operation
 
 
 @frozen
@@ -80,10 +83,17 @@ class Operation:
     # Zalo's calls: taken as Zalo sends them, neither checked nor shaped here.
     from_zalo: bool = False
     description: str | None = None
+    # Only for admin tokens: 403 for any other (api/auth.py), and so documented.
+    admin: bool = False
 
     @property
     def raw(self) -> bool:
         return self.from_zalo or self.raw_body is not None
+
+    def __call__(self, responder: R) -> R:
+        """As a decorator: the responder's operation, where its route finds it."""
+        setattr(responder, OPERATION, self)
+        return responder
 
 
 Operations: TypeAlias = Mapping[str, Operation]
@@ -94,30 +104,42 @@ class Route:
     template: str
     resource: object
     secured: bool = True
-    # The resource's own ``operations`` unless given here.
+    # Operations made with the route, not on the responders (the console's files: named
+    # as the route finds them).
     declared: Operations | None = None
+
+    @property
+    def responders(self) -> dict[str, Callable[..., None]]:
+        """The resource's ``on_<method>`` responders, by method."""
+        found = {m: getattr(self.resource, f"on_{m.lower()}", None) for m in METHODS}
+        return {method: responder for method, responder in found.items() if callable(responder)}
 
     @property
     def operations(self) -> Operations:
         if self.declared is not None:
             return self.declared
-        found: Operations = getattr(self.resource, "operations", {})
-        return found
-
-    @property
-    def admin_only(self) -> bool:
-        return bool(getattr(self.resource, "admin_only", False))
+        found = {m: getattr(r, OPERATION, None) for m, r in self.responders.items()}
+        return {method: operation for method, operation in found.items() if operation is not None}
 
 
 def check(route: Route) -> None:
     """Every responder has its operation and every operation its responder."""
-    answered = {m for m in METHODS if callable(getattr(route.resource, f"on_{m.lower()}", None))}
+    answered = set(route.responders)
     declared = set(route.operations)
     if answered != declared:
         raise TypeError(
             f"{route.template}: responders for {sorted(answered)} but operations for "
-            f"{sorted(declared)} ({type(route.resource).__name__}.operations)"
+            f"{sorted(declared)} ({type(route.resource).__name__})"
         )
+
+
+def by_route(routes: Iterable[Route]) -> dict[tuple[str, str], Operation]:
+    """Every operation by the route template and the method a request matches it by."""
+    return {
+        (route.template, method): operation
+        for route in routes
+        for method, operation in route.operations.items()
+    }
 
 
 def body(req: falcon.Request, kind: type[F]) -> F:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
-from typing import Any, ClassVar
+from typing import Any
 
 import falcon
+from attrs import define, field, frozen
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from api.contract import JSON, Answer, Operation, Operations, Route
+from api.contract import JSON, Answer, Operation, Route
 from api.schemas.base import Error
 
 VERSION = "0.1.0"
@@ -99,7 +100,7 @@ def errors_of(route: Route, method: str, operation: Operation) -> dict[int, Answ
         )
     if route.secured:
         found[401] = Answer("No valid API token", Error)
-    if route.admin_only:
+    if operation.admin:
         found[403] = Answer("This call needs an admin token", Error)
     if PARAMETER.search(route.template):
         found[404] = Answer("No such path, or nothing with this id", Error)
@@ -119,7 +120,7 @@ def errors_of(route: Route, method: str, operation: Operation) -> dict[int, Answ
 def _operation(route: Route, method: str, operation: Operation, schemas: Schemas) -> dict[str, Any]:
     answers = {**errors_of(route, method, operation), **operation.answers}
     document: dict[str, Any] = {
-        "summary": operation.summary,
+        "summary": _summary(operation),
         "operationId": _operation_id(method, route.template),
         "tags": [_tag(route.template)],
         "parameters": _path_parameters(route.template) + _query_parameters(operation, schemas),
@@ -146,6 +147,14 @@ def _operation(route: Route, method: str, operation: Operation, schemas: Schemas
         ]
     document["security"] = [{"bearer": []}] if route.secured else []
     return document
+
+
+def _summary(operation: Operation) -> str:
+    """The operation's summary, with ``(admin)`` after its first clause where it is for admins."""
+    if not operation.admin:
+        return operation.summary
+    action, semicolon, remark = operation.summary.partition(";")
+    return f"{action} (admin){semicolon}{remark}"
 
 
 def _path_parameters(template: str) -> list[dict[str, Any]]:
@@ -211,30 +220,23 @@ DOCUMENT_ANSWER = Answer(
 PAGE_ANSWER = Answer("The API reference", media_type=falcon.MEDIA_HTML, schema={"type": "string"})
 
 
+@define
 class OpenAPI:
-    operations: ClassVar[Operations] = {
-        "GET": Operation("This OpenAPI document", {200: DOCUMENT_ANSWER}, uses_store=False)
-    }
+    document: Mapping[str, Any] = field(factory=dict)  # set once its table is complete
 
-    def __init__(self) -> None:
-        self.document: Mapping[str, Any] = {}  # set once the table it describes is complete
-
+    @Operation("This OpenAPI document", {200: DOCUMENT_ANSWER}, uses_store=False)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.document
 
 
+@frozen
 class Docs:
     """The API reference for a person: a page of our own, shipped with the package, that
     renders /openapi.json in the browser; nothing is loaded from anywhere else."""
 
-    operations: ClassVar[Operations] = {
-        "GET": Operation("The API reference, for a person", {200: PAGE_ANSWER}, uses_store=False)
-    }
-    page: bytes = b""
+    page: bytes = field(factory=lambda: resources.files("api").joinpath("docs.html").read_bytes())
 
-    def __init__(self) -> None:
-        self.page = resources.files("api").joinpath("docs.html").read_bytes()
-
+    @Operation("The API reference, for a person", {200: PAGE_ANSWER}, uses_store=False)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_HTML
         resp.data = self.page

@@ -19,7 +19,7 @@ from annotated_types import Ge, Le
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from api.contract import Operation, Route
+from api.contract import Operation, Route, by_route
 from api.schemas.base import PATTERN_MEANINGS, Error, Form
 
 log = logging.getLogger("zalodesk.http")
@@ -34,11 +34,7 @@ class Nothing(Form):
 
 class Contract:
     def __init__(self, routes: Iterable[Route]) -> None:
-        self.operations: dict[tuple[str, str], Operation] = {
-            (route.template, method): operation
-            for route in routes
-            for method, operation in route.operations.items()
-        }
+        self.operations = by_route(routes)
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 import falcon
+from attrs import frozen
 from pydantic import MISSING
 
 from adapters.account_admin import AccountAdmin, CredentialChanges, NewAccount
@@ -16,7 +16,7 @@ from adapters.postgres.webhook_activity import Activity, WebhookActivity
 from adapters.read_models.inbox_queries import AccountQueries
 from adapters.settings import Settings
 from adapters.timefmt import iso
-from api.contract import Answer, Operation, Operations, body, refusal
+from api.contract import Answer, Operation, body, refusal
 from api.resources.reading import given
 from api.schemas.accounts import AccountChanges, AccountDetail, AccountList
 from api.schemas.accounts import NewAccount as NewAccountForm
@@ -26,12 +26,12 @@ from domain.application import Zalodesk
 ALREADY_CONNECTED = refusal("This oa_id is connected already, as another account")
 
 
+@frozen
 class AccountPresenter:
     """The account as the API shows it: never a secret or a token."""
 
-    def __init__(self, settings: Settings, activity: WebhookActivity) -> None:
-        self.public_url = settings.public_url
-        self.activity = activity
+    public_url: str
+    activity: WebhookActivity
 
     def webhook_url(self, account_id: object) -> str:
         return f"{self.public_url}/webhooks/zalo/{account_id}"
@@ -76,26 +76,23 @@ class AccountPresenter:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Accounts:
-    admin_only = True
-    operations: ClassVar[Operations] = {
-        "GET": Operation("List accounts (admin)", {200: Answer("The accounts", AccountList)}),
-        "POST": Operation(
-            "Connect an Official Account (admin)",
-            {201: Answer("Connected", AccountDetail), 409: ALREADY_CONNECTED},
-            body=NewAccountForm,
-        ),
-    }
-
     admin: AccountAdmin
     queries: AccountQueries
     presenter: AccountPresenter
     settings: Settings
 
+    @Operation("List accounts", {200: Answer("The accounts", AccountList)}, admin=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"accounts": self.presenter.from_rows(self.queries.accounts())}
 
+    @Operation(
+        "Connect an Official Account",
+        {201: Answer("Connected", AccountDetail), 409: ALREADY_CONNECTED},
+        body=NewAccountForm,
+        admin=True,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, NewAccountForm)
         inactivity = form.chat_inactivity_seconds
@@ -122,33 +119,29 @@ class Accounts:
         resp.media = self.presenter.from_aggregate(account)
 
 
-@dataclass(frozen=True)
+@frozen
 class Account:
-    admin_only = True
-    operations: ClassVar[Operations] = {
-        "GET": Operation("One account (admin)", {200: Answer("The account", AccountDetail)}),
-        "PATCH": Operation(
-            "Change an account (admin)",
-            {
-                200: Answer("Changed", AccountDetail),
-                409: refusal(
-                    "The oa_id is connected as another account, or the account has no "
-                    "usable credentials and needs all four secrets and tokens together"
-                ),
-            },
-            body=AccountChanges,
-        ),
-        "DELETE": Operation("Remove an account (admin)", {204: Answer("Removed")}),
-    }
-
     app: Zalodesk
     admin: AccountAdmin
     presenter: AccountPresenter
     signing_keys: AccountCache
 
+    @Operation("One account", {200: Answer("The account", AccountDetail)}, admin=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         resp.media = self.presenter.from_aggregate(self.app.account(account_id))
 
+    @Operation(
+        "Change an account",
+        {
+            200: Answer("Changed", AccountDetail),
+            409: refusal(
+                "The oa_id is connected as another account, or the account has no "
+                "usable credentials and needs all four secrets and tokens together"
+            ),
+        },
+        body=AccountChanges,
+        admin=True,
+    )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         form = body(req, AccountChanges)
         sent = form.model_dump(exclude_unset=True)
@@ -165,6 +158,7 @@ class Account:
         self.signing_keys.forget(account_id)
         resp.media = self.presenter.from_aggregate(account)
 
+    @Operation("Remove an account", {204: Answer("Removed")}, admin=True)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         self.admin.remove(account_id, actor=req.context.principal.actor)
         self.signing_keys.forget(account_id)

@@ -2,51 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
 from uuid import UUID
 
 import falcon
+from attrs import frozen
 
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.audit import AuditTrail
 from adapters.log_tools.event_log import EventLog, api_entry
-from api.contract import Answer, Operation, Operations, query
+from api.contract import Answer, Operation, query
 from api.schemas.operations import EventPage, EventsQuery, Timeline
 
 
+@frozen
 class Audit:
-    operations: ClassVar[Operations] = {
-        "GET": Operation(
-            "The timeline of a ticket (with its chats and replies), chat, contact or account",
-            {200: Answer("Its events, in the order of the log", Timeline)},
-        )
-    }
+    trail: AuditTrail
+    tokens: TokenStore
 
-    def __init__(self, log: EventLog, tokens: TokenStore) -> None:
-        self.trail = AuditTrail(log)
-        self.tokens = tokens
-
+    @Operation(
+        "The timeline of a ticket (with its chats and replies), chat, contact or account",
+        {200: Answer("Its events, in the order of the log", Timeline)},
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response, aggregate_id: UUID) -> None:
         names = self.tokens.actor_names()
         timeline = self.trail.timeline(aggregate_id)
         resp.media = {"events": [api_entry(e, names) for e in timeline]}
 
 
-@dataclass(frozen=True)
+@frozen
 class Events:
-    admin_only = True
-    operations: ClassVar[Operations] = {
-        "GET": Operation(
-            "The event log, in order (admin)",
-            {200: Answer("Events after a position", EventPage)},
-            query=EventsQuery,
-        )
-    }
-
     log: EventLog
     tokens: TokenStore
 
+    @Operation(
+        "The event log, in order",
+        {200: Answer("Events after a position", EventPage)},
+        query=EventsQuery,
+        admin=True,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         asked = query(req, EventsQuery)
         after = asked.after

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
 from uuid import UUID
 
 import falcon
+from attrs import frozen
 from pydantic import MISSING
 
 from adapters.read_models.inbox_queries import NOBODY, InboxFilter, InboxQueries
 from adapters.timefmt import iso
-from api.contract import Answer, Operation, Operations, body, query, refusal
+from api.contract import Answer, Operation, body, query, refusal
 from api.resources.reading import given, listing, page, projected
 from api.schemas.conversations import (
     AssignChat,
@@ -37,20 +37,17 @@ REPLY_REFUSED = refusal(
 )
 
 
+@frozen
 class Chats:
-    operations: ClassVar[Operations] = {
-        "GET": listing(
-            "The chat inbox: active chats, most recent activity first, a page at a time",
-            "One page of the inbox, with the counts per assignee",
-            Inbox,
-            InboxQuery,
-        )
-    }
+    queries: InboxQueries
+    clock: Clock
 
-    def __init__(self, queries: InboxQueries, clock: Clock) -> None:
-        self.queries = queries
-        self.clock = clock
-
+    @listing(
+        "The chat inbox: active chats, most recent activity first, a page at a time",
+        "One page of the inbox, with the counts per assignee",
+        Inbox,
+        InboxQuery,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         asked = query(req, InboxQuery)
         me = req.context.principal.name
@@ -63,25 +60,22 @@ class Chats:
         resp.media = page(lambda: self.queries.inbox(self.clock(), asked.limit, where, me, cursor))
 
 
+@frozen
 class ChatAssign:
     """Assign the chat's ticket, from the inbox."""
 
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "Assign the chat's ticket: to the caller (me), to an agent by name, or to nobody",
-            {
-                200: Answer("The chat as the inbox lists it", InboxChat),
-                409: refusal("The chat has ended: assign its ticket with PATCH /api/tickets/{id}"),
-            },
-            body=AssignChat,
-        )
-    }
+    app: Zalodesk
+    queries: InboxQueries
+    clock: Clock
 
-    def __init__(self, app: Zalodesk, queries: InboxQueries, clock: Clock) -> None:
-        self.app = app
-        self.queries = queries
-        self.clock = clock
-
+    @Operation(
+        "Assign the chat's ticket: to the caller (me), to an agent by name, or to nobody",
+        {
+            200: Answer("The chat as the inbox lists it", InboxChat),
+            409: refusal("The chat has ended: assign its ticket with PATCH /api/tickets/{id}"),
+        },
+        body=AssignChat,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
         form = body(req, AssignChat)
         principal = req.context.principal
@@ -103,18 +97,15 @@ class ChatAssign:
         resp.media = {**item, "assignee": ticket.assignee, "status": ticket.status.value}
 
 
+@frozen
 class Chat:
-    operations: ClassVar[Operations] = {
-        "GET": Operation(
-            "One chat with its messages",
-            {200: Answer("The chat, active or ended", ChatDetail)},
-        )
-    }
+    queries: InboxQueries
+    clock: Clock
 
-    def __init__(self, queries: InboxQueries, clock: Clock) -> None:
-        self.queries = queries
-        self.clock = clock
-
+    @Operation(
+        "One chat with its messages",
+        {200: Answer("The chat, active or ended", ChatDetail)},
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
         chat = self.queries.chat(chat_id, self.clock())
         if chat is None:
@@ -122,20 +113,17 @@ class Chat:
         resp.media = chat
 
 
+@frozen
 class ChatMessages:
     """An agent's reply; on an ended chat it reactivates the ticket in a new session."""
 
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "Queue a reply (on an ended chat, its ticket is reactivated in a new chat)",
-            {202: Answer("Queued", ReplyQueued), 409: REPLY_REFUSED},
-            body=NewReply,
-        )
-    }
+    app: Zalodesk
 
-    def __init__(self, app: Zalodesk) -> None:
-        self.app = app
-
+    @Operation(
+        "Queue a reply (on an ended chat, its ticket is reactivated in a new chat)",
+        {202: Answer("Queued", ReplyQueued), 409: REPLY_REFUSED},
+        body=NewReply,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
         form = body(req, NewReply)
         reply = self.app.post_reply(
@@ -150,19 +138,16 @@ class ChatMessages:
         resp.media = reply_accepted(reply)
 
 
+@frozen
 class ChatEnd:
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "End the chat; its ticket goes to the ticket list",
-            {200: Answer("Ended", ChatEnded), 409: refusal("The chat has ended already")},
-            body=EndChatForm,
-            body_required=False,
-        )
-    }
+    app: Zalodesk
 
-    def __init__(self, app: Zalodesk) -> None:
-        self.app = app
-
+    @Operation(
+        "End the chat; its ticket goes to the ticket list",
+        {200: Answer("Ended", ChatEnded), 409: refusal("The chat has ended already")},
+        body=EndChatForm,
+        body_required=False,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
         form = body(req, EndChatForm)
         status = None if form.status is MISSING else form.status.value
@@ -176,51 +161,40 @@ class ChatEnd:
         }
 
 
+@frozen
 class ChatPostpone:
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "Move the automatic end 5 minutes later",
-            {
-                200: Answer("Postponed", ChatPostponed),
-                409: refusal("The account does not allow it, or the chat has ended"),
-            },
-        )
-    }
+    app: Zalodesk
 
-    def __init__(self, app: Zalodesk) -> None:
-        self.app = app
-
+    @Operation(
+        "Move the automatic end 5 minutes later",
+        {
+            200: Answer("Postponed", ChatPostponed),
+            409: refusal("The account does not allow it, or the chat has ended"),
+        },
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
         until = self.app.postpone_chat(PostponeChat(chat_id, req.context.principal.actor))
         resp.media = {"id": str(chat_id), "auto_end_at": iso(until)}
 
 
+@frozen
 class ChatRead:
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "Mark the chat as read", {200: Answer("Read", ChatReadShape), 409: refusal("Ended")}
-        )
-    }
+    app: Zalodesk
 
-    def __init__(self, app: Zalodesk) -> None:
-        self.app = app
-
+    @Operation("Mark the chat as read", {200: Answer("Read", ChatReadShape), 409: refusal("Ended")})
     def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
         self.app.mark_chat_read(MarkChatRead(chat_id, req.context.principal.actor))
         resp.media = {"id": str(chat_id), "unread_count": 0}
 
 
+@frozen
 class ReplyRetry:
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "Send a failed reply again: a new attempt of the same reply",
-            {202: Answer("Queued again", ReplyQueued), 409: refusal("The reply has not failed")},
-        )
-    }
+    app: Zalodesk
 
-    def __init__(self, app: Zalodesk) -> None:
-        self.app = app
-
+    @Operation(
+        "Send a failed reply again: a new attempt of the same reply",
+        {202: Answer("Queued again", ReplyQueued), 409: refusal("The reply has not failed")},
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response, reply_id: UUID) -> None:
         reply = self.app.retry_reply(RetryReply(reply_id, req.context.principal.actor))
         resp.status = falcon.HTTP_202

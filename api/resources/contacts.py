@@ -2,49 +2,43 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
 from uuid import UUID
 
 import falcon
+from attrs import frozen
 
 from adapters.read_models.contact_queries import ContactFilter, ContactQueries
-from api.contract import Answer, Operation, Operations, query
+from api.contract import Answer, Operation, query
 from api.resources.reading import given, listing, page, projected
 from api.schemas.contacts import ContactDetail, ContactPage, ContactQuery
 from domain.application import Zalodesk
 
 
+@frozen
 class Contacts:
-    operations: ClassVar[Operations] = {
-        "GET": listing(
-            "Customers, newest first: by account, by a part of their name or Zalo id",
-            "One page of contacts",
-            ContactPage,
-            ContactQuery,
-        )
-    }
+    queries: ContactQueries
 
-    def __init__(self, queries: ContactQueries) -> None:
-        self.queries = queries
-
+    @listing(
+        "Customers, newest first: by account, by a part of their name or Zalo id",
+        "One page of contacts",
+        ContactPage,
+        ContactQuery,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         asked = query(req, ContactQuery)
         where = ContactFilter(account_id=given(asked.account_id), q=given(asked.q))
         resp.media = page(lambda: self.queries.page(where, asked.limit, given(asked.cursor)))
 
 
+@frozen
 class Contact:
-    operations: ClassVar[Operations] = {
-        "GET": Operation(
-            "One customer with their tickets",
-            {200: Answer("The contact", ContactDetail)},
-        )
-    }
+    app: Zalodesk
+    queries: ContactQueries
 
-    def __init__(self, app: Zalodesk, queries: ContactQueries) -> None:
-        self.app = app
-        self.queries = queries
-
+    @Operation(
+        "One customer with their tickets",
+        {200: Answer("The contact", ContactDetail)},
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response, contact_id: UUID) -> None:
         found = self.queries.detail(contact_id)
         resp.media = projected(found, lambda: self.app.contact(contact_id))

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 import falcon
+from attrs import frozen
 
 from adapters.log_tools.dry_run import dry_run
 from adapters.log_tools.event_log import EventLog
 from adapters.read_models.rule_queries import RuleQueries
 from adapters.timefmt import iso, parse_iso
-from api.contract import Answer, Operation, Operations, body, refusal
+from api.contract import Answer, Operation, body, refusal
 from api.schemas.rules import (
     DryRunRequest,
     DryRunResult,
@@ -50,24 +50,21 @@ def from_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@frozen
 class Rules:
-    admin_only = True
-    operations: ClassVar[Operations] = {
-        "GET": Operation("List automation rules (admin)", {200: Answer("The rules", RuleList)}),
-        "POST": Operation(
-            "Make an automation rule (admin)",
-            {201: Answer("Made", RuleShown), 422: NOT_A_RULE},
-            body=NewRule,
-        ),
-    }
-
     app: Zalodesk
     queries: RuleQueries
 
+    @Operation("List automation rules", {200: Answer("The rules", RuleList)}, admin=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"rules": [from_row(row) for row in self.queries.rules()]}
 
+    @Operation(
+        "Make an automation rule",
+        {201: Answer("Made", RuleShown), 422: NOT_A_RULE},
+        body=NewRule,
+        admin=True,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, NewRule)
         rule = self.app.create_rule(
@@ -87,24 +84,20 @@ class Rules:
         resp.media = shown(rule)
 
 
-@dataclass(frozen=True)
+@frozen
 class Rule:
-    admin_only = True
-    operations: ClassVar[Operations] = {
-        "GET": Operation("One automation rule (admin)", {200: Answer("The rule", RuleShown)}),
-        "PATCH": Operation(
-            "Change an automation rule (admin)",
-            {200: Answer("Changed", RuleShown), 422: NOT_A_RULE},
-            body=RuleChanges,
-        ),
-        "DELETE": Operation("Delete an automation rule (admin)", {204: Answer("Deleted")}),
-    }
-
     app: Zalodesk
 
+    @Operation("One automation rule", {200: Answer("The rule", RuleShown)}, admin=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: UUID) -> None:
         resp.media = shown(self.app.rule(rule_id))
 
+    @Operation(
+        "Change an automation rule",
+        {200: Answer("Changed", RuleShown), 422: NOT_A_RULE},
+        body=RuleChanges,
+        admin=True,
+    )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, rule_id: UUID) -> None:
         form = body(req, RuleChanges)
         changes = {key: plain(value) for key, value in form.model_dump(exclude_unset=True).items()}
@@ -113,28 +106,26 @@ class Rule:
         rule = self.app.change_rule(ChangeRule(rule_id, req.context.principal.actor, changes))
         resp.media = shown(rule)
 
+    @Operation("Delete an automation rule", {204: Answer("Deleted")}, admin=True)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, rule_id: UUID) -> None:
         self.app.delete_rule(DeleteRule(rule_id, req.context.principal.actor))
         resp.status = falcon.HTTP_204
 
 
-@dataclass(frozen=True)
+@frozen
 class RulesDryRun:
     """Acts on nothing. Reads the whole log: on a large one, the command line's
     ``zalodesk rules dry-run`` has no request timeout to meet."""
 
-    admin_only = True
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "What a rule would have done on the history, acting on nothing (admin)",
-            {200: Answer("What it would have done", DryRunResult), 422: NOT_A_RULE},
-            body=DryRunRequest,
-        )
-    }
-
     log: EventLog
     clock: Clock
 
+    @Operation(
+        "What a rule would have done on the history, acting on nothing",
+        {200: Answer("What it would have done", DryRunResult), 422: NOT_A_RULE},
+        body=DryRunRequest,
+        admin=True,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, DryRunRequest)
         rule = definition(

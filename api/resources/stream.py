@@ -6,14 +6,13 @@ server), so a long-lived connection never holds one of gunicorn's sync workers.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import falcon
+from attrs import frozen
 
 from adapters.api_tokens import StreamTokens
 from adapters.settings import Settings
 from adapters.timefmt import iso
-from api.contract import Answer, Operation, Operations
+from api.contract import Answer, Operation
 from api.schemas.stream import StreamQuery, StreamToken
 
 STREAM_DESCRIPTION = """Server-Sent Events (text/event-stream), served by the stream server:
@@ -25,20 +24,17 @@ applied the event. Resume with Last-Event-ID (or ?last_event_id=): the events af
 log order, none twice. A `: keep-alive` comment every 15 s while idle."""
 
 
+@frozen
 class StreamRedirect:
-    operations: ClassVar[Operations] = {
-        "GET": Operation(
-            "The live stream of changes (Server-Sent Events), on the stream server",
-            {307: Answer("To the stream server: the same path and query")},
-            query=StreamQuery,
-            uses_store=False,
-            description=STREAM_DESCRIPTION,
-        )
-    }
+    settings: Settings
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
+    @Operation(
+        "The live stream of changes (Server-Sent Events), on the stream server",
+        {307: Answer("To the stream server: the same path and query")},
+        query=StreamQuery,
+        uses_store=False,
+        description=STREAM_DESCRIPTION,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         base = self.settings.stream_url or f"{req.scheme}://{req.host}:{self.settings.stream_port}"
         query = f"?{req.query_string}" if req.query_string else ""
@@ -46,17 +42,14 @@ class StreamRedirect:
         resp.location = f"{base}{req.path}{query}"
 
 
+@frozen
 class StreamTokensResource:
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "A short-lived token that opens live streams (?token=), for browsers",
-            {201: Answer("Issued: valid for 5 minutes for opening streams", StreamToken)},
-        )
-    }
+    tokens: StreamTokens
 
-    def __init__(self, tokens: StreamTokens) -> None:
-        self.tokens = tokens
-
+    @Operation(
+        "A short-lived token that opens live streams (?token=), for browsers",
+        {201: Answer("Issued: valid for 5 minutes for opening streams", StreamToken)},
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         issued = self.tokens.issue(req.context.principal)
         resp.status = falcon.HTTP_201

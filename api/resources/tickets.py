@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
 from uuid import UUID
 
 import falcon
+from attrs import frozen
 from pydantic import MISSING
 
 from adapters.read_models.ticket_queries import TicketFilter, TicketQueries
-from api.contract import Answer, Operation, Operations, body, query, refusal
+from api.contract import Answer, Operation, body, query, refusal
 from api.resources.chats import REPLY_REFUSED, agent_name, reply_accepted
 from api.resources.reading import given, listing, page, projected
 from api.schemas.conversations import (
@@ -30,28 +30,17 @@ from domain.commands import ChangeTicket, OpenTicket, PostReply
 from domain.values import TicketKind
 
 
+@frozen
 class Tickets:
-    operations: ClassVar[Operations] = {
-        "GET": listing(
-            "The ticket list: asynchronous tickets and ended chats, most recently updated first",
-            "One page of tickets",
-            TicketPage,
-            TicketQuery,
-        ),
-        "POST": Operation(
-            "Open an asynchronous ticket",
-            {
-                201: Answer("Opened", TicketOpened),
-                404: refusal("The customer's account does not exist"),
-            },
-            body=NewTicket,
-        ),
-    }
+    app: Zalodesk
+    queries: TicketQueries
 
-    def __init__(self, app: Zalodesk, queries: TicketQueries) -> None:
-        self.app = app
-        self.queries = queries
-
+    @listing(
+        "The ticket list: asynchronous tickets and ended chats, most recently updated first",
+        "One page of tickets",
+        TicketPage,
+        TicketQuery,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         asked = query(req, TicketQuery)
         where = TicketFilter(
@@ -62,6 +51,14 @@ class Tickets:
         )
         resp.media = page(lambda: self.queries.page(where, asked.limit, given(asked.cursor)))
 
+    @Operation(
+        "Open an asynchronous ticket",
+        {
+            201: Answer("Opened", TicketOpened),
+            404: refusal("The customer's account does not exist"),
+        },
+        body=NewTicket,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, NewTicket)
         who = form.customer
@@ -84,26 +81,23 @@ class Tickets:
         }
 
 
+@frozen
 class Ticket:
-    operations: ClassVar[Operations] = {
-        "GET": Operation(
-            "One ticket with its transcript (every chat session and message) and status history",
-            {200: Answer("The ticket", TicketDetail)},
-        ),
-        "PATCH": Operation(
-            "Change status, assignee, tags",
-            {200: Answer("Changed", TicketChanged)},
-            body=TicketChanges,
-        ),
-    }
+    app: Zalodesk
+    queries: TicketQueries
 
-    def __init__(self, app: Zalodesk, queries: TicketQueries) -> None:
-        self.app = app
-        self.queries = queries
-
+    @Operation(
+        "One ticket with its transcript (every chat session and message) and status history",
+        {200: Answer("The ticket", TicketDetail)},
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
         resp.media = projected(self.queries.detail(ticket_id), lambda: self.app.ticket(ticket_id))
 
+    @Operation(
+        "Change status, assignee, tags",
+        {200: Answer("Changed", TicketChanged)},
+        body=TicketChanges,
+    )
     def on_patch(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
         form = body(req, TicketChanges)
         me = req.context.principal.name
@@ -126,25 +120,22 @@ class Ticket:
         }
 
 
+@frozen
 class TicketMessages:
     """For a chat ticket, the reply reactivates the chat; for an async ticket it is recorded."""
 
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "Write on a ticket: to the customer on a chat ticket (its chat is reactivated), "
-            "recorded on an asynchronous one",
-            {
-                201: Answer("Recorded on the asynchronous ticket", NoteAdded),
-                202: Answer("Queued to the customer", ReplyQueued),
-                409: REPLY_REFUSED,
-            },
-            body=NewReply,
-        )
-    }
+    app: Zalodesk
 
-    def __init__(self, app: Zalodesk) -> None:
-        self.app = app
-
+    @Operation(
+        "Write on a ticket: to the customer on a chat ticket (its chat is reactivated), "
+        "recorded on an asynchronous one",
+        {
+            201: Answer("Recorded on the asynchronous ticket", NoteAdded),
+            202: Answer("Queued to the customer", ReplyQueued),
+            409: REPLY_REFUSED,
+        },
+        body=NewReply,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
         form = body(req, NewReply)
         command = PostReply(

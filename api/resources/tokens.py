@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID
 
 import falcon
+from attrs import frozen
 
 from adapters.api_tokens import TokenInfo, TokenStore
 from adapters.timefmt import iso
-from api.contract import Answer, Operation, Operations, body
+from api.contract import Answer, Operation, body
 from api.schemas.operations import IssuedToken, NewToken, TokenList
 
 
@@ -24,23 +24,20 @@ def shown(info: TokenInfo) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@frozen
 class Tokens:
-    admin_only = True
-    operations: ClassVar[Operations] = {
-        "GET": Operation("List API tokens (admin)", {200: Answer("The tokens", TokenList)}),
-        "POST": Operation(
-            "Issue an API token (admin); the token is shown once",
-            {201: Answer("Issued", IssuedToken)},
-            body=NewToken,
-        ),
-    }
-
     tokens: TokenStore
 
+    @Operation("List API tokens", {200: Answer("The tokens", TokenList)}, admin=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"tokens": [shown(info) for info in self.tokens.list()]}
 
+    @Operation(
+        "Issue an API token; the token is shown once",
+        {201: Answer("Issued", IssuedToken)},
+        body=NewToken,
+        admin=True,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, NewToken)
         issued = self.tokens.create(form.name, admin=form.admin)
@@ -48,15 +45,11 @@ class Tokens:
         resp.media = {**shown(issued.info), "token": issued.token}
 
 
-@dataclass(frozen=True)
+@frozen
 class Token:
-    admin_only = True
-    operations: ClassVar[Operations] = {
-        "DELETE": Operation("Revoke an API token (admin)", {204: Answer("Revoked")})
-    }
-
     tokens: TokenStore
 
+    @Operation("Revoke an API token", {204: Answer("Revoked")}, admin=True)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, token_id: UUID) -> None:
         if self.tokens.revoke(token_id) is None:
             raise falcon.HTTPNotFound(title="Not found", description=f"No token {token_id}.")

@@ -8,13 +8,13 @@ copy and asks each time whether it is still current (304), so an upgrade is seen
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from importlib import resources
-from typing import ClassVar
 
 import falcon
 from attrs import frozen
 
-from api.contract import Answer, Operation, Operations, Route
+from api.contract import Answer, Operation, Route
 
 PAGE = "index.html"
 # The stream server is another origin (port + 1, or ZALODESK_STREAM_URL), reached by a
@@ -56,45 +56,32 @@ def send(req: falcon.Request, resp: falcon.Response, file: WebFile, media_type: 
     resp.data = file.body
 
 
+@frozen
 class ConsolePage:
     """``GET /``: the console's page; it signs in with a token the agent pastes."""
 
-    operations: ClassVar[Operations] = {
-        "GET": Operation(
-            "The agent console: the chat inbox, transcripts and the ticket list, live",
-            {
-                200: Answer("The page", media_type=falcon.MEDIA_HTML, schema={"type": "string"}),
-                304: UNCHANGED,
-            },
-            uses_store=False,
-        )
-    }
+    page: WebFile
 
-    def __init__(self) -> None:
-        self.page = web_files(".html")[PAGE.removesuffix(".html")]
-
+    @Operation(
+        "The agent console: the chat inbox, transcripts and the ticket list, live",
+        {
+            200: Answer("The page", media_type=falcon.MEDIA_HTML, schema={"type": "string"}),
+            304: UNCHANGED,
+        },
+        uses_store=False,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.set_header("Content-Security-Policy", POLICY)
         resp.set_header("Referrer-Policy", "no-referrer")
         send(req, resp, self.page, falcon.MEDIA_HTML)
 
 
+@frozen
 class ConsoleFiles:
     """``GET /web/{name}.js`` or ``.css``: the page's script or style, by name."""
 
-    def __init__(self, suffix: str, media_type: str, what: str) -> None:
-        self.files = web_files(suffix)
-        self.media_type = media_type
-        self.operations: Operations = {
-            "GET": Operation(
-                f"The console's {what} ({', '.join(sorted(self.files))})",
-                {
-                    200: Answer(what, media_type=media_type, schema={"type": "string"}),
-                    304: UNCHANGED,
-                },
-                uses_store=False,
-            )
-        }
+    files: Mapping[str, WebFile]
+    media_type: str
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         file = self.files.get(name)
@@ -107,10 +94,20 @@ class ConsoleFiles:
 
 def console_routes() -> list[Route]:
     """The console's routes, all public like /docs: the page asks for a token itself."""
-    script = ConsoleFiles(".js", "text/javascript; charset=utf-8", "script")
-    style = ConsoleFiles(".css", "text/css; charset=utf-8", "style sheet")
     return [
-        Route("/", ConsolePage(), secured=False),
-        Route("/web/{name}.js", script, secured=False),
-        Route("/web/{name}.css", style, secured=False),
+        Route("/", ConsolePage(web_files(".html")[PAGE.removesuffix(".html")]), secured=False),
+        files_route("/web/{name}.js", ".js", "text/javascript; charset=utf-8", "script"),
+        files_route("/web/{name}.css", ".css", "text/css; charset=utf-8", "style sheet"),
     ]
+
+
+def files_route(template: str, suffix: str, media_type: str, what: str) -> Route:
+    """The route of the console's files ending in ``suffix``: its operation names them."""
+    files = web_files(suffix)
+    operation = Operation(
+        f"The console's {what} ({', '.join(sorted(files))})",
+        {200: Answer(what, media_type=media_type, schema={"type": "string"}), 304: UNCHANGED},
+        uses_store=False,
+    )
+    resource = ConsoleFiles(files, media_type)
+    return Route(template, resource, secured=False, declared={"GET": operation})

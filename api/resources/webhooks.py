@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import ClassVar
 from uuid import UUID
 
 import falcon
+from attrs import frozen
 
 from adapters.account_cache import AccountCache
 from adapters.postgres.webhook_activity import WebhookActivity
 from adapters.zalo import signature, translate
-from api.contract import Answer, Operation, Operations, RawBody, refusal
+from api.contract import Answer, Operation, RawBody, refusal
 from api.schemas.operations import WebhookAccepted
 from domain.application import Zalodesk
 
@@ -42,33 +42,25 @@ DELIVERY = RawBody(
 )
 
 
+@frozen
 class ZaloWebhook:
     """resource → translate → command → application → save, and 200 once it is stored."""
 
-    operations: ClassVar[Operations] = {
-        "POST": Operation(
-            "Zalo webhook: one event, answered once it is durably stored",
-            {
-                200: Answer("Stored, or recognised as a duplicate", WebhookAccepted),
-                400: refusal("The body is not a JSON object"),
-                401: refusal("No signature, or one that does not match the account's keys"),
-                404: refusal("No such account"),
-                413: refusal("The body is over 1 MiB"),
-            },
-            raw_body=DELIVERY,
-        ),
-        "GET": Operation(
-            "Domain verification: the URL prefix itself carries the mark",
-            {200: PAGE, 404: refusal("No such account")},
-            from_zalo=True,
-        ),
-    }
+    app: Zalodesk
+    accounts: AccountCache
+    activity: WebhookActivity
 
-    def __init__(self, app: Zalodesk, accounts: AccountCache, activity: WebhookActivity) -> None:
-        self.app = app
-        self.accounts = accounts
-        self.activity = activity
-
+    @Operation(
+        "Zalo webhook: one event, answered once it is durably stored",
+        {
+            200: Answer("Stored, or recognised as a duplicate", WebhookAccepted),
+            400: refusal("The body is not a JSON object"),
+            401: refusal("No signature, or one that does not match the account's keys"),
+            404: refusal("No such account"),
+            413: refusal("The body is over 1 MiB"),
+        },
+        raw_body=DELIVERY,
+    )
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         req.context.event_name = "unparsed"
         req.context.account_id = str(account_id)
@@ -89,6 +81,11 @@ class ZaloWebhook:
         req.context.outcome = outcome.value
         resp.media = {"ok": True, "outcome": outcome.value}
 
+    @Operation(
+        "Domain verification: the URL prefix itself carries the mark",
+        {200: PAGE, 404: refusal("No such account")},
+        from_zalo=True,
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
         """The URL prefix itself carries the verification meta tag (method 2)."""
         code = self.app.account(account_id).verification_code or ""
@@ -96,20 +93,17 @@ class ZaloWebhook:
         resp.text = verification_page(code, attribute="name")
 
 
+@frozen
 class ZaloVerifierFile:
     """``zalo_verifier<CODE>.html`` under the URL prefix (method 1)."""
 
-    operations: ClassVar[Operations] = {
-        "GET": Operation(
-            "Domain verification file",
-            {200: PAGE, 404: refusal("No such account, or not its code")},
-            from_zalo=True,
-        )
-    }
+    app: Zalodesk
 
-    def __init__(self, app: Zalodesk) -> None:
-        self.app = app
-
+    @Operation(
+        "Domain verification file",
+        {200: PAGE, 404: refusal("No such account, or not its code")},
+        from_zalo=True,
+    )
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, account_id: UUID, code: str
     ) -> None:

@@ -9,8 +9,10 @@ import falcon
 import pytest
 from falcon import testing
 
+from adapters.api_tokens import Principal, TokenStore
 from api import errors
-from api.contract import Answer, Operation, Operations, Route, body, check
+from api.auth import BearerAuth
+from api.contract import Answer, Operation, Route, body, check
 from api.openapi import spec
 from api.schemas.base import Form, Shape
 from api.validation import Contract
@@ -27,11 +29,9 @@ class Greeted(Shape):
 class Greeter:
     """Answers what each test tells it to, whatever its operation says."""
 
-    operations: ClassVar[Operations] = {
-        "POST": Operation("Greet", {201: Answer("Greeted", Greeted)}, body=Greeting)
-    }
     answer: ClassVar[tuple[str, dict[str, Any]]] = (falcon.HTTP_201, {})
 
+    @Operation("Greet", {201: Answer("Greeted", Greeted)}, body=Greeting)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = body(req, Greeting)
         resp.status, media = self.answer
@@ -89,3 +89,52 @@ def test_the_document_shows_the_body_answers_and_errors_of_an_operation() -> Non
     greeting = document["components"]["schemas"]["Greeting"]
     assert greeting["additionalProperties"] is False
     assert greeting["required"] == ["name"]
+
+
+class Tokens(TokenStore):
+    """An agent's token and an admin's, without a database."""
+
+    def __init__(self) -> None:
+        self.known = {
+            "agent": Principal("1", "lan", admin=False),
+            "admin": Principal("2", "boss", admin=True),
+        }
+
+    def authenticate(self, token: str) -> Principal | None:
+        return self.known.get(token)
+
+
+class Notes:
+    """Any agent reads the notes; only an admin clears them."""
+
+    @Operation("Read the notes; newest first", {200: Answer("The notes")})
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.status = falcon.HTTP_200
+
+    @Operation("Clear the notes; they are gone for good", {204: Answer("Cleared")}, admin=True)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.status = falcon.HTTP_204
+
+
+def test_an_admin_operation_is_refused_to_an_agent_by_its_method() -> None:
+    table = [Route("/notes", Notes())]
+    app: falcon.App[Any, Any] = falcon.App(middleware=[BearerAuth(Tokens(), table)])
+    app.add_route("/notes", table[0].resource)
+    client = testing.TestClient(app)
+
+    def status(method: str, token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return client.simulate_request(method, "/notes", headers=headers).status_code
+
+    assert status("GET", "agent") == 200
+    assert status("DELETE", "agent") == 403
+    assert status("DELETE", "admin") == 204
+    assert status("DELETE", "nobody") == 401
+
+
+def test_the_document_marks_an_admin_operation_as_its_auth_enforces_it() -> None:
+    paths = spec([Route("/notes", Notes())])["paths"]["/notes"]
+    assert paths["get"]["summary"] == "Read the notes; newest first"
+    assert "403" not in paths["get"]["responses"]
+    assert paths["delete"]["summary"] == "Clear the notes (admin); they are gone for good"
+    assert "403" in paths["delete"]["responses"]

@@ -10,10 +10,8 @@ of the main steps go to tests/e2e/screenshots/ (or ZALODESK_SCREENSHOTS).
 from __future__ import annotations
 
 import struct
-import threading
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from tests.e2e.server import ADMIN_TOKEN, Account, Service, run_cli, service_env
 from tests.support import zalo
 from tests.support.databases import fresh_database
 from tests.support.fake_zalo import ACCESS_TOKEN, APP_SECRET, REFRESH_TOKEN, FakeZalo
+from tests.support.local_http import LocalServer, QuietHandler
 
 ANNA = "3106597011220386741"
 BINH = "3106597011220386742"
@@ -76,14 +75,8 @@ def agent_token(desk: Service) -> str:
 @pytest.fixture(scope="module")
 def pictures() -> Iterator[str]:
     """A picture host standing in for Zalo's: any path is a small PNG."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Picture)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LocalServer(_Picture) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -458,17 +451,9 @@ PICTURES = [
 ]
 
 
-class _Picture(BaseHTTPRequestHandler):
+class _Picture(QuietHandler):
     def do_GET(self) -> None:
-        picture = PICTURES[zlib.crc32(self.path.encode()) % len(PICTURES)]
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(picture)))
-        self.end_headers()
-        self.wfile.write(picture)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.answer(200, "image/png", PICTURES[zlib.crc32(self.path.encode()) % len(PICTURES)])
 
 
 @pytest.mark.slow

@@ -34,10 +34,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs
 
+from tests.support.local_http import LocalServer, QuietHandler
 from tests.support.zalo import APP_ID
 
 SEND_PATH = "/v3.0/oa/message/cs"
@@ -109,23 +109,18 @@ class FakeZalo:
         self.profile_calls: list[str] = []  # the user id of every user-detail call
         self._profile_script: deque[tuple[str, int]] = deque()
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
     def start(self) -> Self:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        server = _Server(_Handler)
+        server.fake = self
+        self._server = server.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def __enter__(self) -> Self:
@@ -137,7 +132,7 @@ class FakeZalo:
     @property
     def port(self) -> int:
         assert self._server is not None, "start() the fake first"
-        return int(self._server.server_address[1])
+        return self._server.port
 
     @property
     def api_base(self) -> str:
@@ -376,13 +371,12 @@ def _send_body(body: bytes) -> tuple[dict[str, str], str | None] | None:
     return recipient, text
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LocalServer):
     request_queue_size = 128  # sixteen senders connect at once; the default 5 overflows
     fake: FakeZalo
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: _Server
 
     def do_POST(self) -> None:
@@ -402,20 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.answer_text(404, "Not Found")
 
     def answer_json(self, body: dict[str, Any], status: int = 200) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        self.answer(status, "application/json; charset=utf-8", json.dumps(body).encode())
 
     def answer_text(self, status: int, text: str) -> None:
-        raw = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.answer(status, "text/plain", text.encode())

@@ -115,7 +115,8 @@ class FakeZalo:
     def start(self) -> Self:
         server = _Server(_Handler)
         server.fake = self
-        self._server = server.start()
+        # One per test: each stops without waiting out the default half-second poll.
+        self._server = server.start(poll_interval=0.02)
         return self
 
     def stop(self) -> None:

@@ -29,9 +29,10 @@ class LocalServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Self:
+    def start(self, poll_interval: float = 0.5) -> Self:
+        """Serve from a daemon thread; ``stop()`` waits up to ``poll_interval`` seconds."""
         threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+            target=self.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True
         ).start()
         return self
 

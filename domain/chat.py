@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import event
 
@@ -55,10 +55,6 @@ class Chat(DeskAggregate):
 
         class_version = 2
         upcast_v1_v2 = fields_added(activity=True)
-
-    @staticmethod
-    def create_id() -> UUID:
-        return uuid4()
 
     @event("Started")
     def __init__(

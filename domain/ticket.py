@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import event
 
@@ -25,10 +25,6 @@ class Ticket(DeskAggregate):
     kind = EnumAttribute(TicketKind)
     channel = EnumAttribute(Channel)
     status = EnumAttribute(TicketStatus)
-
-    @staticmethod
-    def create_id() -> UUID:
-        return uuid4()
 
     @event("Opened")
     def __init__(

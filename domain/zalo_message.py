@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain import identity
+from domain import actors, identity
 from domain.aggregate import DeskAggregate, EnumAttribute
 from domain.values import MessageOwner
 
@@ -25,6 +25,38 @@ class ZaloMessage(DeskAggregate):
     @staticmethod
     def create_id(account_id: UUID, zalo_msg_id: str) -> UUID:
         return identity.zalo_message_id(account_id, zalo_msg_id)
+
+    @classmethod
+    def of_reply(
+        cls, account_id: UUID, zalo_msg_id: str, reply_id: UUID, chat_id: UUID, at: datetime
+    ) -> ZaloMessage:
+        """Ours: the outbox claims the id Zalo's send call returned for the reply."""
+        return cls(
+            account_id=account_id,
+            zalo_msg_id=zalo_msg_id,
+            owner=MessageOwner.OUR_REPLY,
+            reply_id=reply_id,
+            chat_id=chat_id,
+            receipt_id=None,
+            actor=actors.OUTBOX,
+            at=at,
+        )
+
+    @classmethod
+    def of_oa_manager(
+        cls, account_id: UUID, zalo_msg_id: str, chat_id: UUID, receipt_id: UUID, at: datetime
+    ) -> ZaloMessage:
+        """Staff's, typed in Zalo's OA manager, as the delivery ``receipt_id`` showed it."""
+        return cls(
+            account_id=account_id,
+            zalo_msg_id=zalo_msg_id,
+            owner=MessageOwner.OA_MANAGER,
+            reply_id=None,
+            chat_id=chat_id,
+            receipt_id=receipt_id,
+            actor=actors.OA_MANAGER,
+            at=at,
+        )
 
     @event("Claimed")
     def __init__(

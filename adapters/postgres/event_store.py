@@ -155,32 +155,11 @@ class Datastore(HeldConnections):
     connection for a request (``HeldConnections``)."""
 
     def __init__(self, library: PostgresDatastore) -> None:
+        super().__init__(library)
         pool = library.pool
-        server = cast(dict[str, Any], pool.kwargs)
-        super().__init__(
-            dbname=server["dbname"],
-            host=server["host"],
-            port=server["port"],
-            user=server["user"],
-            password=server["password"],
-            connect_timeout=pool.timeout,
-            idle_in_transaction_session_timeout=library.idle_in_transaction_session_timeout,
-            pool_size=pool.min_size,
-            max_overflow=pool.max_size - pool.min_size,
-            max_waiting=pool.max_waiting,
-            conn_max_age=pool.max_lifetime,
-            pre_ping=library.pre_ping,
-            lock_timeout=library.lock_timeout,
-            schema=library.schema,
-            pool_open_timeout=library.pool_open_timeout,
-            get_password_func=pool.get_password_func,
-            single_row_tracking=library.single_row_tracking,
-            originator_id_type=cast(Any, library.originator_id_type),
-            enable_db_functions=library.enable_db_functions,
-        )
         self.pool = ResilientPool(
             connection_class=pool.connection_class,
-            kwargs={**server, **OUTAGE_LIMITS},
+            kwargs={**cast(dict[str, Any], pool.kwargs), **OUTAGE_LIMITS},
             min_size=pool.min_size,
             max_size=pool.max_size,
             open=False,

@@ -42,9 +42,12 @@ class _Held(threading.local):
 class HeldConnections(PostgresDatastore):
     """A datastore whose threads can hold one connection across queries."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._held = _Held()  # before the library's constructor, which may query
-        super().__init__(*args, **kwargs)
+    def __init__(self, library: PostgresDatastore) -> None:
+        """The datastore the library's factory made, with every setting it read from the
+        environment (the library's constructor is not run again: it would take them all
+        one by one, and drop any that a newer library adds)."""
+        vars(self).update(vars(library))
+        self._held = _Held()
 
     def hold(self) -> None:
         self._held.holding = True

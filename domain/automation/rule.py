@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
 
 from eventsourcing.domain import event
 
@@ -30,10 +29,6 @@ class AutomationRule(DeskAggregate):
     """``position`` orders the rules: lower runs first, equal ones in the order they were made."""
 
     trigger = EnumAttribute(RuleTrigger)
-
-    @staticmethod
-    def create_id() -> UUID:
-        return uuid4()
 
     @event("Created")
     def __init__(

@@ -164,16 +164,7 @@ class InboundHandlers(DeskBase):
         ticket, chat = self._conversation(
             contact, subject_of(message.kind, message.text), rid, actor, now
         )
-        claim = ZaloMessage(
-            account_id=account_id,
-            zalo_msg_id=message.msg_id,
-            owner=MessageOwner.OA_MANAGER,
-            reply_id=None,
-            chat_id=chat.id,
-            receipt_id=rid,
-            actor=actor,
-            at=now,
-        )
+        claim = ZaloMessage.of_oa_manager(account_id, message.msg_id, chat.id, rid, now)
         chat.record_oa_manager_message(
             **recorded(cmd, rid),
             admin_id=cmd.admin_id,

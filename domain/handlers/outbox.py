@@ -14,7 +14,7 @@ from domain.commands import Customer, RetryReply
 from domain.contact import Contact
 from domain.handlers.base import Decision, DeskBase
 from domain.reply import Reply
-from domain.values import MessageOwner, ReplyStatus
+from domain.values import ReplyStatus
 from domain.zalo_message import ZaloMessage
 
 UNKNOWN_OUTCOME = (
@@ -89,15 +89,8 @@ class OutboxHandlers(DeskBase):
                     changed.append(chat)
             if self._exists(ZaloMessage.create_id(reply.account_id, zalo_msg_id)):
                 return None, changed
-            claim = ZaloMessage(
-                account_id=reply.account_id,
-                zalo_msg_id=zalo_msg_id,
-                owner=MessageOwner.OUR_REPLY,
-                reply_id=reply.id,
-                chat_id=reply.chat_id,
-                receipt_id=None,
-                actor=actors.OUTBOX,
-                at=now,
+            claim = ZaloMessage.of_reply(
+                reply.account_id, zalo_msg_id, reply.id, reply.chat_id, now
             )
             return None, [*changed, claim]
 

@@ -27,34 +27,26 @@ class ZaloMessage(DeskAggregate):
         return identity.zalo_message_id(account_id, zalo_msg_id)
 
     @classmethod
-    def of_reply(
-        cls, account_id: UUID, zalo_msg_id: str, reply_id: UUID, chat_id: UUID, at: datetime
+    def claim(
+        cls,
+        account_id: UUID,
+        zalo_msg_id: str,
+        chat_id: UUID,
+        at: datetime,
+        reply_id: UUID | None = None,
+        receipt_id: UUID | None = None,
     ) -> ZaloMessage:
-        """Ours: the outbox claims the id Zalo's send call returned for the reply."""
+        """Ours when it is a reply's (the outbox claims the id the send call returned);
+        otherwise staff's, typed in the OA manager, as the delivery ``receipt_id`` showed it."""
+        ours = reply_id is not None
         return cls(
             account_id=account_id,
             zalo_msg_id=zalo_msg_id,
-            owner=MessageOwner.OUR_REPLY,
+            owner=MessageOwner.OUR_REPLY if ours else MessageOwner.OA_MANAGER,
             reply_id=reply_id,
             chat_id=chat_id,
-            receipt_id=None,
-            actor=actors.OUTBOX,
-            at=at,
-        )
-
-    @classmethod
-    def of_oa_manager(
-        cls, account_id: UUID, zalo_msg_id: str, chat_id: UUID, receipt_id: UUID, at: datetime
-    ) -> ZaloMessage:
-        """Staff's, typed in Zalo's OA manager, as the delivery ``receipt_id`` showed it."""
-        return cls(
-            account_id=account_id,
-            zalo_msg_id=zalo_msg_id,
-            owner=MessageOwner.OA_MANAGER,
-            reply_id=None,
-            chat_id=chat_id,
             receipt_id=receipt_id,
-            actor=actors.OA_MANAGER,
+            actor=actors.OUTBOX if ours else actors.OA_MANAGER,
             at=at,
         )
 

@@ -164,7 +164,7 @@ class InboundHandlers(DeskBase):
         ticket, chat = self._conversation(
             contact, subject_of(message.kind, message.text), rid, actor, now
         )
-        claim = ZaloMessage.of_oa_manager(account_id, message.msg_id, chat.id, rid, now)
+        claim = ZaloMessage.claim(account_id, message.msg_id, chat.id, now, receipt_id=rid)
         chat.record_oa_manager_message(
             **recorded(cmd, rid),
             admin_id=cmd.admin_id,

@@ -89,8 +89,8 @@ class OutboxHandlers(DeskBase):
                     changed.append(chat)
             if self._exists(ZaloMessage.create_id(reply.account_id, zalo_msg_id)):
                 return None, changed
-            claim = ZaloMessage.of_reply(
-                reply.account_id, zalo_msg_id, reply.id, reply.chat_id, now
+            claim = ZaloMessage.claim(
+                reply.account_id, zalo_msg_id, reply.chat_id, now, reply_id=reply.id
             )
             return None, [*changed, claim]
 

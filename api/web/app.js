@@ -284,8 +284,19 @@ function chatFilters() {
   return { assignee: $("assignee-filter").value, account_id: $("chat-account-filter").value };
 }
 
+// One load of a list at a time: each starts from what the one before it left (its pages
+// and cursor), so a refresh that lands after "Load more" cannot drop the page it added.
+function oneAtATime(load) {
+  let last = Promise.resolve();
+  return (...args) => {
+    const next = last.then(() => load(...args));
+    last = next.catch(() => {});
+    return next;
+  };
+}
+
 // more=false: the pages shown, fetched again as one; more=true: the next page after them.
-async function loadChats(more) {
+const loadChats = oneAtATime(async (more) => {
   const limit = more ? PAGE.chats : Math.max(PAGE.chats, state.chats.length);
   const params = { ...chatFilters(), limit: Math.min(limit, 1000), cursor: more ? state.chatsCursor : "" };
   const answer = await api("GET", `/api/chats${query(params)}`);
@@ -296,7 +307,7 @@ async function loadChats(more) {
   renderIndicator(answer.indicator);
   renderCounts(answer.counts);
   renderChats();
-}
+});
 
 function renderIndicator(indicator) {
   const fresh = indicator ? indicator.new_chats : 0;
@@ -584,7 +595,7 @@ function changeTicket(changes) {
 
 // --- the ticket list ----------------------------------------------------------------
 
-async function loadTickets(more) {
+const loadTickets = oneAtATime(async (more) => {
   const limit = more ? PAGE.tickets : Math.max(PAGE.tickets, state.tickets.length);
   const params = {
     status: $("status-filter").value,
@@ -597,7 +608,7 @@ async function loadTickets(more) {
   state.ticketsCursor = answer.next_cursor || null;
   learnAccounts(answer.tickets);
   renderTickets();
-}
+});
 
 function renderTickets() {
   if (unchanged("tickets", state.tickets, state.ticketsCursor, state.route.id)) return;

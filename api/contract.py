@@ -6,43 +6,44 @@ A resource's responders each carry their operation, made with ``Operation`` as a
     class ChatMessages:
         app: Zalodesk                                 # collaborators, as app.py wires them
 
-        @Operation(
-            "Queue a reply",
-            {202: Answer("Queued", ReplyQueued), 409: refusal("...")},
-            body=NewReply,                            # a Form (api/schemas): validated
-        )
-        def on_post(self, req, resp, chat_id):
-            form = body(req, NewReply)                # already validated, typed
+        @Operation("Queue a reply", {202: Answer("Queued", ReplyQueued), 409: refusal("...")})
+        def on_post(self, req, resp, chat_id: UUID, form: NewReply) -> None:
+            reply = self.app.post_reply(PostReply(..., text=form.text))  # validated, typed
             resp.status = falcon.HTTP_202
             resp.media = {...}                        # shaped by ReplyQueued on the way out
 
-and app.py lists ``Route(template, resource)``. That is all a new route needs: the
-``Contract`` middleware (api/validation.py) validates the query and the body before the
-responder runs and shapes the answer after it, ``BearerAuth`` (api/auth.py) lets only admin
-tokens call an operation marked ``admin=True``, and ``/openapi.json`` is generated from the
-same operations, with the errors every operation can answer added (400, 401, 403, 404,
-413, 415, 422, 503: see ``errors_of``). A responder without an operation stops the app
-from starting (as does an operation a route declares itself, ``declared``, without one).
+and app.py lists ``Route(template, resource)``. What a responder takes it says in its
+signature, once: the parameter annotated with a ``Form`` (api/schemas) is the body and the
+one annotated with a ``Query`` the query string; its other parameters are its route's fields
+(``chat_id``). That is all a new route needs: the ``Contract`` middleware (api/validation.py)
+validates the query and the body before the responder runs, hands them to it, and shapes the
+answer after it, ``BearerAuth`` (api/auth.py) lets only admin tokens call an operation marked
+``admin=True``, and ``/openapi.json`` is generated from the same operations, with the errors
+every operation can answer added (400, 401, 403, 404, 413, 415, 422, 503: see
+``errors_of``). A responder without an operation, or whose parameters are not what its route
+and its operation give it, stops the app from starting (as does an operation a route
+declares itself, ``declared``, without one).
 """
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, get_type_hints
 
-import falcon
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 from pydantic import BaseModel
 
 from api.schemas.base import Error, Form, Query
 
-F = TypeVar("F", bound=Form)
-Q = TypeVar("Q", bound=Query)
+M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R", bound=Callable[..., None])
 
 JSON = "application/json"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 OPERATION = "operation"  # the attribute of a responder that holds its operation
+FIELD = re.compile(r"\{(\w+)(?::(\w+))?\}")  # a field of a route's template, and its converter
 
 
 @frozen
@@ -85,15 +86,68 @@ class Operation:
     description: str | None = None
     # Only for admin tokens: 403 for any other (api/auth.py), and so documented.
     admin: bool = False
+    # The responder's parameters the validated body and query are given to (as the
+    # decorator finds them by their annotations).
+    body_argument: str | None = None
+    query_argument: str | None = None
 
     @property
     def raw(self) -> bool:
         return self.from_zalo or self.raw_body is not None
 
+    @property
+    def arguments(self) -> set[str]:
+        return {a for a in (self.body_argument, self.query_argument) if a is not None}
+
     def __call__(self, responder: R) -> R:
-        """As a decorator: the responder's operation, where its route finds it."""
-        setattr(responder, OPERATION, self)
+        """As a decorator: the responder's operation, where its route finds it, with the body
+        and the query its parameters are annotated with (a Form and a Query)."""
+        models = models_taken(responder)
+        body_argument, body = taken(responder, models, Form, self.body)
+        query_argument, query = taken(responder, models, Query, self.query)
+        operation = evolve(
+            self, body=body, body_argument=body_argument, query=query, query_argument=query_argument
+        )
+        setattr(responder, OPERATION, operation)
         return responder
+
+
+def models_taken(responder: Callable[..., None]) -> dict[str, type[BaseModel]]:
+    """The responder's parameters annotated with a model: a Form or a Query, nothing else."""
+    found = {
+        name: hint
+        for name, hint in get_type_hints(responder).items()
+        if name != "return" and isinstance(hint, type) and issubclass(hint, BaseModel)
+    }
+    for name, model in found.items():
+        if not issubclass(model, Form | Query):
+            raise TypeError(
+                f"{responder.__qualname__}: {name} is a {model.__name__}, neither a Form (the "
+                "body) nor a Query (the query string)"
+            )
+    return found
+
+
+def taken(
+    responder: Callable[..., None],
+    models: Mapping[str, type[BaseModel]],
+    kind: type[M],
+    declared: type[M] | None,
+) -> tuple[str | None, type[M] | None]:
+    """The parameter annotated with a ``kind`` of model and its model; without one, the model
+    the operation declares (checked, not given to the responder)."""
+    found = {name: model for name, model in models.items() if issubclass(model, kind)}
+    if not found:
+        return None, declared
+    if len(found) > 1:
+        raise TypeError(f"{responder.__qualname__}: {', '.join(found)} are all {kind.__name__}s")
+    [(name, model)] = found.items()
+    if declared is not None and declared is not model:
+        raise TypeError(
+            f"{responder.__qualname__}: {name} is a {model.__name__}, but the operation "
+            f"declares {declared.__name__}"
+        )
+    return name, model
 
 
 Operations: TypeAlias = Mapping[str, Operation]
@@ -123,7 +177,8 @@ class Route:
 
 
 def check(route: Route) -> None:
-    """Every responder has its operation and every operation its responder."""
+    """Every responder has its operation and every operation its responder; a responder takes
+    its route's fields and what its operation gives it, nothing else."""
     answered = set(route.responders)
     declared = set(route.operations)
     if answered != declared:
@@ -131,6 +186,15 @@ def check(route: Route) -> None:
             f"{route.template}: responders for {sorted(answered)} but operations for "
             f"{sorted(declared)} ({type(route.resource).__name__})"
         )
+    fields = {name for name, _ in FIELD.findall(route.template)}
+    for method, responder in route.responders.items():
+        given = fields | route.operations[method].arguments
+        _req, _resp, *takes = inspect.signature(responder).parameters
+        if set(takes) != given:
+            raise TypeError(
+                f"{route.template}: {responder.__qualname__} takes {sorted(takes)}, but its "
+                f"route and its operation give it {sorted(given)}"
+            )
 
 
 def by_route(routes: Iterable[Route]) -> dict[tuple[str, str], Operation]:
@@ -140,17 +204,3 @@ def by_route(routes: Iterable[Route]) -> dict[tuple[str, str], Operation]:
         for route in routes
         for method, operation in route.operations.items()
     }
-
-
-def body(req: falcon.Request, kind: type[F]) -> F:
-    """The request's body as its operation validated it."""
-    form = req.context.body
-    assert isinstance(form, kind), f"the operation validates {type(form).__name__}, not {kind}"
-    return form
-
-
-def query(req: falcon.Request, kind: type[Q]) -> Q:
-    """The request's query string as its operation validated it."""
-    params = req.context.query
-    assert isinstance(params, kind), f"the operation validates {type(params).__name__}, not {kind}"
-    return params

@@ -13,12 +13,11 @@ from attrs import define, field, frozen
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from api.contract import JSON, Answer, Operation, Route
+from api.contract import FIELD, JSON, Answer, Operation, Route
 from api.schemas.base import Error
 
 VERSION = "0.1.0"
 REF = "#/components/schemas/{model}"
-PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
 UUID_SCHEMA = {"type": "string", "format": "uuid"}
 
 
@@ -26,7 +25,7 @@ def spec(routes: Sequence[Route]) -> dict[str, Any]:
     schemas = Schemas(routes)
     paths: dict[str, Any] = {}
     for route in routes:
-        path = PARAMETER.sub(r"{\1}", route.template)
+        path = FIELD.sub(r"{\1}", route.template)
         operations = paths.setdefault(path, {})
         for method, operation in route.operations.items():
             operations[method.lower()] = _operation(route, method, operation, schemas)
@@ -102,7 +101,7 @@ def errors_of(route: Route, method: str, operation: Operation) -> dict[int, Answ
         found[401] = Answer("No valid API token", Error)
     if operation.admin:
         found[403] = Answer("This call needs an admin token", Error)
-    if PARAMETER.search(route.template):
+    if FIELD.search(route.template):
         found[404] = Answer("No such path, or nothing with this id", Error)
     if not operation.raw and method != "GET":
         found[413] = Answer("The body is over 1 MiB", Error)
@@ -165,7 +164,7 @@ def _path_parameters(template: str) -> list[dict[str, Any]]:
             "required": True,
             "schema": UUID_SCHEMA if converter == "uuid" else {"type": "string"},
         }
-        for name, converter in PARAMETER.findall(template)
+        for name, converter in FIELD.findall(template)
     ]
 
 

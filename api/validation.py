@@ -1,6 +1,9 @@
 """Every request checked against its operation before the responder runs, and every answer
 shaped by its operation's model after it.
 
+The responder is given the validated body and query as its arguments: the parameters it
+annotates with a Form and a Query (api/contract.py).
+
 Refusals name what was wrong: 400 for a query or a body that is not what the call takes at
 all (an unknown or repeated query parameter, malformed JSON, no body), 415 for a body that
 is not sent as JSON, 422 for a field that is missing, unknown, of the wrong type or out of
@@ -45,8 +48,12 @@ class Contract:
         req.context.operation = operation
         if operation.raw:
             return
-        req.context.query = parse_query(req, operation)
-        req.context.body = parse_body(req, operation)
+        asked, form = parse_query(req, operation), parse_body(req, operation)
+        # Falcon calls the responder with ``params``: its route's fields, and these.
+        if operation.query_argument is not None:
+            params[operation.query_argument] = asked
+        if operation.body_argument is not None:
+            params[operation.body_argument] = form
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool

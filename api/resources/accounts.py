@@ -16,7 +16,7 @@ from adapters.postgres.webhook_activity import Activity, WebhookActivity
 from adapters.read_models.inbox_queries import AccountQueries
 from adapters.settings import Settings
 from adapters.timefmt import iso
-from api.contract import Answer, Operation, body, refusal
+from api.contract import Answer, Operation, refusal
 from api.resources.reading import given
 from api.schemas.accounts import AccountChanges, AccountDetail, AccountList
 from api.schemas.accounts import NewAccount as NewAccountForm
@@ -90,11 +90,9 @@ class Accounts:
     @Operation(
         "Connect an Official Account",
         {201: Answer("Connected", AccountDetail), 409: ALREADY_CONNECTED},
-        body=NewAccountForm,
         admin=True,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        form = body(req, NewAccountForm)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, form: NewAccountForm) -> None:
         inactivity = form.chat_inactivity_seconds
         new = NewAccount(
             name=form.name,
@@ -139,11 +137,11 @@ class Account:
                 "usable credentials and needs all four secrets and tokens together"
             ),
         },
-        body=AccountChanges,
         admin=True,
     )
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: UUID) -> None:
-        form = body(req, AccountChanges)
+    def on_patch(
+        self, req: falcon.Request, resp: falcon.Response, account_id: UUID, form: AccountChanges
+    ) -> None:
         sent = form.model_dump(exclude_unset=True)
         expires_in = form.access_token_expires_in
         account = self.admin.change(

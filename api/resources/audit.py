@@ -10,7 +10,7 @@ from attrs import frozen
 from adapters.api_tokens import TokenStore
 from adapters.log_tools.audit import AuditTrail
 from adapters.log_tools.event_log import EventLog, api_entry
-from api.contract import Answer, Operation, query
+from api.contract import Answer, Operation
 from api.schemas.operations import EventPage, EventsQuery, Timeline
 
 
@@ -37,11 +37,9 @@ class Events:
     @Operation(
         "The event log, in order",
         {200: Answer("Events after a position", EventPage)},
-        query=EventsQuery,
         admin=True,
     )
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        asked = query(req, EventsQuery)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, asked: EventsQuery) -> None:
         after = asked.after
         entries = self.log.read(after, asked.limit)
         names = self.tokens.actor_names()

@@ -10,7 +10,7 @@ from pydantic import MISSING
 
 from adapters.read_models.inbox_queries import NOBODY, InboxFilter, InboxQueries
 from adapters.timefmt import iso
-from api.contract import Answer, Operation, body, query, refusal
+from api.contract import Answer, Operation, refusal
 from api.resources.reading import given, listing, page, projected
 from api.schemas.conversations import (
     AssignChat,
@@ -46,10 +46,8 @@ class Chats:
         "The chat inbox: active chats, most recent activity first, a page at a time",
         "One page of the inbox, with the counts per assignee",
         Inbox,
-        InboxQuery,
     )
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        asked = query(req, InboxQuery)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, asked: InboxQuery) -> None:
         me = req.context.principal.name
         assignee = None if asked.assignee is MISSING else agent_name(asked.assignee, me)
         where = InboxFilter(
@@ -74,10 +72,10 @@ class ChatAssign:
             200: Answer("The chat as the inbox lists it", InboxChat),
             409: refusal("The chat has ended: assign its ticket with PATCH /api/tickets/{id}"),
         },
-        body=AssignChat,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
-        form = body(req, AssignChat)
+    def on_post(
+        self, req: falcon.Request, resp: falcon.Response, chat_id: UUID, form: AssignChat
+    ) -> None:
         principal = req.context.principal
         chat = self.app.chat(chat_id)
         if chat.ended:
@@ -122,10 +120,10 @@ class ChatMessages:
     @Operation(
         "Queue a reply (on an ended chat, its ticket is reactivated in a new chat)",
         {202: Answer("Queued", ReplyQueued), 409: REPLY_REFUSED},
-        body=NewReply,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
-        form = body(req, NewReply)
+    def on_post(
+        self, req: falcon.Request, resp: falcon.Response, chat_id: UUID, form: NewReply
+    ) -> None:
         reply = self.app.post_reply(
             PostReply(
                 actor=req.context.principal.actor,
@@ -145,11 +143,11 @@ class ChatEnd:
     @Operation(
         "End the chat; its ticket goes to the ticket list",
         {200: Answer("Ended", ChatEnded), 409: refusal("The chat has ended already")},
-        body=EndChatForm,
         body_required=False,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response, chat_id: UUID) -> None:
-        form = body(req, EndChatForm)
+    def on_post(
+        self, req: falcon.Request, resp: falcon.Response, chat_id: UUID, form: EndChatForm
+    ) -> None:
         status = None if form.status is MISSING else form.status.value
         actor = req.context.principal.actor
         ticket = self.app.end_chat(EndChat(chat_id, actor, EndReason.AGENT.value, status))

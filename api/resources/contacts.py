@@ -8,7 +8,7 @@ import falcon
 from attrs import frozen
 
 from adapters.read_models.contact_queries import ContactFilter, ContactQueries
-from api.contract import Answer, Operation, query
+from api.contract import Answer, Operation
 from api.resources.reading import given, listing, page, projected
 from api.schemas.contacts import ContactDetail, ContactPage, ContactQuery
 from domain.application import Zalodesk
@@ -22,10 +22,8 @@ class Contacts:
         "Customers, newest first: by account, by a part of their name or Zalo id",
         "One page of contacts",
         ContactPage,
-        ContactQuery,
     )
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        asked = query(req, ContactQuery)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, asked: ContactQuery) -> None:
         where = ContactFilter(account_id=given(asked.account_id), q=given(asked.q))
         resp.media = page(lambda: self.queries.page(where, asked.limit, given(asked.cursor)))
 

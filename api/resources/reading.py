@@ -11,7 +11,6 @@ from pydantic import MISSING, BaseModel
 
 from adapters.read_models.cursors import BadCursor
 from api.contract import Answer, Operation, refusal
-from api.schemas.base import Query
 
 T = TypeVar("T")
 
@@ -21,15 +20,15 @@ def given(value: T | MISSING) -> T | None:
     return None if value is MISSING else value
 
 
-def listing(summary: str, answer: str, shape: type[BaseModel], asked: type[Query]) -> Operation:
-    """A GET of one page of a list: ``asked`` holds its filters, its size and the cursor."""
+def listing(summary: str, answer: str, shape: type[BaseModel]) -> Operation:
+    """A GET of one page of a list; its responder takes the Query of its filters, its size
+    and the cursor."""
     return Operation(
         summary,
         {
             200: Answer(answer, shape),
             400: refusal("A cursor this service did not hand out (or another bad query)"),
         },
-        query=asked,
     )
 
 

@@ -13,7 +13,7 @@ from adapters.log_tools.dry_run import dry_run
 from adapters.log_tools.event_log import EventLog
 from adapters.read_models.rule_queries import RuleQueries
 from adapters.timefmt import iso, parse_iso
-from api.contract import Answer, Operation, body, refusal
+from api.contract import Answer, Operation, refusal
 from api.schemas.rules import (
     DryRunRequest,
     DryRunResult,
@@ -62,11 +62,9 @@ class Rules:
     @Operation(
         "Make an automation rule",
         {201: Answer("Made", RuleShown), 422: NOT_A_RULE},
-        body=NewRule,
         admin=True,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        form = body(req, NewRule)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, form: NewRule) -> None:
         rule = self.app.create_rule(
             CreateRule(
                 actor=req.context.principal.actor,
@@ -95,11 +93,11 @@ class Rule:
     @Operation(
         "Change an automation rule",
         {200: Answer("Changed", RuleShown), 422: NOT_A_RULE},
-        body=RuleChanges,
         admin=True,
     )
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, rule_id: UUID) -> None:
-        form = body(req, RuleChanges)
+    def on_patch(
+        self, req: falcon.Request, resp: falcon.Response, rule_id: UUID, form: RuleChanges
+    ) -> None:
         changes = {key: plain(value) for key, value in form.model_dump(exclude_unset=True).items()}
         if isinstance(changes.get("name"), str):
             changes["name"] = changes["name"].strip()
@@ -123,11 +121,9 @@ class RulesDryRun:
     @Operation(
         "What a rule would have done on the history, acting on nothing",
         {200: Answer("What it would have done", DryRunResult), 422: NOT_A_RULE},
-        body=DryRunRequest,
         admin=True,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        form = body(req, DryRunRequest)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, form: DryRunRequest) -> None:
         rule = definition(
             form.trigger.value, form.after_seconds, plain(form.conditions), plain(form.actions)
         )

@@ -9,7 +9,7 @@ from attrs import frozen
 from pydantic import MISSING
 
 from adapters.read_models.ticket_queries import TicketFilter, TicketQueries
-from api.contract import Answer, Operation, body, query, refusal
+from api.contract import Answer, Operation, refusal
 from api.resources.chats import REPLY_REFUSED, agent_name, reply_accepted
 from api.resources.reading import given, listing, page, projected
 from api.schemas.conversations import (
@@ -39,10 +39,8 @@ class Tickets:
         "The ticket list: asynchronous tickets and ended chats, most recently updated first",
         "One page of tickets",
         TicketPage,
-        TicketQuery,
     )
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        asked = query(req, TicketQuery)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, asked: TicketQuery) -> None:
         where = TicketFilter(
             status=None if asked.status is MISSING else asked.status.value,
             account_id=given(asked.account_id),
@@ -57,10 +55,8 @@ class Tickets:
             201: Answer("Opened", TicketOpened),
             404: refusal("The customer's account does not exist"),
         },
-        body=NewTicket,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        form = body(req, NewTicket)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, form: NewTicket) -> None:
         who = form.customer
         ticket = self.app.open_ticket(
             OpenTicket(
@@ -96,10 +92,10 @@ class Ticket:
     @Operation(
         "Change status, assignee, tags",
         {200: Answer("Changed", TicketChanged)},
-        body=TicketChanges,
     )
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
-        form = body(req, TicketChanges)
+    def on_patch(
+        self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID, form: TicketChanges
+    ) -> None:
         me = req.context.principal.name
         ticket = self.app.change_ticket(
             ChangeTicket(
@@ -134,10 +130,10 @@ class TicketMessages:
             202: Answer("Queued to the customer", ReplyQueued),
             409: REPLY_REFUSED,
         },
-        body=NewReply,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID) -> None:
-        form = body(req, NewReply)
+    def on_post(
+        self, req: falcon.Request, resp: falcon.Response, ticket_id: UUID, form: NewReply
+    ) -> None:
         command = PostReply(
             actor=req.context.principal.actor,
             text=form.text,

@@ -10,7 +10,7 @@ from attrs import frozen
 
 from adapters.api_tokens import TokenInfo, TokenStore
 from adapters.timefmt import iso
-from api.contract import Answer, Operation, body
+from api.contract import Answer, Operation
 from api.schemas.operations import IssuedToken, NewToken, TokenList
 
 
@@ -35,11 +35,9 @@ class Tokens:
     @Operation(
         "Issue an API token; the token is shown once",
         {201: Answer("Issued", IssuedToken)},
-        body=NewToken,
         admin=True,
     )
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        form = body(req, NewToken)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, form: NewToken) -> None:
         issued = self.tokens.create(form.name, admin=form.admin)
         resp.status = falcon.HTTP_201
         resp.media = {**shown(issued.info), "token": issued.token}

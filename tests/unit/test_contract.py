@@ -12,9 +12,9 @@ from falcon import testing
 from adapters.api_tokens import Principal, TokenStore
 from api import errors
 from api.auth import BearerAuth
-from api.contract import Answer, Operation, Route, body, check
+from api.contract import Answer, Operation, Route, check
 from api.openapi import spec
-from api.schemas.base import Form, Shape
+from api.schemas.base import Form, Query, Shape
 from api.validation import Contract
 
 
@@ -22,8 +22,16 @@ class Greeting(Form):
     name: str
 
 
+class Other(Form):
+    nickname: str
+
+
 class Greeted(Shape):
     text: str
+
+
+class Manners(Query):
+    formal: bool = False
 
 
 class Greeter:
@@ -31,11 +39,13 @@ class Greeter:
 
     answer: ClassVar[tuple[str, dict[str, Any]]] = (falcon.HTTP_201, {})
 
-    @Operation("Greet", {201: Answer("Greeted", Greeted)}, body=Greeting)
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        form = body(req, Greeting)
+    @Operation("Greet", {201: Answer("Greeted", Greeted)})
+    def on_post(
+        self, req: falcon.Request, resp: falcon.Response, form: Greeting, asked: Manners
+    ) -> None:
         resp.status, media = self.answer
-        resp.media = {"text": f"Xin chào {form.name}", **media}
+        title = "quý khách " if asked.formal else ""
+        resp.media = {"text": f"Xin chào {title}{form.name}", **media}
 
 
 @pytest.fixture
@@ -51,6 +61,12 @@ def test_an_answer_is_shaped_by_its_model(client: testing.TestClient) -> None:
     Greeter.answer = (falcon.HTTP_201, {})
     greeted = client.simulate_post("/greet", json={"name": "Lan"})
     assert (greeted.status_code, greeted.json) == (201, {"text": "Xin chào Lan"})
+
+
+def test_a_responder_is_given_its_validated_body_and_query(client: testing.TestClient) -> None:
+    Greeter.answer = (falcon.HTTP_201, {})
+    greeted = client.simulate_post("/greet?formal=true", json={"name": "Lan"})
+    assert (greeted.status_code, greeted.json) == (201, {"text": "Xin chào quý khách Lan"})
 
 
 @pytest.mark.parametrize(
@@ -77,6 +93,35 @@ def test_a_responder_without_an_operation_stops_the_app_from_starting() -> None:
 
     with pytest.raises(TypeError, match=r"responders for \['GET', 'POST'\]"):
         check(Route("/greet", Undeclared()))
+
+
+def test_an_operation_that_declares_another_body_than_its_responder_takes_stops_the_app() -> None:
+    with pytest.raises(TypeError, match="form is a Greeting, but the operation declares Other"):
+
+        class Contradicting:
+            @Operation("Greet", {201: Answer("Greeted", Greeted)}, body=Other)
+            def on_post(self, req: falcon.Request, resp: falcon.Response, form: Greeting) -> None:
+                resp.media = {"text": form.name}
+
+
+def test_a_responder_taking_a_model_that_is_neither_a_form_nor_a_query_stops_the_app() -> None:
+    with pytest.raises(TypeError, match="greeted is a Greeted, neither a Form"):
+
+        class Confused:
+            @Operation("Greet", {201: Answer("Greeted", Greeted)})
+            def on_post(self, req: falcon.Request, resp: falcon.Response, greeted: Greeted) -> None:
+                resp.media = {"text": greeted.text}
+
+
+def test_a_responder_taking_what_nobody_gives_it_stops_the_app() -> None:
+    class Unannotated:
+        @Operation("Greet", {201: Answer("Greeted", Greeted)}, body=Greeting)
+        def on_post(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+            resp.media = {"text": name}
+
+    with pytest.raises(TypeError, match=r"takes \['name'\], but .* give it \[\]"):
+        check(Route("/greet", Unannotated()))
+    check(Route("/greet/{name}", Unannotated()))
 
 
 def test_the_document_shows_the_body_answers_and_errors_of_an_operation() -> None:

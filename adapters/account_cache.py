@@ -13,25 +13,21 @@ import time
 from collections.abc import Callable
 from uuid import UUID
 
+from attrs import define, field
+
 from adapters.postgres.credentials import CredentialStore, CredentialsUnreadable
 from domain.application import Zalodesk
 
 log = logging.getLogger("zalodesk.webhook")
 
 
+@define(eq=False)
 class AccountCache:
-    def __init__(
-        self,
-        app: Zalodesk,
-        credentials: CredentialStore,
-        ttl_seconds: float = 5.0,
-        now: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.app = app
-        self.credentials = credentials
-        self.ttl = ttl_seconds
-        self.now = now
-        self._entries: dict[UUID, tuple[float, str | None]] = {}
+    app: Zalodesk
+    credentials: CredentialStore
+    ttl_seconds: float = 5.0
+    now: Callable[[], float] = time.monotonic
+    _entries: dict[UUID, tuple[float, str | None]] = field(factory=dict, init=False)
 
     def signing_key(self, account_id: UUID) -> str | None:
         """The key Zalo signs this account's webhooks with, None if none is stored, or
@@ -41,7 +37,7 @@ class AccountCache:
             return entry[1]
         self.app.account(account_id)
         key = self._stored_key(account_id)
-        self._entries[account_id] = (self.now() + self.ttl, key)
+        self._entries[account_id] = (self.now() + self.ttl_seconds, key)
         return key
 
     def forget(self, account_id: UUID) -> None:

@@ -494,6 +494,27 @@ def test_a_chat_about_to_end_counts_down_and_is_postponed(desk: Service, browser
     browser.wait(lambda: browser.shown("#postpone") is None, "the button gone")
 
 
+# The next first-page request of the inbox (a refresh) is answered only when the test calls
+# window.refreshHeld(); window.inboxLoads counts the inbox's requests answered since.
+HOLD_NEXT_REFRESH = """
+const send = window.fetch;
+window.refreshHeld = null;
+window.inboxLoads = 0;
+window.fetch = async (url, options) => {
+  const path = String(url);
+  if (!path.startsWith("/api/chats?") && path !== "/api/chats") return send(url, options);
+  const refresh = !path.includes("cursor=") && window.refreshHeld === null;
+  let release = () => {};
+  const released = new Promise((resolve) => { release = resolve; });
+  if (refresh) window.refreshHeld = release; else release();
+  const answer = await send(url, options);
+  await released;
+  window.inboxLoads += 1;
+  return answer;
+};
+"""
+
+
 def test_an_agent_takes_a_chat_filters_the_inbox_and_pages_on(
     desk: Service, account: Account, browser: Browser
 ) -> None:
@@ -505,8 +526,17 @@ def test_an_agent_takes_a_chat_filters_the_inbox_and_pages_on(
 
     browser.open("/#/inbox")
     browser.wait(lambda: len(browser.find_all(".chat-item")) == 50, "the first page")
+    # A live refresh still on its way when the agent asks for more must not take the
+    # page they asked for away again: the refresh's answer is held until both are asked.
+    browser.script(HOLD_NEXT_REFRESH)
+    browser.script("refresh()")
+    browser.wait(lambda: browser.script("return window.refreshHeld !== null"), "the refresh sent")
     browser.click("#chats-more")
+    browser.script("window.refreshHeld()")
+    browser.wait(lambda: browser.script("return window.inboxLoads") >= 2, "both answered")
     browser.wait(lambda: len(browser.find_all(".chat-item")) > 50, "the next page")
+    shown = [i.get_attribute("data-chat-id") for i in browser.find_all(".chat-item")]
+    assert len(shown) == len(set(shown)), "a chat listed twice"
 
     browser.click(f'.chat-item[data-chat-id="{chat["id"]}"] a')
     browser.click("#assign-me")

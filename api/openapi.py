@@ -195,7 +195,7 @@ def _response(answer: Answer, schemas: Schemas) -> dict[str, Any]:
 
 def _operation_id(method: str, template: str) -> str:
     """Unique per method and path: ``/webhooks/zalo/{account_id}/`` ends in ``_slash``."""
-    words = re.sub(r"\{(\w+)(:\w+)?\}", r"by_\1", template).replace(".", "_")
+    words = FIELD.sub(r"by_\1", template).replace(".", "_")
     slash = "_slash" if template.endswith("/") and template != "/" else ""
     name = "_".join(w for w in re.split(r"[/_-]+", words) if w) or "root"
     return method.lower() + "_" + name + slash
